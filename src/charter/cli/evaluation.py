@@ -1,0 +1,171 @@
+"""`charter evaluate` and `charter evidence`: run a suite where the data is, store the evidence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from charter.cli import render
+from charter.cli.app import (
+    FormatOpt,
+    LimitOpt,
+    OffsetOpt,
+    app,
+    backend,
+    check_format,
+    command_group,
+    show_page,
+)
+from charter.domain.errors import BadInput
+
+evidence_app = command_group("Evaluation evidence attached to releases.")
+app.add_typer(evidence_app, name="evidence")
+
+
+def _bins(values: list[str]) -> dict[str, list[float]]:
+    """Parse ``--bins age=18,25,35,65,120`` into {column: edges}."""
+    result: dict[str, list[float]] = {}
+    for value in values:
+        column, _, edges = value.partition("=")
+        if not column or not edges:
+            raise BadInput(f"invalid --bins {value!r}: use COLUMN=EDGE,EDGE,...")
+        try:
+            result[column] = [float(edge) for edge in edges.split(",")]
+        except ValueError:
+            raise BadInput(f"invalid --bins {value!r}: edges must be numbers") from None
+    return result
+
+
+def _label(value: str | None) -> Any:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return value
+
+
+@app.command()
+def evaluate(
+    ref: Annotated[str, typer.Argument(help="SYSTEM@DIGEST")],
+    suite: Annotated[str, typer.Option(help="classification, regression, fairness, ...")],
+    data: Annotated[Path, typer.Option(help="CSV, Parquet or JSONL file.")],
+    target: Annotated[str | None, typer.Option(help="True label / value column.")] = None,
+    prediction: Annotated[str | None, typer.Option(help="Predicted label / value column.")] = None,
+    score: Annotated[str | None, typer.Option(help="Binary score column (P(positive)).")] = None,
+    cohort: Annotated[list[str] | None, typer.Option(help="Cohort column (repeatable).")] = None,
+    bins: Annotated[list[str] | None, typer.Option(help="COL=EDGE,EDGE,... (repeatable).")] = None,
+    positive_label: Annotated[str | None, typer.Option(help="The positive class.")] = None,
+    threshold: Annotated[float, typer.Option(help="Decision threshold on --score.")] = 0.5,
+    model: Annotated[str | None, typer.Option(help="pkg.mod:function or .joblib file.")] = None,
+    bootstrap: Annotated[int, typer.Option(min=0, max=100_000, help="Resamples for CIs.")] = 200,
+    seed: Annotated[int, typer.Option(min=0, help="Seed for resampling.")] = 0,
+    min_group_size: Annotated[int, typer.Option(min=0, help="Smaller groups are not scored.")] = 30,
+    report: Annotated[Path | None, typer.Option(help="Write an HTML report here.")] = None,
+    fmt: FormatOpt = "text",
+) -> None:
+    """Run an evaluation suite on a data set and attach the result to a release as evidence."""
+    check_format(fmt)
+    from charter.domain.releases import parse_ref
+    from charter.evaluation import InputSpec, RunOptions, evaluate_file, load_model, render_html
+    from charter.plugins.manager import evaluation_suites
+
+    parse_ref(ref)
+    spec = InputSpec(
+        target=target,
+        prediction=prediction,
+        score=score,
+        cohorts=tuple(cohort or ()),
+        bins=_bins(bins or []),
+        positive_label=_label(positive_label),
+        threshold=threshold,
+    )
+    options = RunOptions(n_bootstrap=bootstrap, seed=seed, min_group_size=min_group_size)
+    loaded = load_model(model) if model else None
+    suites: Any = evaluation_suites()
+    result = evaluate_file(data, suite, spec, options, model=loaded, suites=suites)
+    stored = backend().record_evidence(ref, result)
+    if report:
+        report.write_text(render_html(result, title=f"{ref} · {suite}"), encoding="utf-8")
+    if fmt == "json":
+        render.emit_json(stored)
+        return
+    verdict = "[green]all bounds met[/green]" if stored["passed"] else "[red]contract not met[/red]"
+    render.line(
+        f"Evidence {stored['id']} ({suite} v{stored['suite_version']}, "
+        f"{stored['evidence_digest'][:12]}) on {stored['system']}@{stored['digest'][:12]}: "
+        f"{verdict}"
+    )
+    if stored["bounds"]:
+        render.table("Contract bounds", stored["bounds"], ["bound", "status", "reason"], None)
+    overall = result["metrics"].get("overall", {})
+    rows = [
+        {"metric": name, "value": entry.get("value"), "ci": _ci(entry)}
+        for name, entry in overall.items()
+        if isinstance(entry, dict)
+    ]
+    render.table("Metrics (overall)", rows, ["metric", "value", "ci"], None)
+
+
+def _ci(entry: dict[str, Any]) -> str | None:
+    low, high = entry.get("ci_lower"), entry.get("ci_upper")
+    if low is None or high is None:
+        return None
+    return f"[{low:.4g}, {high:.4g}]"
+
+
+@evidence_app.command("list")
+def evidence_list(
+    target: Annotated[str, typer.Argument(help="SYSTEM or SYSTEM@DIGEST")],
+    suite: Annotated[str | None, typer.Option(help="Only this suite.")] = None,
+    fmt: FormatOpt = "text",
+    limit: LimitOpt = 50,
+    offset: OffsetOpt = 0,
+) -> None:
+    """List evidence, newest first."""
+    system, ref = (None, target) if "@" in target else (target, None)
+    page = backend().list_evidence(system, ref, suite, limit, offset)
+    show_page(
+        "Evidence",
+        page,
+        ["id", "suite", "suite_version", "passed", "evidence_digest", "created_by", "created_at"],
+        fmt,
+    )
+
+
+@evidence_app.command("show")
+def evidence_show(
+    evidence_id: int,
+    fmt: Annotated[str, typer.Option("--format", help="text, json or html.")] = "text",
+) -> None:
+    """Show one piece of evidence with its full result (html: the evaluation report)."""
+    if fmt not in ("text", "json", "html"):
+        raise BadInput(f"unknown format {fmt!r}: use text, json or html")
+    data = backend().get_evidence(evidence_id)
+    if fmt == "json":
+        render.emit_json(data)
+    elif fmt == "html":
+        import sys
+
+        from charter.evaluation import render_html
+
+        sys.stdout.write(render_html(data["result"], title=f"Evidence {evidence_id}"))
+    else:
+        render.record(
+            f"Evidence {evidence_id}",
+            data,
+            [
+                "system",
+                "digest",
+                "suite",
+                "suite_version",
+                "evidence_digest",
+                "dataset_sha256",
+                "passed",
+                "created_by",
+                "created_at",
+            ],
+        )
+        render.table("Contract bounds", data["bounds"], ["bound", "status", "reason"], None)

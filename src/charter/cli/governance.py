@@ -1,0 +1,347 @@
+"""Policy, gate, exception, deployment and status commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from charter.cli import render
+from charter.cli.app import (
+    FormatOpt,
+    LimitOpt,
+    OffsetOpt,
+    app,
+    backend,
+    check_format,
+    command_group,
+    read_file,
+    show_page,
+    system_app,
+)
+from charter.domain.errors import BadInput
+
+policy_app = command_group("Policy packs: apply, show, diff.")
+exception_app = command_group("Time-boxed exceptions to controls.")
+app.add_typer(policy_app, name="policy")
+app.add_typer(exception_app, name="exception")
+
+EnvOpt = Annotated[str, typer.Option("--env", help="Environment, e.g. prod.")]
+ReasonOpt = Annotated[str, typer.Option(help="Why (recorded in the audit log).")]
+GATE_FORMATS = ("text", "json", "junit", "github")
+
+
+# --- policy ------------------------------------------------------------------------------
+
+
+@policy_app.command("apply")
+def policy_apply(file: Path, fmt: FormatOpt = "text") -> None:
+    """Validate a policy pack and apply it as a new version (invalid packs change nothing)."""
+    check_format(fmt)
+    data = backend().apply_policy(read_file(file), str(file))
+    if fmt == "json":
+        render.emit_json(data)
+    elif data.get("created"):
+        render.line(f"Applied policy {data['name']} as version {data['version']}")
+    else:
+        render.line(f"Unchanged: version {data['version']} already has this content")
+
+
+@policy_app.command("show")
+def policy_show(
+    version: Annotated[int | None, typer.Option(help="A version (default: in force).")] = None,
+    fmt: FormatOpt = "text",
+) -> None:
+    """Print a policy version's pack as applied."""
+    data = backend().show_policy(version)
+    if check_format(fmt) == "json":
+        render.emit_json(data)
+    else:
+        render.line(
+            f"# policy {data['name']} version {data['version']} ({data['digest'][:12]}), "
+            f"applied by {data['created_by']} at {data['created_at']}"
+        )
+        sys.stdout.write(data["source"])
+
+
+@policy_app.command("list")
+def policy_list(fmt: FormatOpt = "text", limit: LimitOpt = 50, offset: OffsetOpt = 0) -> None:
+    """List applied policy versions, newest first."""
+    page = backend().list_policies(limit, offset)
+    show_page(
+        "Policy versions", page, ["version", "name", "digest", "created_by", "created_at"], fmt
+    )
+
+
+@policy_app.command("diff")
+def policy_diff(
+    old: Annotated[int | None, typer.Option("--from", help="Older version.")] = None,
+    new: Annotated[int | None, typer.Option("--to", help="Newer version.")] = None,
+    file: Annotated[Path | None, typer.Option(help="Compare a candidate pack with --from.")] = None,
+    fmt: FormatOpt = "text",
+) -> None:
+    """Show what changed between two versions (default: the last two), or against a file."""
+    data = backend().diff_policy(old, new, read_file(file) if file else None)
+    if check_format(fmt) == "json":
+        render.emit_json(data)
+        return
+    render.line(f"Policy version {data['from']} -> {data['to']}")
+    for change in data["changes"] or ["no changes"]:
+        render.line(f"  {render.escape(str(change))}")
+
+
+@system_app.command("intake")
+def system_intake(
+    name: str,
+    intake: Annotated[Path, typer.Option(help="Intake file (YAML) with the new answers.")],
+    fmt: FormatOpt = "text",
+) -> None:
+    """Re-run intake with new answers: the system is re-tiered (audited)."""
+    from charter.domain.systems import parse_intake
+
+    check_format(fmt)
+    data = backend().reassess_system(name, parse_intake(read_file(intake), str(intake)))
+    if fmt == "json":
+        render.emit_json(data)
+    else:
+        _print_assessment(data)
+
+
+def _print_assessment(data: dict[str, Any]) -> None:
+    assessment = data.get("assessment") or {}
+    render.line(f"[bold]{data['name']}[/bold]: tier {data['tier']} ({data['status']})")
+    if assessment.get("rule"):
+        render.line(f"  rule {assessment['rule']}: {render.escape(str(assessment.get('reason')))}")
+    controls = assessment.get("controls") or []
+    if controls:
+        render.line(f"  {len(controls)} controls apply: {', '.join(controls)}")
+
+
+# --- gate --------------------------------------------------------------------------------
+
+
+@app.command()
+def gate(
+    ref: Annotated[str, typer.Argument(help="SYSTEM@DIGEST")],
+    env: EnvOpt,
+    fmt: Annotated[str, typer.Option("--format", help="text, json, junit or github.")] = "text",
+    output: Annotated[Path | None, typer.Option(help="Also write the report to this file.")] = None,
+) -> None:
+    """Evaluate every control for a release in an environment. Exit 0 pass, 1 fail, 2 error."""
+    if fmt not in GATE_FORMATS:
+        raise BadInput(f"unknown format {fmt!r}: use {', '.join(GATE_FORMATS)}")
+    report = backend().gate(ref, env)
+    rendered = _render_gate(report, fmt)
+    if rendered is not None:
+        sys.stdout.write(rendered)
+        if output:
+            output.write_text(rendered, encoding="utf-8")
+    if not report["passed"]:
+        raise typer.Exit(1)
+
+
+def _render_gate(report: dict[str, Any], fmt: str) -> str | None:
+    import json
+
+    from charter.domain import gate_report
+
+    if fmt == "json":
+        return json.dumps(report, indent=2) + "\n"
+    if fmt == "junit":
+        return gate_report.to_junit(report, f"charter gate {report['ref']} {report['environment']}")
+    if fmt == "github":
+        annotations, summary = gate_report.to_github(report)
+        summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
+        if summary_path:
+            with open(summary_path, "a", encoding="utf-8") as handle:
+                handle.write(summary)
+        return annotations
+    verdict = "[green]PASS[/green]" if report["passed"] else "[red]FAIL[/red]"
+    render.table(
+        f"Gate {report['ref']} in {report['environment']} (tier {report['tier']}, "
+        f"policy v{report['policy_version']})",
+        [{**r, "status": r["status"].upper().replace("_", " ")} for r in report["results"]],
+        ["control_id", "status", "reason"],
+        None,
+    )
+    counts = ", ".join(f"{v} {k}" for k, v in report["counts"].items())
+    render.line(f"{verdict} ({counts})")
+    return None
+
+
+# --- exceptions --------------------------------------------------------------------------
+
+
+@exception_app.command("request")
+def exception_request(
+    ref: Annotated[str, typer.Argument(help="SYSTEM@DIGEST")],
+    control: Annotated[str, typer.Option(help="The control id to waive.")],
+    justification: Annotated[str, typer.Option(help="Why the control cannot be met now.")],
+    compensating: Annotated[str, typer.Option(help="What mitigates the risk meanwhile.")],
+    expires: Annotated[str, typer.Option(help="ISO date or duration (14d); capped by policy.")],
+    env: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
+    fmt: FormatOpt = "text",
+) -> None:
+    """Request a time-boxed waiver of one control for one release."""
+    check_format(fmt)
+    fields = {
+        "control_id": control,
+        "justification": justification,
+        "compensating": compensating,
+        "expires": expires,
+        "environment": env,
+    }
+    data = backend().request_exception(ref, fields)
+    if fmt == "json":
+        render.emit_json(data)
+    else:
+        render.line(f"Exception {data['id']} requested for {control} until {data['expires_at']}")
+
+
+def _decide_exception(exception_id: int, verdict: str, note: str, fmt: str) -> None:
+    check_format(fmt)
+    data = backend().decide_exception(exception_id, verdict, note)
+    if fmt == "json":
+        render.emit_json(data)
+    else:
+        render.line(f"Exception {data['id']} is {data['status']}")
+
+
+@exception_app.command("approve")
+def exception_approve(exception_id: int, note: str = "", fmt: FormatOpt = "text") -> None:
+    """Approve a requested exception (not your own)."""
+    _decide_exception(exception_id, "approve", note, fmt)
+
+
+@exception_app.command("reject")
+def exception_reject(exception_id: int, note: str = "", fmt: FormatOpt = "text") -> None:
+    """Reject a requested exception."""
+    _decide_exception(exception_id, "reject", note, fmt)
+
+
+@exception_app.command("revoke")
+def exception_revoke(
+    exception_id: int,
+    note: Annotated[str, typer.Option(help="Why it is withdrawn.")] = "",
+    fmt: FormatOpt = "text",
+) -> None:
+    """Withdraw a requested or approved exception."""
+    _decide_exception(exception_id, "revoke", note, fmt)
+
+
+@exception_app.command("list")
+def exception_list(
+    expiring: Annotated[
+        str | None, typer.Option(help="Approved ones ending within e.g. 14d.")
+    ] = None,
+    status: Annotated[
+        str | None, typer.Option(help="requested, approved, rejected, revoked")
+    ] = None,
+    system: Annotated[str | None, typer.Option(help="Only this system.")] = None,
+    fmt: FormatOpt = "text",
+    limit: LimitOpt = 50,
+    offset: OffsetOpt = 0,
+) -> None:
+    """List exceptions, soonest expiry first."""
+    filters = {"expiring": expiring, "status": status, "system": system}
+    page = backend().list_exceptions({k: v for k, v in filters.items() if v}, limit, offset)
+    show_page(
+        "Exceptions",
+        page,
+        ["id", "system", "control_id", "environment", "status", "expires_at", "requested_by"],
+        fmt,
+    )
+
+
+# --- deployments -------------------------------------------------------------------------
+
+
+def _print_route(data: dict[str, Any], fmt: str) -> None:
+    if fmt == "json":
+        render.emit_json(data)
+        return
+    render.record(
+        f"{data['system']} in {data['environment']}",
+        data,
+        ["state", "release", "previous_release", "fallback", "approval", "serve", "why", "reason"],
+    )
+
+
+@app.command()
+def deploy(
+    ref: Annotated[str, typer.Argument(help="SYSTEM@DIGEST")],
+    env: EnvOpt,
+    reason: Annotated[str, typer.Option(help="Change reference or note.")] = "",
+    fmt: FormatOpt = "text",
+) -> None:
+    """Make a release live; refused unless its gate passes and an approval covers the env."""
+    _print_route(backend().deploy(ref, env, reason), check_format(fmt))
+
+
+@app.command()
+def rollback(system: str, env: EnvOpt, reason: ReasonOpt = "", fmt: FormatOpt = "text") -> None:
+    """Return to the previous approved release."""
+    _print_route(backend().intervene("rollback", system, env, reason), check_format(fmt))
+
+
+@app.command()
+def kill(system: str, env: EnvOpt, reason: ReasonOpt = "", fmt: FormatOpt = "text") -> None:
+    """Switch a system to its approved fallback."""
+    _print_route(backend().intervene("kill", system, env, reason), check_format(fmt))
+
+
+@app.command()
+def resume(system: str, env: EnvOpt, reason: ReasonOpt = "", fmt: FormatOpt = "text") -> None:
+    """Undo a kill."""
+    _print_route(backend().intervene("resume", system, env, reason), check_format(fmt))
+
+
+@app.command()
+def route(system: str, env: EnvOpt, fmt: FormatOpt = "text") -> None:
+    """Show what serves a system in an environment right now."""
+    _print_route(backend().route(system, env), check_format(fmt))
+
+
+@app.command()
+def status(fmt: FormatOpt = "text") -> None:
+    """Every system right now: tier, live release per environment, approval, flags."""
+    data = backend().status()
+    if check_format(fmt) == "json":
+        render.emit_json(data)
+        return
+    rows = []
+    for system in data["systems"]:
+        environments = system["environments"] or [{}]
+        for env in environments:
+            rows.append(
+                {
+                    "system": system["name"],
+                    "tier": system["tier"],
+                    "env": env.get("environment"),
+                    "live": (env.get("release") or "")[: len(system["name"]) + 13] or None,
+                    "state": env.get("state"),
+                    "approval": env.get("approval"),
+                    "valid_until": (env.get("valid_until") or "")[:10] or None,
+                    "exceptions": system["open_exceptions"],
+                    "flags": "; ".join(env.get("flags", [])) or None,
+                }
+            )
+    render.table(
+        "Status",
+        rows,
+        [
+            "system",
+            "tier",
+            "env",
+            "live",
+            "state",
+            "approval",
+            "valid_until",
+            "exceptions",
+            "flags",
+        ],
+        None,
+    )

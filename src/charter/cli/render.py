@@ -1,0 +1,88 @@
+"""Printing results: JSON for machines, Rich tables and panels for people."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, Literal
+
+Format = Literal["text", "json"]
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(soft_wrap=False)
+
+
+def emit_json(data: Any) -> None:
+    """Print ``data`` as indented JSON on stdout."""
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return ", ".join(_plain(v) for v in value) or "-"
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False) if value else "-"
+    return str(value)
+
+
+def _cell(value: Any) -> str:
+    """User data as a Rich cell: escaped, because `[sex]` in a contract key is not markup."""
+    from rich.markup import escape
+
+    return escape(_plain(value))
+
+
+def table(
+    title: str, rows: Sequence[dict[str, Any]], columns: Sequence[str], total: int | None
+) -> None:
+    """Print rows as a Rich table with the given columns."""
+    from rich.table import Table
+
+    shown = (
+        f"{title} ({len(rows)} of {total})" if total is not None and total > len(rows) else title
+    )
+    grid = Table(title=shown, title_justify="left")
+    for column in columns:
+        grid.add_column(column)
+    for row in rows:
+        grid.add_row(*(_cell(row.get(column)) for column in columns))
+    _console().print(grid)
+
+
+def record(title: str, data: dict[str, Any], keys: Sequence[str] | None = None) -> None:
+    """Print one record as aligned key/value lines."""
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    for key in keys or list(data):
+        grid.add_row(key, _cell(data.get(key)))
+    from rich.markup import escape
+
+    console = _console()
+    console.print(f"[bold]{escape(title)}[/bold]")
+    console.print(grid)
+
+
+def escape(text: str) -> str:
+    """Escape user data for Rich markup."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def line(text: str) -> None:
+    """Print a line of Rich markup."""
+    _console().print(text)
+
+
+def error(message: str) -> None:
+    """Print a one-line error on stderr."""
+    sys.stderr.write(f"error: {message}\n")

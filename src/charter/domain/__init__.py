@@ -1,0 +1,1 @@
+"""Charter domain layer."""

@@ -1,0 +1,132 @@
+"""Exact, order-independent sums of float64 values.
+
+Window profiles are merged in whatever order batches, workers or Spark partitions deliver
+them, and the merged profile is content-hashed. Ordinary floating-point addition is not
+associative, so two merge orders would give two digests for the same data. Summing every
+value *exactly* (as an integer multiple of 2**-1127) removes the order from the result:
+``merge(a, b)`` is then bit-for-bit ``profile(concat(a, b))``.
+
+The exact value is stored as a canonical *expansion*: the shortest list of doubles whose
+exact sum is the value, built greedily from the most significant part down. It is JSON
+friendly (finite floats only) and unique for a given value, so it hashes stably.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import numpy.typing as npt
+
+from charter.domain.errors import BadInput
+
+#: Every finite double is an integer multiple of 2**-1074; the extra 2**-53 lets the
+#: integer mantissa (53 bits) be shifted left only, never right.
+_SCALE_BITS = 1127
+_HALF_BITS = 26
+_HALF_MASK = (1 << _HALF_BITS) - 1
+#: Each half-mantissa is below 2**27; summing at most 2**26 of them in float64 stays exact.
+_CHUNK = 1 << 26
+#: frexp exponents of finite doubles lie in [-1073, 1024].
+_EXP_OFFSET = 1073
+_EXP_RANGE = 1024 + _EXP_OFFSET + 1
+
+
+def _scaled_integer(values: npt.NDArray[np.float64]) -> int:
+    """Return sum(values) * 2**1127 exactly, as a Python integer."""
+    total = 0
+    for start in range(0, values.size, _CHUNK):
+        chunk = values[start : start + _CHUNK]
+        mantissa, exponent = np.frexp(chunk)
+        # mantissa * 2**53 is an exact signed integer below 2**53 in magnitude.
+        whole = (mantissa * float(1 << 53)).astype(np.int64)
+        # Arithmetic shift and mask split any signed integer as hi * 2**26 + lo, lo >= 0.
+        high = whole >> _HALF_BITS
+        low = whole & _HALF_MASK
+        starts = np.flatnonzero(exponent[1:] != exponent[:-1]) + 1
+        if starts.size * 4 < chunk.size:
+            # Sorted (or smooth) data comes in long runs of one exponent: add each run up
+            # in int64 first (exact: |half| < 2**27, runs shorter than 2**36) so that the
+            # per-exponent pass below touches a handful of numbers instead of every value.
+            starts = np.concatenate([[0], starts])
+            high = np.add.reduceat(high, starts)
+            low = np.add.reduceat(low, starts)
+            exponent = exponent[starts]
+        index = exponent.astype(np.int64) + _EXP_OFFSET
+        high_sums = np.bincount(index, weights=high.astype(np.float64), minlength=_EXP_RANGE)
+        low_sums = np.bincount(index, weights=low.astype(np.float64), minlength=_EXP_RANGE)
+        for slot in np.flatnonzero((high_sums != 0) | (low_sums != 0)):
+            # value = whole * 2**(exponent - 53); scaled by 2**1127 -> shift exponent + 1074.
+            shift = int(slot) - _EXP_OFFSET + 1074
+            bucket = (int(high_sums[slot]) << _HALF_BITS) + int(low_sums[slot])
+            total += bucket << shift
+    return total
+
+
+def _expansion(scaled: int) -> tuple[float, ...]:
+    """Return the canonical double expansion of ``scaled * 2**-1127``."""
+    parts: list[float] = []
+    remainder = Fraction(scaled, 1 << _SCALE_BITS)
+    while remainder != 0:
+        try:
+            head = float(remainder)
+        except OverflowError as exc:
+            raise BadInput("a sum of values overflows double precision") from exc
+        if not np.isfinite(head):
+            raise BadInput("a sum of values overflows double precision")
+        parts.append(head)
+        remainder -= Fraction(head)
+    return tuple(parts)
+
+
+@dataclass(frozen=True)
+class ExactSum:
+    """An exactly represented sum of doubles; adding two is exact and order-independent.
+
+    ``parts`` is the canonical expansion (most significant first); ``value`` is the sum
+    rounded once to the nearest double.
+    """
+
+    parts: tuple[float, ...] = ()
+
+    @classmethod
+    def of(cls, values: npt.ArrayLike) -> ExactSum:
+        """Sum finite ``values`` exactly."""
+        array = np.asarray(values, dtype=np.float64).ravel()
+        if array.size and not np.isfinite(array).all():
+            raise BadInput("exact sums take finite values only")
+        return cls(_expansion(_scaled_integer(array)))
+
+    def _scaled(self) -> int:
+        total = Fraction(0)
+        for part in self.parts:
+            total += Fraction(part)
+        return int(total * (1 << _SCALE_BITS))
+
+    def __add__(self, other: ExactSum) -> ExactSum:
+        if not self.parts:
+            return other
+        if not other.parts:
+            return self
+        return ExactSum(_expansion(self._scaled() + other._scaled()))
+
+    @property
+    def value(self) -> float:
+        """The exact sum rounded to the nearest double."""
+        return self.parts[0] if self.parts else 0.0
+
+    def to_list(self) -> list[float]:
+        """JSON form: the expansion as a list of finite floats."""
+        return list(self.parts)
+
+    @classmethod
+    def from_list(cls, parts: list[float]) -> ExactSum:
+        """Rebuild from :meth:`to_list`, re-canonicalising so any valid input hashes alike."""
+        values = [float(p) for p in parts]
+        if not all(np.isfinite(v) for v in values):
+            raise BadInput("an exact sum holds finite numbers only")
+        scaled = sum((Fraction(v) for v in values), Fraction(0)) * (1 << _SCALE_BITS)
+        if scaled.denominator != 1:
+            raise BadInput("not an exact sum expansion")
+        return cls(_expansion(int(scaled)))

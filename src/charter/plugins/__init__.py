@@ -1,0 +1,1 @@
+"""Charter plugins layer."""

@@ -1,0 +1,23 @@
+"""The built-in plugins. Each hook imports its implementation lazily to keep start-up fast."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from charter.plugins.hookspecs import hookimpl
+
+
+@hookimpl
+def charter_evaluation_suites() -> list[Any]:
+    """The built-in evaluation suites: classification, regression, fairness, robustness..."""
+    from charter.evaluation import builtin_suites
+
+    return list(builtin_suites())
+
+
+@hookimpl
+def charter_notifiers() -> list[Any]:
+    """The built-in notifiers: signed webhook, Slack, PagerDuty."""
+    from charter.plugins.notifiers import builtin_notifiers
+
+    return builtin_notifiers()

@@ -1,0 +1,1 @@
+"""Policy packs shipped with Charter: ``default.yaml`` and the pack JSON Schema."""

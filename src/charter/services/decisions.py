@@ -1,0 +1,173 @@
+"""Decisions: approve, reject or approve with conditions, with separation of duties."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from charter.domain.decisions import (
+    APPROVING,
+    DEFAULT_QUORUM,
+    ApprovalState,
+    DecisionFacts,
+    DecisionRequest,
+    approval_state,
+    check_request,
+    parse_fallback,
+)
+from charter.domain.errors import BadInput, Forbidden
+from charter.domain.releases import parse_ref
+from charter.domain.roles import Permission
+from charter.domain.text import parse_expiry
+from charter.services import audit, policies
+from charter.services.context import Context
+from charter.services.releases import find_release
+from charter.services.systems import find_system
+from charter.store.models import Decision, Release
+
+
+def quorum_for(ctx: Context, release: Release) -> int:
+    """Approvals the release's tier needs under the policy in force (default 1)."""
+    active = policies.in_force(ctx)
+    return DEFAULT_QUORUM if active is None else active[1].quorum_for(release.system.tier)
+
+
+def _check_may_decide(ctx: Context, release: Release, verdict: str) -> None:
+    """Approving needs a role the policy names for the tier (default: approver)."""
+    active = policies.in_force(ctx)
+    if verdict not in APPROVING or active is None:
+        ctx.require(
+            Permission.DECISION_APPROVE if verdict in APPROVING else Permission.DECISION_REJECT
+        )
+        return
+    roles = set(active[1].approver_roles_for(release.system.tier))
+    if ctx.actor.role.value not in roles:
+        raise Forbidden(
+            f"role {ctx.actor.role.value!r} may not decision.approve a {release.system.tier}-tier "
+            f"release (policy: {', '.join(sorted(roles))})"
+        )
+
+
+def decide(ctx: Context, ref: str, request: DecisionRequest) -> Decision:
+    """Record a decision on a release; it supersedes the release's previous decision."""
+    check_request(request)
+    release = find_release(ctx, ref)
+    _check_may_decide(ctx, release, request.verdict)
+    if release.system.status == "retired":
+        raise BadInput(f"system {release.system.name!r} is retired: no decisions on its releases")
+    if request.verdict in APPROVING and release.created_by_id == ctx.actor.id:
+        raise Forbidden("separation of duties: you created this release, so you cannot approve it")
+    expires_at = parse_expiry(request.expires, now=ctx.now()) if request.expires else None
+    fallback = None
+    if request.fallback:
+        fallback = parse_fallback(request.fallback)
+        if fallback.kind == "release":
+            target = find_release(ctx, parse_ref(fallback.ref))
+            if target.id == release.id:
+                raise BadInput("a release cannot be its own fallback")
+            fallback = type(fallback)("release", f"{target.system.name}@{target.digest}")
+    previous = ctx.session.scalar(
+        select(Decision.id).where(Decision.release_id == release.id).order_by(Decision.id.desc())
+    )
+    contract = request.contract if request.contract is not None else _release_contract(release)
+    active = policies.in_force(ctx)
+    policy_version = active[0].version if active else None
+    decision = Decision(
+        release_id=release.id,
+        verdict=request.verdict,
+        actor_id=ctx.actor.id,
+        actor_role=ctx.actor.role.value,
+        use_case=request.use_case.strip(),
+        population=request.population.strip(),
+        environments=list(request.environments),
+        contract=contract,
+        fallback=fallback.as_dict() if fallback else None,
+        expires_at=expires_at,
+        conditions=[c.strip() for c in request.conditions if c.strip()],
+        note=request.note.strip(),
+        policy_version=policy_version,
+        supersedes_id=previous,
+        created_at=ctx.now(),
+    )
+    ctx.session.add(decision)
+    ctx.session.flush()
+    audit.record(
+        ctx,
+        f"decision.{request.verdict}",
+        "release",
+        f"{release.system.name}@{release.digest}",
+        {
+            "decision_id": decision.id,
+            "verdict": decision.verdict,
+            "use_case": decision.use_case,
+            "population": decision.population,
+            "environments": decision.environments,
+            "contract": decision.contract,
+            "fallback": decision.fallback,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+            "conditions": decision.conditions,
+            "note": decision.note,
+            "supersedes": previous,
+            "policy_version": policy_version,
+        },
+    )
+    return decision
+
+
+def _release_contract(release: Release) -> dict[str, object]:
+    import json
+
+    contract = json.loads(release.manifest).get("contract", {})
+    assert isinstance(contract, dict)
+    return contract
+
+
+def _facts(decisions: list[Decision]) -> list[DecisionFacts]:
+    return [
+        DecisionFacts(d.id, d.verdict, d.actor.name, tuple(d.environments), d.expires_at)
+        for d in decisions
+    ]
+
+
+def release_decisions(ctx: Context, release: Release) -> list[Decision]:
+    """All decisions on a release, oldest first."""
+    return list(
+        ctx.session.scalars(
+            select(Decision).where(Decision.release_id == release.id).order_by(Decision.id)
+        ).all()
+    )
+
+
+def approval_states(ctx: Context, release: Release, *, check: bool = True) -> list[ApprovalState]:
+    """The release's approval state in every environment any decision names."""
+    if check:
+        ctx.require(Permission.DECISION_READ)
+    decisions = release_decisions(ctx, release)
+    environments = sorted({env for d in decisions for env in d.environments})
+    facts = _facts(decisions)
+    quorum = quorum_for(ctx, release)
+    return [
+        approval_state(facts, environment=env, now=ctx.now(), quorum=quorum) for env in environments
+    ]
+
+
+def list_decisions(
+    ctx: Context,
+    *,
+    system_name: str | None = None,
+    ref: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Decision], int]:
+    """Return a page of decisions, newest first, optionally for one system or release."""
+    ctx.require(Permission.DECISION_READ)
+    query = select(Decision)
+    if ref is not None:
+        query = query.where(Decision.release_id == find_release(ctx, ref).id)
+    elif system_name is not None:
+        system = find_system(ctx, system_name)
+        query = query.join(Release, Release.id == Decision.release_id).where(
+            Release.system_id == system.id
+        )
+    total = ctx.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = ctx.session.scalars(query.order_by(Decision.id.desc()).limit(limit).offset(offset))
+    return list(rows.all()), total

@@ -1,0 +1,146 @@
+"""Evidence: evaluation results attached to a release, content-hashed and audited.
+
+Suites run where the data is (the CLI's process); the service receives the result, checks
+it against the release's own contract (the contract a client sends is never trusted), and
+stores it with its digest. Identical results are stored once.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import func, select
+
+from charter.domain.canonical import canonical_json, content_digest
+from charter.domain.errors import BadInput, NotFound
+from charter.domain.roles import Permission
+from charter.services import audit
+from charter.services.context import Context
+from charter.services.releases import find_release
+from charter.services.systems import find_system
+from charter.store.models import Evidence, Release
+
+#: The result format this version of Charter stores.
+RESULT_SCHEMA = "charter.evaluation.result/1"
+#: Largest result accepted, in bytes of canonical JSON.
+MAX_RESULT_BYTES = 3 * 1024 * 1024
+
+
+def release_contract(release: Release) -> dict[str, Any]:
+    """The contract section of a release's canonical document."""
+    contract = json.loads(release.manifest).get("contract", {})
+    return contract if isinstance(contract, dict) else {}
+
+
+def check_contract(release: Release, result: dict[str, Any]) -> dict[str, Any]:
+    """Check a suite result against the release's contract (the pass/fail of every bound)."""
+    from charter.evaluation import evaluate_contract, parse_contract
+    from charter.plugins.manager import evaluation_suites
+
+    suites: Any = evaluation_suites()
+    contract = parse_contract(release_contract(release), suites=suites, location="release.contract")
+    return evaluate_contract(contract, result)
+
+
+def _validate(result: Any) -> dict[str, Any]:
+    if not isinstance(result, dict):
+        raise BadInput("an evaluation result must be a JSON object")
+    if result.get("schema") != RESULT_SCHEMA:
+        raise BadInput(
+            f"unsupported result schema {result.get('schema')!r}; expected {RESULT_SCHEMA}"
+        )
+    suite = result.get("suite")
+    if not isinstance(suite, dict) or not suite.get("name") or not suite.get("version"):
+        raise BadInput("the result does not name its suite and version", location="suite")
+    if not isinstance(result.get("metrics"), dict):
+        raise BadInput("the result has no metrics", location="metrics")
+    dataset = result.get("dataset")
+    if not isinstance(dataset, dict):
+        raise BadInput("the result does not describe its data set", location="dataset")
+    return result
+
+
+def record_evidence(ctx: Context, ref: str, result: Any) -> tuple[Evidence, bool]:
+    """Store a suite result as evidence on a release; returns it and whether it is new."""
+    ctx.require(Permission.EVIDENCE_WRITE)
+    result = _validate(result)
+    text = canonical_json(result)  # also refuses NaN and infinities, naming where
+    if len(text.encode("utf-8")) > MAX_RESULT_BYTES:
+        raise BadInput(f"the result is larger than {MAX_RESULT_BYTES} bytes")
+    release = find_release(ctx, ref)
+    digest = content_digest(result)
+    existing = ctx.session.scalar(
+        select(Evidence).where(Evidence.release_id == release.id, Evidence.digest == digest)
+    )
+    if existing is not None:
+        return existing, False
+    outcome = check_contract(release, result)
+    item = Evidence(
+        release_id=release.id,
+        suite=str(result["suite"]["name"]),
+        suite_version=str(result["suite"]["version"]),
+        digest=digest,
+        dataset_sha256=result["dataset"].get("sha256"),
+        passed=bool(outcome["passed"]),
+        bounds=[
+            {k: b.get(k) for k in ("bound", "metric", "status", "reason", "location")}
+            for b in outcome["bounds"]
+        ],
+        result=text,
+        created_at=ctx.now(),
+        created_by=ctx.actor.name,
+    )
+    ctx.session.add(item)
+    ctx.session.flush()
+    audit.record(
+        ctx,
+        "evidence.recorded",
+        "release",
+        f"{release.system.name}@{release.digest}",
+        {
+            "evidence_id": item.id,
+            "digest": digest,
+            "suite": item.suite,
+            "suite_version": item.suite_version,
+            "dataset_sha256": item.dataset_sha256,
+            "passed": item.passed,
+            "bounds": [{"bound": b["bound"], "status": b["status"]} for b in item.bounds],
+        },
+    )
+    return item, True
+
+
+def get_evidence(ctx: Context, evidence_id: int) -> Evidence:
+    """One piece of evidence."""
+    ctx.require(Permission.RELEASE_READ)
+    item = ctx.session.get(Evidence, evidence_id)
+    if item is None:
+        raise NotFound(f"no evidence {evidence_id}")
+    return item
+
+
+def list_evidence(
+    ctx: Context,
+    *,
+    system_name: str | None = None,
+    ref: str | None = None,
+    suite: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Evidence], int]:
+    """Evidence, newest first, for a release or a system."""
+    ctx.require(Permission.RELEASE_READ)
+    query = select(Evidence)
+    if ref is not None:
+        query = query.where(Evidence.release_id == find_release(ctx, ref).id)
+    elif system_name is not None:
+        system = find_system(ctx, system_name)
+        query = query.join(Release, Release.id == Evidence.release_id).where(
+            Release.system_id == system.id
+        )
+    if suite is not None:
+        query = query.where(Evidence.suite == suite)
+    total = ctx.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = ctx.session.scalars(query.order_by(Evidence.id.desc()).limit(limit).offset(offset))
+    return list(rows.all()), total

@@ -1,0 +1,217 @@
+"""Live monitoring: reference profiles per release, and the signals status and /metrics show.
+
+Ingestion lives in :mod:`charter.services.ingest`, the worker that closes windows and
+raises alerts in :mod:`charter.services.monitors`, alerts and notifications in
+:mod:`charter.services.alerts`. The statistics are :mod:`charter.monitoring`'s.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import func, select
+
+from charter.domain.errors import BadInput, NotFound
+from charter.domain.roles import Permission
+from charter.monitoring import ReferenceProfile
+from charter.services import audit
+from charter.services.context import Context
+from charter.services.releases import find_release
+from charter.store.models import Release, Route, System
+from charter.store.monitoring_models import Alert, MonitorReference, MonitorState
+
+#: Largest reference profile accepted, in bytes of JSON.
+MAX_REFERENCE_BYTES = 16 * 1024 * 1024
+
+
+@functools.lru_cache(maxsize=256)
+def parse_reference(text: str) -> ReferenceProfile:
+    """Parse a stored profile once per process (it is content-addressed, so safe to cache)."""
+    return ReferenceProfile.from_dict(json.loads(text))
+
+
+def current_reference(ctx: Context, release: Release) -> MonitorReference | None:
+    """The release's current reference row, or None."""
+    return ctx.session.scalar(
+        select(MonitorReference)
+        .where(MonitorReference.release_id == release.id, MonitorReference.superseded_at.is_(None))
+        .order_by(MonitorReference.id.desc())
+        .limit(1)
+    )
+
+
+def set_reference(
+    ctx: Context,
+    ref: str,
+    profile: Any,
+    *,
+    pii: list[str] | None = None,
+    dataset_sha256: str | None = None,
+) -> tuple[MonitorReference, bool]:
+    """Store a reference profile (``ReferenceProfile.to_dict()``) as the release's current one.
+
+    The profile is built where the data is (``build_reference``) and checked here by
+    parsing it. Setting a different profile supersedes the current one (audited); setting
+    the same one again changes nothing. Returns the row and whether it is new.
+    """
+    ctx.require(Permission.REFERENCE_WRITE)
+    if not isinstance(profile, dict):
+        raise BadInput("a reference profile must be a JSON object")
+    text = json.dumps(profile, separators=(",", ":"), allow_nan=False, sort_keys=True)
+    if len(text) > MAX_REFERENCE_BYTES:
+        raise BadInput(f"the reference profile is larger than {MAX_REFERENCE_BYTES} bytes")
+    parsed = parse_reference(text)
+    pii = sorted(set(pii or []))
+    unknown = [c for c in pii if c not in parsed.columns]
+    if unknown:
+        raise BadInput(f"--pii names columns the reference does not have: {unknown}")
+    release = find_release(ctx, ref)
+    current = current_reference(ctx, release)
+    if current is not None and current.digest == parsed.digest and list(current.pii) == pii:
+        return current, False
+    now = ctx.now()
+    if current is not None:
+        current.superseded_at = now
+    row = MonitorReference(
+        release_id=release.id,
+        digest=parsed.digest,
+        profile=text,
+        pii=pii,
+        dataset_sha256=dataset_sha256,
+        created_at=now,
+        created_by=ctx.actor.name,
+        superseded_at=None,
+    )
+    ctx.session.add(row)
+    ctx.session.flush()
+    audit.record(
+        ctx,
+        "monitoring.reference_set",
+        "release",
+        f"{release.system.name}@{release.digest}",
+        {
+            "reference_id": row.id,
+            "digest": row.digest,
+            "rows": parsed.rows,
+            "features": list(parsed.features),
+            "roles": {
+                "prediction": parsed.prediction,
+                "score": parsed.score,
+                "label": parsed.label,
+                "cohort": parsed.cohort,
+            },
+            "pii": pii,
+            "dataset_sha256": dataset_sha256,
+            "supersedes": None if current is None else current.digest,
+        },
+    )
+    return row, True
+
+
+def get_reference(ctx: Context, ref: str) -> MonitorReference:
+    """The release's current reference; NotFound when none is set."""
+    ctx.require(Permission.RELEASE_READ)
+    release = find_release(ctx, ref)
+    row = current_reference(ctx, release)
+    if row is None:
+        raise NotFound(f"{ref} has no reference profile: run `charter reference set`")
+    return row
+
+
+def reference_view(row: MonitorReference, *, with_profile: bool = False) -> dict[str, Any]:
+    """The public shape of a reference row."""
+    parsed = parse_reference(row.profile)
+    view: dict[str, Any] = {
+        "id": row.id,
+        "release": f"{row.release.system.name}@{row.release.digest}",
+        "digest": row.digest,
+        "rows": parsed.rows,
+        "features": list(parsed.features),
+        "prediction": parsed.prediction,
+        "score": parsed.score,
+        "label": parsed.label,
+        "cohort": parsed.cohort,
+        "pii": list(row.pii),
+        "dataset_sha256": row.dataset_sha256,
+        "created_at": row.created_at.isoformat(),
+        "created_by": row.created_by,
+    }
+    if with_profile:
+        view["profile"] = json.loads(row.profile)
+    return view
+
+
+def monitoring_signals(ctx: Context) -> dict[tuple[str, str], dict[str, Any]]:
+    """The live signals of every route, keyed by ``(system name, environment)``.
+
+    Each value holds the newest closed window's five signals (latency p50/p95/p99,
+    accuracy realised or estimated, drift verdict, guardrail block rate, fallback rate),
+    the drifted columns and the count of open alerts. A route no window has been closed
+    for yet has ``window: None`` and null signals. Three queries whatever the number of
+    systems or windows: the worker keeps the newest results on the monitor-state row.
+    """
+    ctx.require(Permission.MONITOR_READ)
+    routes = ctx.session.execute(
+        select(System.id, System.name, Route.environment, Release.digest)
+        .join(System, System.id == Route.system_id)
+        .join(Release, Release.id == Route.release_id)
+    ).all()
+    states = {
+        (row.system_id, row.environment): row.latest
+        for row in ctx.session.scalars(select(MonitorState))
+    }
+    open_alerts: dict[tuple[int, str], int] = defaultdict(int)
+    for system_id, environment, count in ctx.session.execute(
+        select(Alert.system_id, Alert.environment, func.count())
+        .where(Alert.status == "open")
+        .group_by(Alert.system_id, Alert.environment)
+    ):
+        open_alerts[(system_id, environment)] = int(count)
+    result: dict[tuple[str, str], dict[str, Any]] = {}
+    for system_id, name, environment, digest in routes:
+        latest = states.get((system_id, environment)) or {}
+        signals = latest.get("signals") or {}
+        result[(name, environment)] = {
+            "release": f"{name}@{digest}",
+            "evaluated_release": latest.get("release"),
+            "window": latest.get("window"),
+            "rows": latest.get("rows"),
+            "latency_ms": signals.get("latency_ms")
+            or {"p50": None, "p95": None, "p99": None, "n": 0},
+            "accuracy": signals.get("accuracy")
+            or {"value": None, "source": None, "realised": None, "estimated": None},
+            "drift": signals.get("drift") or {"verdict": "no data", "columns": []},
+            "block_rate": signals.get("block_rate"),
+            "fallback_rate": signals.get("fallback_rate"),
+            "open_alerts": open_alerts.get((system_id, environment), 0),
+        }
+    return result
+
+
+def windows(
+    ctx: Context, system_name: str, environment: str | None = None, *, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Closed windows of a system, newest first, with their full results."""
+    from charter.services.systems import find_system
+    from charter.store.monitoring_models import MonitorWindow
+
+    ctx.require(Permission.MONITOR_READ)
+    system = find_system(ctx, system_name)
+    query = select(MonitorWindow).where(MonitorWindow.system_id == system.id)
+    if environment is not None:
+        query = query.where(MonitorWindow.environment == environment)
+    rows = ctx.session.scalars(query.order_by(MonitorWindow.window_start.desc()).limit(limit))
+    return [
+        {
+            "environment": w.environment,
+            "window_start": w.window_start.isoformat(),
+            "window_end": w.window_end.isoformat(),
+            "rows": w.rows,
+            "labelled": w.labelled,
+            **w.result,
+        }
+        for w in rows
+    ]

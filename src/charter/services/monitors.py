@@ -1,0 +1,533 @@
+"""The monitoring worker: close windows, judge them, and open or close alerts with hysteresis.
+
+One pass (:func:`run_once`) makes sure every live route has a monitor-state row, then
+takes the rows one by one. On PostgreSQL a row is claimed with ``SELECT ... FOR UPDATE
+SKIP LOCKED`` in its own transaction, so several workers share the routes and never
+evaluate the same one twice; the claim is held until the results commit. On SQLite the
+whole pass of one route runs in a write transaction (SQLite has one writer anyway): run
+one worker.
+
+A window is ``live.window`` long (default 1 day, a whole number of hours), aligned on
+the UTC epoch, and is the merge of its hourly buckets. It closes once the clock passes
+its end; since buckets follow arrival time, no record can enter a closed window. Labels
+that arrive after a window closed are not re-judged (see docs/monitoring-service.md).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from charter.domain.errors import BadInput
+from charter.domain.roles import Permission
+from charter.monitoring import (
+    AlertState,
+    HysteresisPolicy,
+    ReferenceProfile,
+    WindowProfile,
+    check_quality,
+    dedup_key,
+    detect_drift,
+    estimate_performance,
+    merge_windows,
+    realised_performance,
+    step,
+)
+from charter.services import alerts, policies
+from charter.services import signals as signal_counts
+from charter.services.context import Actor, Charter, Context
+from charter.services.evidence import release_contract
+from charter.services.monitoring import current_reference, parse_reference
+from charter.store.models import Route
+from charter.store.monitoring_models import (
+    InferenceIndex,
+    MonitorBucket,
+    MonitorState,
+    MonitorWindow,
+)
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+DEFAULT_WINDOW = timedelta(days=1)
+#: Inference-index entries older than this are dropped: later labels count as unknown.
+LABEL_HORIZON = timedelta(days=30)
+#: Most windows one route closes in one pass (a worker that was down catches up gradually).
+MAX_WINDOWS_PER_PASS = 500
+DEFAULT_MONITORS = frozenset({"drift", "performance", "quality"})
+_SETTINGS = frozenset({"window", "min_sample", "monitors", "open_after", "close_after"})
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
+}
+_BOUND = re.compile(r"^\s*(>=|<=|>|<)\s*([-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)\s*$")
+#: Which monitor a live bound belongs to, and its severity.
+METRICS: dict[str, tuple[str, str]] = {
+    "accuracy": ("performance", "critical"),
+    "precision": ("performance", "critical"),
+    "recall": ("performance", "critical"),
+    "f1": ("performance", "critical"),
+    "specificity": ("performance", "critical"),
+    "accuracy_ratio": ("fairness", "critical"),
+    "latency_p50_ms": ("latency", "warning"),
+    "latency_p95_ms": ("latency", "warning"),
+    "latency_p99_ms": ("latency", "warning"),
+    "block_rate": ("guardrails", "warning"),
+    "fallback_rate": ("fallback", "warning"),
+}
+#: Bounds used when a monitor is on but the contract gives none.
+DEFAULT_BOUNDS = {
+    "fairness": ("accuracy_ratio", ">=", 0.8),
+    "latency": ("latency_p95_ms", "<=", 1000.0),
+    "guardrails": ("block_rate", "<=", 0.05),
+    "fallback": ("fallback_rate", "<=", 0.05),
+}
+
+
+@dataclass(frozen=True)
+class Bound:
+    """``metric op threshold`` from the contract's live section (or a default)."""
+
+    metric: str
+    op: str
+    threshold: float
+
+    def holds(self, value: float) -> bool:
+        """True when ``value`` is within the bound."""
+        return _OPS[self.op](value, self.threshold)
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.op} {self.threshold:g}"
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    """What to watch for one release in one environment and how patient to be."""
+
+    window: timedelta
+    hysteresis: HysteresisPolicy
+    monitors: frozenset[str]
+    bounds: tuple[Bound, ...] = field(default=())
+
+
+def parse_window(value: Any) -> timedelta:
+    """``1d``, ``6h``, ``1w`` (or a number of hours) to a timedelta of whole hours."""
+    text = str(value).strip().lower()
+    match = re.match(r"^(\d+)\s*([hdw]?)$", text)
+    if not match or int(match.group(1)) == 0:
+        raise BadInput(f"invalid live window {value!r}: use e.g. 1h, 6h, 1d, 1w")
+    hours = int(match.group(1)) * {"": 1, "h": 1, "d": 24, "w": 168}[match.group(2)]
+    return timedelta(hours=hours)
+
+
+def live_settings(
+    contract: dict[str, Any], required: set[str], baseline: float | None
+) -> LiveSettings:
+    """Read the contract's ``live`` section, adding the monitors the policy requires."""
+    live = contract.get("live") if isinstance(contract.get("live"), dict) else {}
+    assert isinstance(live, dict)
+    monitors: set[str] = set(required)
+    for item in live.get("monitors") or []:
+        monitors.add(
+            str(item.get("name") or item.get("kind")) if isinstance(item, dict) else str(item)
+        )
+    bounds: dict[str, Bound] = {}
+    for key, value in live.items():
+        if key in _SETTINGS:
+            continue
+        match = _BOUND.match(str(value)) if isinstance(value, (str, int, float)) else None
+        if key in METRICS and match:
+            bounds[key] = Bound(key, match.group(1), float(match.group(2)))
+            monitors.add(METRICS[key][0])
+        else:
+            monitors.add(str(key))
+    if not monitors:
+        monitors = set(DEFAULT_MONITORS)
+    has_performance = any(METRICS[b][0] == "performance" for b in bounds)
+    if "performance" in monitors and not has_performance and baseline is not None:
+        # No bound agreed: alert on a five-point fall from the reference's accuracy.
+        bounds["accuracy"] = Bound("accuracy", ">=", round(baseline - 0.05, 4))
+    for monitor, (metric, op, threshold) in DEFAULT_BOUNDS.items():
+        if monitor in monitors and not any(METRICS[b][0] == monitor for b in bounds):
+            bounds[metric] = Bound(metric, op, threshold)
+    policy = HysteresisPolicy(
+        open_after=int(live.get("open_after", 3)),
+        close_after=int(live.get("close_after", 3)),
+        min_sample=int(live.get("min_sample", 100)),
+    )
+    window = parse_window(live.get("window", "1d"))
+    return LiveSettings(window, policy, frozenset(monitors), tuple(bounds.values()))
+
+
+def _floor(moment: datetime, width: timedelta) -> datetime:
+    return EPOCH + ((moment - EPOCH) // width) * width
+
+
+def _round(value: float | None, digits: int = 6) -> float | None:
+    return None if value is None or not math.isfinite(value) else round(value, digits)
+
+
+def _required_monitors(ctx: Context, tier: str, environment: str) -> set[str]:
+    active = policies.in_force(ctx)
+    if active is None:
+        return set()
+    found: set[str] = set()
+    for control in active[1].controls_for(tier, environment):
+        if control.kind == "live_monitors":
+            found |= {str(name) for name in getattr(control.params, "required", [])}
+    return found
+
+
+def evaluate_window(
+    reference: ReferenceProfile,
+    settings: LiveSettings,
+    window: WindowProfile,
+    labels: WindowProfile | None,
+    counts: dict[str, Any],
+) -> dict[str, Any]:
+    """Judge one closed window: drift, quality, performance (realised and estimated),
+    fairness, the five signals, and each rule's verdict (``breaches``)."""
+    min_sample = settings.hysteresis.min_sample
+    drift = detect_drift(reference, window)
+    quality = check_quality(reference, window)
+    estimated = None
+    if reference.performance is not None and reference.performance.calibration is not None:
+        estimated = estimate_performance(reference, window).overall
+    realised = None
+    if labels is not None and reference.performance is not None:
+        realised = realised_performance(reference, labels)
+    labelled = realised.n if realised is not None else 0
+    use_realised = realised is not None and labelled >= min_sample
+    accuracy_value = (
+        realised.metrics.get("accuracy")
+        if use_realised and realised
+        else (estimated.accuracy if estimated else None)
+    )
+    statuses = {c.column: c.status for c in drift.columns}
+    if all(s == "insufficient_data" for s in statuses.values()):
+        drift_verdict = "insufficient data"
+    else:
+        drift_verdict = "drift" if drift.drifted else "no drift"
+    rates = signal_counts.rates(counts)
+    latency = {
+        f"p{int(q * 100)}": _round(signal_counts.latency_quantile(counts, q), 3)
+        for q in (0.5, 0.95, 0.99)
+    }
+    latency_n = int(counts.get("latency_n", 0))
+    latency["n"] = latency_n
+    cohorts: dict[str, Any] = {}
+    if realised is not None:
+        cohorts = {
+            name: {"n": r.n, "accuracy": _round(r.metrics.get("accuracy"))}
+            for name, r in sorted(realised.cohorts.items())
+        }
+    scored = [c["accuracy"] for c in cohorts.values() if c["n"] >= min_sample and c["accuracy"]]
+    ratio = min(scored) / max(scored) if len(scored) >= 2 else None
+    values: dict[str, tuple[float | None, int]] = {
+        "accuracy": (accuracy_value, labelled if use_realised else window.rows),
+        "accuracy_ratio": (ratio, labelled),
+        "latency_p50_ms": (latency["p50"], latency_n),
+        "latency_p95_ms": (latency["p95"], latency_n),
+        "latency_p99_ms": (latency["p99"], latency_n),
+        "block_rate": (rates["block_rate"], int(counts.get("guarded", 0))),
+        "fallback_rate": (rates["fallback_rate"], int(counts.get("fallback_known", 0))),
+    }
+    for metric in ("precision", "recall", "f1", "specificity"):
+        source = (
+            realised.metrics
+            if use_realised and realised
+            else (estimated.metrics if estimated else {})
+        )
+        values[metric] = (source.get(metric), labelled if use_realised else window.rows)
+    breaches: list[dict[str, Any]] = []
+    if "drift" in settings.monitors:
+        for column in drift.columns:
+            verdict = None if column.status == "insufficient_data" else column.status == "drift"
+            breaches.append(
+                {
+                    "monitor": "drift",
+                    "subject": column.column,
+                    "severity": "warning",
+                    "breached": verdict,
+                    "n": column.n_window,
+                    "value": _round(column.effect_value),
+                    "bound": f"{column.effect} > {column.threshold}",
+                }
+            )
+    if "quality" in settings.monitors:
+        for quality_column in quality.columns:
+            breaches.append(
+                {
+                    "monitor": "quality",
+                    "subject": quality_column.column,
+                    "severity": "warning",
+                    "breached": bool(quality_column.issues),
+                    "n": quality.rows,
+                    "value": list(quality_column.issues),
+                    "bound": "no data-quality issues",
+                }
+            )
+    for bound in settings.bounds:
+        monitor, severity = METRICS[bound.metric]
+        value, n = values.get(bound.metric, (None, 0))
+        breaches.append(
+            {
+                "monitor": monitor,
+                "subject": bound.metric,
+                "severity": severity,
+                "breached": None if value is None else not bound.holds(value),
+                "n": n,
+                "value": _round(value),
+                "bound": str(bound),
+            }
+        )
+    return {
+        "rows": window.rows,
+        "labelled": labelled,
+        "drift": {
+            "verdict": drift_verdict,
+            "columns": drift.drifted,
+            "details": {
+                c.column: {
+                    "status": c.status,
+                    "p_adjusted": _round(c.p_adjusted),
+                    "effect": c.effect,
+                    "effect_value": _round(c.effect_value),
+                }
+                for c in drift.columns
+            },
+        },
+        "quality": {name: list(issues) for name, issues in quality.issues.items()},
+        "realised": None
+        if realised is None
+        else {
+            "n": realised.n,
+            "metrics": {k: _round(v) for k, v in realised.metrics.items()},
+            "cohorts": cohorts,
+        },
+        "estimated": None
+        if estimated is None
+        else {
+            "n": estimated.n,
+            "accuracy": _round(estimated.accuracy),
+            "lower": _round(estimated.lower),
+            "upper": _round(estimated.upper),
+            "assumptions": list(estimated.assumptions),
+        },
+        "fairness": {"accuracy_ratio": _round(ratio), "cohorts": cohorts} if cohorts else None,
+        "signals": {
+            "latency_ms": latency,
+            "accuracy": {
+                "value": _round(accuracy_value),
+                "source": ("realised" if use_realised else "estimated")
+                if accuracy_value is not None
+                else None,
+                "realised": _round(realised.metrics.get("accuracy"))
+                if realised and realised.n
+                else None,
+                "estimated": _round(estimated.accuracy) if estimated else None,
+            },
+            "drift": {"verdict": drift_verdict, "columns": drift.drifted},
+            "block_rate": _round(rates["block_rate"]),
+            "fallback_rate": _round(rates["fallback_rate"]),
+        },
+        "breaches": breaches,
+    }
+
+
+def _merge_buckets(
+    buckets: list[MonitorBucket], reference: ReferenceProfile
+) -> tuple[WindowProfile, WindowProfile | None, dict[str, Any]]:
+    profiles = [WindowProfile.from_dict(json.loads(b.profile), reference) for b in buckets]
+    labelled = [
+        WindowProfile.from_dict(json.loads(b.labels_profile), reference)
+        for b in buckets
+        if b.labels_profile
+    ]
+    counts = signal_counts.empty_signals()
+    for bucket in buckets:
+        counts = signal_counts.merge_signals(counts, bucket.signals)
+    return (
+        merge_windows(*profiles),
+        merge_windows(*labelled) if labelled else None,
+        counts,
+    )
+
+
+def _ensure_states(ctx: Context) -> list[int]:
+    have = {(s.system_id, s.environment) for s in ctx.session.scalars(select(MonitorState))}
+    for system_id, environment in ctx.session.execute(select(Route.system_id, Route.environment)):
+        if (system_id, environment) not in have:
+            ctx.session.add(
+                MonitorState(
+                    system_id=system_id,
+                    environment=environment,
+                    last_window_end=None,
+                    states={},
+                    latest=None,
+                )
+            )
+    ctx.session.flush()
+    return list(ctx.session.scalars(select(MonitorState.id).order_by(MonitorState.id)))
+
+
+def _claim(ctx: Context, state_id: int) -> MonitorState | None:
+    claimed = ctx.session.scalar(
+        select(MonitorState.id).where(MonitorState.id == state_id).with_for_update(skip_locked=True)
+    )
+    if claimed is None:
+        return None
+    state = ctx.session.get(MonitorState, state_id, populate_existing=True)
+    return state
+
+
+def evaluate_route(ctx: Context, state: MonitorState) -> list[dict[str, Any]]:
+    """Close and judge every finished window of one route; returns what happened."""
+    route = ctx.session.scalar(
+        select(Route).where(
+            Route.system_id == state.system_id, Route.environment == state.environment
+        )
+    )
+    if route is None:
+        return []
+    release = route.release
+    alerts.resolve_superseded(ctx, route)
+    reference_row = current_reference(ctx, release)
+    if reference_row is None:
+        return []
+    reference = parse_reference(reference_row.profile)
+    baseline = None
+    if reference.performance is not None:
+        baseline = realised_performance(reference).metrics.get("accuracy")
+    settings = live_settings(
+        release_contract(release),
+        _required_monitors(ctx, route.system.tier, route.environment),
+        baseline,
+    )
+    now = ctx.now()
+    cutoff = _floor(now, settings.window)
+    since = state.last_window_end or EPOCH
+    starts = ctx.session.scalars(
+        select(MonitorBucket.bucket_start)
+        .where(
+            MonitorBucket.release_id == release.id,
+            MonitorBucket.environment == route.environment,
+            MonitorBucket.reference_digest == reference.digest,
+            MonitorBucket.bucket_start >= since,
+            MonitorBucket.bucket_start < cutoff,
+        )
+        .order_by(MonitorBucket.bucket_start)
+    ).all()
+    window_starts = sorted({_floor(s, settings.window) for s in starts})[:MAX_WINDOWS_PER_PASS]
+    outcomes = []
+    states = dict(state.states)
+    ref_text = f"{route.system.name}@{release.digest}"
+    for start in window_starts:
+        end = start + settings.window
+        buckets = list(
+            ctx.session.scalars(
+                select(MonitorBucket).where(
+                    MonitorBucket.release_id == release.id,
+                    MonitorBucket.environment == route.environment,
+                    MonitorBucket.reference_digest == reference.digest,
+                    MonitorBucket.bucket_start >= start,
+                    MonitorBucket.bucket_start < end,
+                    MonitorBucket.rows > 0,
+                )
+            )
+        )
+        if not buckets:
+            continue
+        window, labels, counts = _merge_buckets(buckets, reference)
+        result = evaluate_window(reference, settings, window, labels, counts)
+        result["release"] = ref_text
+        result["reference"] = reference.digest
+        result["window"] = {"start": start.isoformat(), "end": end.isoformat()}
+        transitions = []
+        for breach in result["breaches"]:
+            key = dedup_key(
+                system=route.system.name,
+                environment=route.environment,
+                monitor=breach["monitor"],
+                subject=breach["subject"],
+                release=release.digest,
+            )
+            before = AlertState.from_dict(states[key]) if key in states else AlertState()
+            after, change = step(
+                settings.hysteresis, before, breached=breach["breached"], n=breach["n"]
+            )
+            states[key] = after.to_dict()
+            if change == "opened":
+                streak_start = start - settings.window * (after.breaching_streak - 1)
+                alerts.open_alert(ctx, route, key, breach, streak_start, result["window"])
+                transitions.append({"opened": key, **breach})
+            elif change == "closed":
+                alerts.close_alert(ctx, key, breach, result["window"])
+                transitions.append({"closed": key, **breach})
+        result["transitions"] = transitions
+        ctx.session.add(
+            MonitorWindow(
+                system_id=route.system_id,
+                release_id=release.id,
+                environment=route.environment,
+                window_start=start,
+                window_end=end,
+                rows=window.rows,
+                labelled=result["labelled"],
+                result=result,
+                evaluated_at=now,
+            )
+        )
+        state.latest = {k: result[k] for k in ("release", "window", "rows", "labelled", "signals")}
+        outcomes.append(result)
+    state.states = states
+    if state.last_window_end is None or cutoff > state.last_window_end:
+        state.last_window_end = cutoff
+    state.evaluated_at = now
+    state.evaluated_by = ctx.actor.name
+    ctx.session.flush()
+    return outcomes
+
+
+def run_once(
+    charter: Charter, actor: Actor, *, deliver: bool = True, backoff: float = 0.5
+) -> dict[str, Any]:
+    """One worker pass over every live route, then the pending notifications.
+
+    Returns counts: routes evaluated, routes skipped because another worker holds them,
+    windows closed, alerts opened and closed, deliveries made and failed.
+    """
+    with charter.as_actor(actor, write=True) as ctx:
+        ctx.require(Permission.MONITOR_RUN)
+        state_ids = _ensure_states(ctx)
+        ctx.session.execute(
+            delete(InferenceIndex).where(InferenceIndex.received_at < ctx.now() - LABEL_HORIZON)
+        )
+    summary = {"routes": 0, "skipped": 0, "windows": 0, "opened": 0, "closed": 0}
+    # SQLite: a write transaction from the start (a read transaction cannot safely turn
+    # into a writer there). PostgreSQL: a plain one holding the row claim; the audit
+    # append takes the global write lock only for the short write at the end.
+    write = charter.db.is_sqlite
+    for state_id in state_ids:
+        with charter.as_actor(actor, write=write) as ctx:
+            state = _claim(ctx, state_id)
+            if state is None:
+                summary["skipped"] += 1
+                continue
+            outcomes = evaluate_route(ctx, state)
+        summary["routes"] += 1
+        summary["windows"] += len(outcomes)
+        for outcome in outcomes:
+            for change in outcome["transitions"]:
+                summary["opened" if "opened" in change else "closed"] += 1
+    if deliver:
+        summary.update(alerts.deliver_pending(charter, actor, backoff=backoff))
+    return summary

@@ -1,0 +1,173 @@
+"""`charter status`: every system right now, with what needs re-approval and why."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from charter.domain.decisions import DecisionFacts, approval_state
+from charter.domain.roles import Permission
+from charter.services import policies
+from charter.services.context import Context
+from charter.store.models import Decision, GateRun, PolicyException, PolicyVersion, Route, System
+
+#: Default notice period for vendor deprecations when no policy control sets one.
+DEFAULT_NOTICE_DAYS = 30
+#: Approvals ending within this window are flagged as expiring.
+EXPIRY_WARNING = timedelta(days=14)
+
+
+def _vendor_flags(manifest: str, today: date, notice_days: int) -> list[str]:
+    flags = []
+    for component in json.loads(manifest).get("components", []):
+        deprecation = (
+            component.get("deprecation_date") if component.get("kind") == "vendor_model" else None
+        )
+        if not deprecation:
+            continue
+        when = date.fromisoformat(deprecation)
+        if when <= today:
+            flags.append(f"vendor model {component['name']} deprecated on {when}")
+        elif when <= today + timedelta(days=notice_days):
+            flags.append(
+                f"vendor model {component['name']} deprecated on {when} (within {notice_days}d)"
+            )
+    return flags
+
+
+def _notice_days(policy: Any, tier: str, environment: str) -> int:
+    if policy is None:
+        return DEFAULT_NOTICE_DAYS
+    # Several controls may watch deprecations (a notice period in prod, the date itself
+    # everywhere): warn as early as the strictest one would.
+    notices = [
+        int(getattr(control.params, "notice_days", 0))
+        for control in policy.controls_for(tier, environment)
+        if control.kind == "vendor_not_deprecated"
+    ]
+    return max(notices, default=DEFAULT_NOTICE_DAYS)
+
+
+def _policy_flags(
+    policy: Any,
+    active: Any,
+    versions: dict[int, PolicyVersion],
+    decisions: list[Decision],
+    tier: str,
+    environment: str,
+) -> list[str]:
+    """Flag a release approved under an older policy that required less than today's."""
+    granted_under = [
+        d.policy_version
+        for d in decisions
+        if d.verdict != "reject" and environment in d.environments and d.policy_version
+    ]
+    if policy is None or not granted_under:
+        return []
+    old_number = max(granted_under)
+    if old_number >= active[0].version or old_number not in versions:
+        return []
+    old_policy = policies.parsed(versions[old_number])
+    before = {c.id for c in old_policy.controls_for(tier, environment)}
+    added = sorted({c.id for c in policy.controls_for(tier, environment)} - before)
+    if not added:
+        return []
+    return [f"policy v{active[0].version} requires more than v{old_number}: {', '.join(added)}"]
+
+
+def portfolio(ctx: Context) -> list[dict[str, Any]]:
+    """One entry per system: tier, live release per environment, approval, flags, exceptions."""
+    ctx.require(Permission.STATUS_READ)
+    now = ctx.now()
+    active = policies.in_force(ctx)
+    policy = active[1] if active else None
+    versions = {v.version: v for v in ctx.session.scalars(select(PolicyVersion))}
+    systems = ctx.session.scalars(select(System).order_by(System.name)).all()
+    routes: dict[int, list[Route]] = defaultdict(list)
+    for route in ctx.session.scalars(select(Route).order_by(Route.environment)):
+        routes[route.system_id].append(route)
+    live_ids = {r.release_id for rs in routes.values() for r in rs}
+    decisions: dict[int, list[Decision]] = defaultdict(list)
+    if live_ids:
+        for decision in ctx.session.scalars(
+            select(Decision).where(Decision.release_id.in_(live_ids)).order_by(Decision.id)
+        ):
+            decisions[decision.release_id].append(decision)
+    last_gate: dict[tuple[int, str], GateRun] = {}
+    if live_ids:
+        for run in ctx.session.scalars(
+            select(GateRun).where(GateRun.release_id.in_(live_ids)).order_by(GateRun.id)
+        ):
+            last_gate[(run.release_id, run.environment)] = run
+    exception_counts: dict[tuple[int, str], int] = {}
+    from charter.store.models import Release
+
+    for system_id, status, count in ctx.session.execute(
+        select(Release.system_id, PolicyException.status, func.count())
+        .join(Release, Release.id == PolicyException.release_id)
+        .where(PolicyException.expires_at > now)
+        .group_by(Release.system_id, PolicyException.status)
+    ):
+        exception_counts[(system_id, status)] = count
+
+    entries = []
+    for system in systems:
+        environments = []
+        for route in routes.get(system.id, []):
+            facts = [
+                DecisionFacts(d.id, d.verdict, d.actor.name, tuple(d.environments), d.expires_at)
+                for d in decisions.get(route.release_id, [])
+            ]
+            quorum = policy.quorum_for(system.tier) if policy else 1
+            approval = approval_state(facts, environment=route.environment, now=now, quorum=quorum)
+            flags = []
+            if approval.state != "approved":
+                flags.append(f"approval {approval.state}: re-approval needed")
+            elif approval.valid_until and approval.valid_until <= now + EXPIRY_WARNING:
+                flags.append(f"approval expires {approval.valid_until.date()}")
+            if route.state == "killed":
+                flags.append("killed: serving the fallback")
+            flags += _vendor_flags(
+                route.release.manifest,
+                now.date(),
+                _notice_days(policy, system.tier, route.environment),
+            )
+            flags += _policy_flags(
+                policy,
+                active,
+                versions,
+                decisions.get(route.release_id, []),
+                system.tier,
+                route.environment,
+            )
+            gate = last_gate.get((route.release_id, route.environment))
+            environments.append(
+                {
+                    "environment": route.environment,
+                    "release": f"{system.name}@{route.release.digest}",
+                    "state": route.state,
+                    "approval": approval.state,
+                    "valid_until": approval.valid_until,
+                    "last_gate": None
+                    if gate is None
+                    else {"passed": gate.passed, "at": gate.created_at},
+                    "flags": flags,
+                }
+            )
+        entries.append(
+            {
+                "name": system.name,
+                "tier": system.tier,
+                "status": system.status,
+                "owner": system.owner,
+                "environments": environments,
+                "open_exceptions": exception_counts.get((system.id, "approved"), 0),
+                "requested_exceptions": exception_counts.get((system.id, "requested"), 0),
+                "needs_attention": any(env["flags"] for env in environments),
+            }
+        )
+    return entries

@@ -1,0 +1,173 @@
+"""The inventory of AI systems."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from charter.domain.errors import BadInput, Conflict, Forbidden, NotFound
+from charter.domain.roles import Permission
+from charter.domain.systems import UNASSESSED, IntakeFile, check_transition
+from charter.domain.text import check_slug
+from charter.services import audit
+from charter.services.context import Context
+from charter.store.models import System
+
+
+def get_system(ctx: Context, name: str) -> System:
+    """Return the system called ``name`` or raise NotFound."""
+    ctx.require(Permission.SYSTEM_READ)
+    return find_system(ctx, name)
+
+
+def find_system(ctx: Context, name: str) -> System:
+    """Look a system up without a permission check (callers have checked their own)."""
+    system = ctx.session.scalar(select(System).where(System.name == name))
+    if system is None:
+        raise NotFound(f"no system named {name!r}")
+    return system
+
+
+def register_system(
+    ctx: Context,
+    name: str,
+    *,
+    owner: str | None = None,
+    purpose: str | None = None,
+    population: str | None = None,
+    surfaces: list[str] | None = None,
+    intake: IntakeFile | None = None,
+) -> System:
+    """Register a new system. Explicit arguments override the intake file's fields."""
+    ctx.require(Permission.SYSTEM_WRITE)
+    check_slug(name, "system name")
+    intake = intake or IntakeFile()
+    owner = owner if owner is not None else intake.owner
+    if not owner or not owner.strip():
+        raise BadInput("a system needs an owner (--owner, or `owner:` in the intake file)")
+    chosen_surfaces = surfaces if surfaces is not None else (intake.surfaces or [])
+    if ctx.session.scalar(select(System.id).where(System.name == name)) is not None:
+        raise Conflict(f"system {name!r} already exists")
+    assessment = _assess(ctx, intake)
+    system = System(
+        name=name,
+        owner=owner.strip(),
+        purpose=purpose if purpose is not None else (intake.purpose or ""),
+        population=population if population is not None else (intake.population or ""),
+        surfaces=list(chosen_surfaces),
+        intake=dict(intake.answers),
+        tier=assessment["tier"],
+        assessment=assessment,
+        status="proposed",
+        created_at=ctx.now(),
+        created_by=ctx.actor.name,
+    )
+    ctx.session.add(system)
+    ctx.session.flush()
+    audit.record(
+        ctx,
+        "system.registered",
+        "system",
+        name,
+        {
+            "owner": system.owner,
+            "purpose": system.purpose,
+            "population": system.population,
+            "surfaces": system.surfaces,
+            "intake": system.intake,
+            "tier": system.tier,
+            "assessment": assessment,
+        },
+    )
+    return system
+
+
+def _assess(ctx: Context, intake: IntakeFile) -> dict[str, Any]:
+    """Tier the intake answers under the policy in force; prohibited practices are refused."""
+    from charter.services import policies
+
+    active = policies.in_force(ctx)
+    if active is None:
+        return {
+            "tier": UNASSESSED,
+            "rule": None,
+            "reason": "no policy in force",
+            "controls": [],
+            "policy_version": None,
+        }
+    from charter.domain.policy import assess_intake
+
+    version, policy = active
+    result = assess_intake(policy, dict(intake.answers))
+    if result.refused:
+        raise Forbidden(f"refused at intake: {result.reason} (rule {result.rule_id})")
+    return {
+        "tier": result.tier,
+        "rule": result.rule_id,
+        "reason": result.reason,
+        "controls": list(result.controls),
+        "policy_version": version.version,
+    }
+
+
+def assessment_of(ctx: Context, system: System) -> dict[str, Any]:
+    """How intake tiered the system, as recorded when its intake last ran."""
+    ctx.require(Permission.SYSTEM_READ)
+    return dict(system.assessment or {"tier": system.tier, "rule": None, "controls": []})
+
+
+def reassess(ctx: Context, name: str, intake: IntakeFile) -> tuple[System, dict[str, Any]]:
+    """Re-run intake with new answers: the system is re-tiered and the change audited."""
+    ctx.require(Permission.SYSTEM_WRITE)
+    system = find_system(ctx, name)
+    assessment = _assess(ctx, intake)
+    previous = system.tier
+    system.intake = dict(intake.answers)
+    system.tier = assessment["tier"]
+    system.assessment = assessment
+    for field in ("owner", "purpose", "population"):
+        value = getattr(intake, field)
+        if value is not None:
+            setattr(system, field, value)
+    if intake.surfaces is not None:
+        system.surfaces = list(intake.surfaces)
+    audit.record(
+        ctx,
+        "system.intake_updated",
+        "system",
+        name,
+        {
+            "intake": system.intake,
+            "from_tier": previous,
+            "to_tier": system.tier,
+            "assessment": assessment,
+        },
+    )
+    return system, assessment
+
+
+def set_status(ctx: Context, name: str, status: str, *, reason: str) -> System:
+    """Move a system through its lifecycle (proposed, active, suspended, retired)."""
+    ctx.require(Permission.SYSTEM_WRITE)
+    if not reason.strip():
+        raise BadInput("a status change needs a reason")
+    system = find_system(ctx, name)
+    check_transition(system.status, status)
+    previous, system.status = system.status, status
+    audit.record(
+        ctx,
+        "system.status_changed",
+        "system",
+        name,
+        {"from": previous, "to": status, "reason": reason},
+    )
+    return system
+
+
+def list_systems(ctx: Context, *, limit: int = 50, offset: int = 0) -> tuple[list[System], int]:
+    """Return a page of systems, by name, and the total count."""
+    ctx.require(Permission.SYSTEM_READ)
+    total = ctx.session.scalar(select(func.count()).select_from(System)) or 0
+    rows = ctx.session.scalars(select(System).order_by(System.name).limit(limit).offset(offset))
+    return list(rows.all()), total

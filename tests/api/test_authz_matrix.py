@@ -1,0 +1,427 @@
+"""Every endpoint against every role, and without a token: who may do what over HTTP.
+
+The expected matrix is written out here by hand, on purpose: deriving it from
+``charter.domain.roles.GRANTS`` would make a wrong grant pass. A route under ``/api/v1``
+without a row fails :func:`test_matrix_covers_every_route`, so a new endpoint cannot be
+added without deciding who may call it.
+
+Each request is valid for its endpoint, so an allowed role must get a 2xx; a refused one
+gets a 403 naming the missing permission (not some other refusal, such as separation of
+duties, that could hide a wrong grant) and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from tests.api.support import API, APPROVAL, REJECTION, SYSTEM, assert_problem, manifest_body
+
+from charter.domain.roles import Role
+from charter.store.models import PolicyException, Release
+
+ROLES = ("admin", "risk_engineer", "developer", "approver", "auditor", "service")
+ALL = frozenset(ROLES)
+PUBLIC = "public"  # no token needed at all
+NO_TOKEN = "no-token"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row of the matrix: a request and the roles allowed to make it."""
+
+    method: str
+    path: str  # the route's template, as FastAPI lists it
+    allowed: frozenset[str] | str
+    #: Build the concrete URL and JSON body from the seeded world.
+    request: Callable[[World], tuple[str, Any]] = field(compare=False)
+    #: What a refused role is told (tells a role refusal apart from any other 403).
+    needs: str = ""
+    #: True: an allowed role gets a 2xx. False: the request needs state the fixture does not
+    #: build (a policy in force, a live route...), so an allowed role only has to get past
+    #: authorization: no 401, and no 403 naming its role.
+    strict: bool = True
+    variant: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.path}{f' [{self.variant}]' if self.variant else ''}"
+
+
+@dataclass(frozen=True)
+class World:
+    """What the matrix requests refer to: a release (by the developer) and an exception."""
+
+    digest: str
+    exception_id: int
+
+
+def _plain(url: str) -> Callable[[World], tuple[str, Any]]:
+    return lambda _world: (url, None)
+
+
+def _with(url: str, body: Any) -> Callable[[World], tuple[str, Any]]:
+    return lambda _world: (url, body)
+
+
+def _on_release(suffix: str, body: Any = None) -> Callable[[World], tuple[str, Any]]:
+    return lambda w: (f"{API}/systems/{SYSTEM}/releases/{w.digest[:12]}{suffix}", body)
+
+
+def _on_exception(suffix: str, body: Any = None) -> Callable[[World], tuple[str, Any]]:
+    return lambda w: (f"{API}/exceptions/{w.exception_id}{suffix}", body)
+
+
+P = API  # shorter rows below
+HUMANS = ALL - {"service"}
+BUILDERS = frozenset({"admin", "risk_engineer", "developer"})
+AUDIT_READERS = frozenset({"admin", "risk_engineer", "approver", "auditor"})
+INTERVENTION = {"environment": "prod", "reason": "incident 42"}
+
+#: The expected matrix. Releases are created by the developer; approving needs the approver
+#: role (deliberately not admin); a risk engineer may also reject; the audit log is for
+#: humans other than developers; only admins manage users, auditors read them; without a
+#: policy, exceptions are decided by approvers and risk engineers, and revoked by those,
+#: admins or the requester (here the developer).
+MATRIX: tuple[Case, ...] = (
+    # --- meta
+    Case("GET", f"{P}/health", PUBLIC, _plain(f"{P}/health")),
+    Case("GET", f"{P}/openapi.json", PUBLIC, _plain(f"{P}/openapi.json")),
+    Case("GET", f"{P}/docs", PUBLIC, _plain(f"{P}/docs")),
+    Case("GET", f"{P}/me", ALL, _plain(f"{P}/me")),
+    Case("GET", f"{P}/status", HUMANS, _plain(f"{P}/status"), "may not status.read"),
+    # --- users
+    Case(
+        "POST",
+        f"{P}/users",
+        frozenset({"admin"}),
+        _with(f"{P}/users", {"name": "new-user", "role": "developer"}),
+        "may not user.manage",
+    ),
+    Case(
+        "GET",
+        f"{P}/users",
+        frozenset({"admin", "auditor"}),
+        _plain(f"{P}/users"),
+        "may not user.read",
+    ),
+    Case(
+        "POST",
+        f"{P}/users/{{name}}/token",
+        frozenset({"admin"}),
+        _plain(f"{P}/users/service/token"),
+        "may not user.manage",
+    ),
+    # --- systems
+    Case(
+        "POST",
+        f"{P}/systems",
+        BUILDERS,
+        _with(f"{P}/systems", {"name": "fraud-score", "owner": "fraud team"}),
+        "may not system.write",
+    ),
+    Case("GET", f"{P}/systems", ALL, _plain(f"{P}/systems")),
+    Case("GET", f"{P}/systems/{{name}}", ALL, _plain(f"{P}/systems/{SYSTEM}")),
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/status",
+        BUILDERS,
+        _with(f"{P}/systems/{SYSTEM}/status", {"status": "active", "reason": "go-live"}),
+        "may not system.write",
+    ),
+    Case(
+        "PUT",
+        f"{P}/systems/{{name}}/intake",
+        BUILDERS,
+        _with(f"{P}/systems/{SYSTEM}/intake", {"owner": "risk team", "answers": {}}),
+        "may not system.write",
+        strict=False,
+    ),
+    # --- releases and decisions
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/releases",
+        BUILDERS,
+        _with(f"{P}/systems/{SYSTEM}/releases", manifest_body("matrix")),
+        "may not release.create",
+    ),
+    Case("GET", f"{P}/systems/{{name}}/releases", ALL, _plain(f"{P}/systems/{SYSTEM}/releases")),
+    Case("GET", f"{P}/systems/{{name}}/releases/{{digest}}", ALL, _on_release("")),
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/releases/{{digest}}/decisions",
+        frozenset({"approver"}),
+        _on_release("/decisions", APPROVAL),
+        "may not decision.approve",
+        variant="approve",
+    ),
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/releases/{{digest}}/decisions",
+        frozenset({"approver"}),
+        _on_release(
+            "/decisions",
+            {**APPROVAL, "verdict": "approve_with_conditions", "conditions": ["review"]},
+        ),
+        "may not decision.approve",
+        variant="approve_with_conditions",
+    ),
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/releases/{{digest}}/decisions",
+        frozenset({"approver", "risk_engineer"}),
+        _on_release("/decisions", REJECTION),
+        "may not decision.reject",
+        variant="reject",
+    ),
+    Case("GET", f"{P}/decisions", ALL, _plain(f"{P}/decisions")),
+    # --- audit
+    Case(
+        "GET", f"{P}/audit/events", AUDIT_READERS, _plain(f"{P}/audit/events"), "may not audit.read"
+    ),
+    Case("GET", f"{P}/audit/head", AUDIT_READERS, _plain(f"{P}/audit/head"), "may not audit.read"),
+    Case(
+        "GET", f"{P}/audit/verify", AUDIT_READERS, _plain(f"{P}/audit/verify"), "may not audit.read"
+    ),
+    # --- policy (no pack is in force in this world, so most answers are 404 or 422)
+    Case(
+        "POST",
+        f"{P}/policies",
+        frozenset({"admin", "risk_engineer"}),
+        _with(f"{P}/policies", {"source": "not: a policy"}),
+        "may not policy.manage",
+        strict=False,
+    ),
+    Case("GET", f"{P}/policies", HUMANS, _plain(f"{P}/policies"), "may not policy.read"),
+    Case(
+        "GET",
+        f"{P}/policies/current",
+        HUMANS,
+        _plain(f"{P}/policies/current"),
+        "may not policy.read",
+        strict=False,
+    ),
+    Case(
+        "GET",
+        f"{P}/policies/diff",
+        HUMANS,
+        _plain(f"{P}/policies/diff"),
+        "may not policy.read",
+        strict=False,
+    ),
+    Case(
+        "POST",
+        f"{P}/policies/diff",
+        HUMANS,
+        _with(f"{P}/policies/diff", {"source": "not: a policy"}),
+        "may not policy.read",
+        strict=False,
+    ),
+    Case(
+        "GET",
+        f"{P}/policies/{{version}}",
+        HUMANS,
+        _plain(f"{P}/policies/1"),
+        "may not policy.read",
+        strict=False,
+    ),
+    # --- gates and exceptions
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/releases/{{digest}}/gate",
+        frozenset({"admin", "risk_engineer", "developer", "approver"}),
+        _on_release("/gate?env=prod"),
+        "may not gate.run",
+        strict=False,
+    ),
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/releases/{{digest}}/exceptions",
+        BUILDERS,
+        _on_release(
+            "/exceptions",
+            {
+                "control_id": "offline-evaluation",
+                "justification": "vendor outage",
+                "compensating": "manual review",
+                "expires": "14d",
+            },
+        ),
+        "may not exception.request",
+        strict=False,
+    ),
+    Case("GET", f"{P}/exceptions", HUMANS, _plain(f"{P}/exceptions"), "may not exception.read"),
+    Case(
+        "GET",
+        f"{P}/exceptions/{{exception_id}}",
+        HUMANS,
+        _on_exception(""),
+        "may not exception.read",
+    ),
+    Case(
+        "POST",
+        f"{P}/exceptions/{{exception_id}}/{{verdict}}",
+        frozenset({"approver", "risk_engineer"}),
+        _on_exception("/approve", {"note": "ok"}),
+        "may not decide exceptions",
+        variant="approve",
+    ),
+    Case(
+        "POST",
+        f"{P}/exceptions/{{exception_id}}/{{verdict}}",
+        frozenset({"approver", "risk_engineer"}),
+        _on_exception("/reject", {"note": "no"}),
+        "may not decide exceptions",
+        variant="reject",
+    ),
+    Case(
+        "POST",
+        f"{P}/exceptions/{{exception_id}}/{{verdict}}",
+        frozenset({"approver", "risk_engineer", "admin", "developer"}),
+        _on_exception("/revoke", {"note": "withdrawn"}),
+        "only an exception approver, an admin or the requester may revoke",
+        variant="revoke",
+    ),
+    # --- evidence (the empty result is invalid: allowed roles get past authorization only)
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/releases/{{digest}}/evidence",
+        BUILDERS,
+        _on_release("/evidence", {}),
+        "may not evidence.write",
+        strict=False,
+    ),
+    Case("GET", f"{P}/evidence", ALL, _plain(f"{P}/evidence")),
+    Case("GET", f"{P}/evidence/{{evidence_id}}", ALL, _plain(f"{P}/evidence/1"), strict=False),
+    # --- deployments (nothing is approved and live here, so allowed roles are refused later)
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/releases/{{digest}}/deploy",
+        BUILDERS,
+        _on_release("/deploy", {"environment": "prod"}),
+        "may not deployment.deploy",
+        strict=False,
+    ),
+    *(
+        Case(
+            "POST",
+            f"{P}/systems/{{name}}/{action}",
+            BUILDERS,
+            _with(f"{P}/systems/{SYSTEM}/{action}", INTERVENTION),
+            "may not deployment.intervene",
+            strict=False,
+        )
+        for action in ("rollback", "kill", "resume")
+    ),
+    Case(
+        "GET",
+        f"{P}/systems/{{name}}/route",
+        ALL,
+        _plain(f"{P}/systems/{SYSTEM}/route?env=prod"),
+        strict=False,
+    ),
+)
+
+
+@pytest.fixture
+def world(charter, release: str) -> World:
+    """The seeded release, and an exception to it requested by the developer."""
+    with charter.db.transaction(write=True) as session:
+        stored = session.scalar(select(Release).where(Release.digest == release))
+        requested_at = charter.clock()
+        item = PolicyException(
+            release_id=stored.id,
+            control_id="offline-evaluation",
+            environment="prod",
+            justification="vendor outage",
+            compensating="manual review",
+            status="requested",
+            expires_at=requested_at + timedelta(days=14),
+            policy_version=1,
+            requested_by="developer",
+            requested_at=requested_at,
+            decided_by=None,
+            decided_at=None,
+            decision_note="",
+        )
+        session.add(item)
+        session.flush()
+        return World(digest=release, exception_id=item.id)
+
+
+def _flatten(routes: Iterable[Any]) -> Iterator[tuple[str, str]]:
+    """(method, path) of every route, looking inside included routers and mounts."""
+    for route in routes:
+        if hasattr(route, "effective_route_contexts"):
+            # Recent FastAPI keeps an included router as one lazy entry of app.routes.
+            yield from _flatten(route.effective_route_contexts())
+        elif getattr(route, "routes", None) is not None:
+            yield from _flatten(route.routes)
+        elif getattr(route, "path", None) is not None:
+            for method in route.methods or ():
+                yield method, route.path
+
+
+def test_matrix_covers_every_route(app, client) -> None:
+    served = {
+        (method, path)
+        for method, path in _flatten(app.routes)
+        if path.startswith(API + "/") and method != "HEAD"
+    }
+    # The OpenAPI document is a second, public view of the routes: the walk must see them all.
+    schema = client.get(f"{API}/openapi.json").json()
+    documented = {
+        (m.upper(), path)
+        for path, ops in schema["paths"].items()
+        if path.startswith(API + "/")
+        for m in ops
+    }
+    assert documented <= served, documented - served
+    in_matrix = {(case.method, case.path) for case in MATRIX}
+    assert served - in_matrix == set(), "routes without a row in the authorization matrix"
+    assert in_matrix - served == set(), "matrix rows for routes the app does not serve"
+
+
+def test_matrix_names_every_role() -> None:
+    # A new role must be added to ROLES (and so to every row's decision) by hand.
+    assert set(ROLES) == {role.value for role in Role}
+    for case in MATRIX:
+        if case.allowed != PUBLIC:
+            assert case.allowed <= ALL, case.id
+        if case.allowed not in (PUBLIC, ALL):
+            assert case.needs, f"say what a refused role is told for {case.id}"
+
+
+def _call(client, case: Case, world: World, headers: dict[str, str]):
+    url, body = case.request(world)
+    if body is None:
+        return client.request(case.method, url, headers=headers)
+    return client.request(case.method, url, json=body, headers=headers)
+
+
+@pytest.mark.parametrize("who", [*ROLES, NO_TOKEN])
+@pytest.mark.parametrize("case", MATRIX, ids=[case.id for case in MATRIX])
+def test_role_matrix(client, auth, world, audit_count, case: Case, who: str) -> None:
+    headers = {} if who == NO_TOKEN else auth(who)
+    before = audit_count()
+    response = _call(client, case, world, headers)
+    assert response.status_code < 500, response.text
+    if case.allowed == PUBLIC:
+        assert response.status_code == 200, response.text
+    elif who == NO_TOKEN:
+        assert_problem(response, 401, "unauthenticated")
+        assert audit_count() == before
+    elif who in case.allowed:
+        assert response.status_code != 401, response.text
+        if case.strict:
+            assert 200 <= response.status_code < 300, response.text
+        elif response.status_code == 403:
+            assert "may not" not in response.json()["detail"], response.text
+    else:
+        body = assert_problem(response, 403, "forbidden")
+        assert case.needs in body["detail"], body
+        assert audit_count() == before

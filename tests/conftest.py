@@ -1,0 +1,123 @@
+"""Shared fixtures: a fresh, migrated database per test on SQLite or PostgreSQL.
+
+The backend is chosen with ``CHARTER_TEST_DB`` (``sqlite``, the default, or
+``postgresql``). On PostgreSQL each test gets its own schema in the ``test`` database
+(``CHARTER_TEST_PG_URL``, default ``postgresql://postgres@127.0.0.1:5432/test``), dropped
+afterwards, so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from charter.domain.roles import Role
+from charter.services.context import Actor, Charter, Context
+from charter.services.users import authenticate, bootstrap_admin, create_user
+from charter.store.db import Database
+from charter.store.migrate import upgrade
+
+BACKEND = os.environ.get("CHARTER_TEST_DB", "sqlite")
+PG_URL = os.environ.get("CHARTER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATASETS = REPO.parent / "shared" / "datasets"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses a database, so CI can rerun exactly those on PostgreSQL."""
+    for item in items:
+        if "database_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
+
+
+class FakeClock:
+    """A controllable clock: tests move time instead of sleeping."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        """Move the clock forward by a timedelta's keyword arguments."""
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """A URL to an empty database on the backend under test."""
+    if BACKEND == "sqlite":
+        yield f"sqlite:///{tmp_path / 'charter.db'}"
+        return
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    plain = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in plain else "?"
+    try:
+        yield f"{plain}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """A migrated database."""
+    database = Database(database_url)
+    upgrade(database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The clock services see."""
+    return FakeClock()
+
+
+@pytest.fixture
+def charter(db: Database, clock: FakeClock) -> Charter:
+    """The service entry point on the test database and clock."""
+    return Charter(db, clock=clock)
+
+
+@pytest.fixture
+def tokens(charter: Charter, clock: FakeClock) -> dict[str, str]:
+    """One user per role (named after the role, plus a second approver), by name -> token."""
+    result: dict[str, str] = {}
+    with charter.db.transaction(write=True) as session:
+        _, result["admin"] = bootstrap_admin(session, "admin", clock())
+    with charter.act(result["admin"], write=True) as ctx:
+        for role in Role:
+            if role is not Role.ADMIN:
+                _, result[role.value] = create_user(ctx, role.value.replace("_", "-"), role.value)
+        _, result["approver2"] = create_user(ctx, "approver-2", "approver")
+    return result
+
+
+@pytest.fixture
+def act(charter: Charter, tokens: dict[str, str]):  # type: ignore[no-untyped-def]
+    """Open a write context as the user of a role: ``with act("developer") as ctx: ...``."""
+
+    def _act(role: str, *, write: bool = True):  # type: ignore[no-untyped-def]
+        return charter.act(tokens[role], write=write)
+
+    return _act
+
+
+def actor_of(charter: Charter, token: str) -> Actor:
+    """The actor a token belongs to."""
+    with charter.db.transaction(write=False) as session:
+        return authenticate(session, token)
+
+
+__all__ = ["SHARED_DATASETS", "Context", "FakeClock", "actor_of"]
