@@ -324,6 +324,63 @@ MATRIX: tuple[Case, ...] = (
         _plain(f"{P}/systems/{SYSTEM}/route?env=prod"),
         strict=False,
     ),
+    # --- monitoring (no reference profile or live route here: writers get past authz only)
+    Case(
+        "PUT",
+        f"{P}/systems/{{name}}/releases/{{digest}}/reference",
+        BUILDERS,
+        _on_release("/reference", {"profile": {}}),
+        "may not monitoring.reference",
+        strict=False,
+    ),
+    Case(
+        "GET",
+        f"{P}/systems/{{name}}/releases/{{digest}}/reference",
+        ALL,
+        _on_release("/reference"),
+        strict=False,
+    ),
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/observations",
+        frozenset({"admin", "developer", "service"}),
+        _with(
+            f"{P}/systems/{SYSTEM}/observations?env=prod",
+            {"batch_id": "matrix-1", "records": [{"inference_id": "i-1", "features": {}}]},
+        ),
+        "may not monitoring.ingest",
+        strict=False,
+    ),
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/labels",
+        frozenset({"admin", "developer", "service"}),
+        _with(
+            f"{P}/systems/{SYSTEM}/labels?env=prod",
+            {"batch_id": "matrix-labels-1", "labels": [{"inference_id": "i-1", "label": 1}]},
+        ),
+        "may not monitoring.ingest",
+        strict=False,
+    ),
+    Case("GET", f"{P}/alerts", ALL, _plain(f"{P}/alerts")),
+    Case(
+        "POST",
+        f"{P}/alerts/channels",
+        frozenset({"admin", "risk_engineer"}),
+        _with(
+            f"{P}/alerts/channels",
+            {
+                "name": "risk-hook",
+                "kind": "webhook",
+                "url": "https://hooks.example.org/charter",
+                "secret": "matrix-hmac-key",
+            },
+        ),
+        "may not monitoring.alerts",
+    ),
+    Case("GET", f"{P}/alerts/channels", ALL, _plain(f"{P}/alerts/channels")),
+    Case("GET", f"{P}/monitoring/signals", ALL, _plain(f"{P}/monitoring/signals")),
+    Case("GET", f"{P}/systems/{{name}}/windows", ALL, _plain(f"{P}/systems/{SYSTEM}/windows")),
 )
 
 

@@ -54,16 +54,25 @@ def cli(tmp_path: Path, database_url: str) -> Cli:
 
 
 @pytest.fixture
-def seeded(cli: Cli):
+def release_file(tmp_path: Path) -> Path:
+    """The example release with a stand-in model file (the demo trains the real one)."""
+    folder = tmp_path / "release"
+    folder.mkdir()
+    for name in ("release.yaml", "prompt.txt"):
+        (folder / name).write_bytes((EXAMPLE / name).read_bytes())
+    (folder / "model.joblib").write_bytes(b"stand-in model bytes for the CLI tests\n")
+    return folder / "release.yaml"
+
+
+@pytest.fixture
+def seeded(cli: Cli, release_file: Path):
     """An initialised Charter with a developer, an approver, a system and a release."""
     cli("init", "--admin", "root-admin")
     dev = cli.json("user", "add", "dana", "--role", "developer")["token"]
     approver = cli.json("user", "add", "avery", "--role", "approver")["token"]
     approver2 = cli.json("user", "add", "blake", "--role", "approver")["token"]
     cli("system", "register", "credit-limit", "--intake", str(EXAMPLE / "intake.yaml"), token=dev)
-    release = cli.json(
-        "release", "create", "credit-limit", "-f", str(EXAMPLE / "release.yaml"), token=dev
-    )
+    release = cli.json("release", "create", "credit-limit", "-f", str(release_file), token=dev)
     return {"dev": dev, "approver": approver, "approver2": approver2, "digest": release["digest"]}
 
 
@@ -103,13 +112,13 @@ def test_user_add_prints_name_and_token(cli: Cli) -> None:
     assert "already exists" in cli("user", "add", "bob", "--role", "auditor", expect=2).stderr
 
 
-def test_release_digest_is_stable_and_decisions_flow(cli: Cli, seeded) -> None:
+def test_release_digest_is_stable_and_decisions_flow(cli: Cli, seeded, release_file: Path) -> None:
     again = cli.json(
         "release",
         "create",
         "credit-limit",
         "-f",
-        str(EXAMPLE / "release.yaml"),
+        str(release_file),
         token=seeded["dev"],
     )
     assert again["digest"] == seeded["digest"]
@@ -224,7 +233,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_remote_mode_prints_the_same_as_local(cli: Cli, seeded) -> None:
+def test_remote_mode_prints_the_same_as_local(cli: Cli, seeded, release_file: Path) -> None:
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "charter", "serve", "--port", str(port)],
@@ -260,7 +269,7 @@ def test_remote_mode_prints_the_same_as_local(cli: Cli, seeded) -> None:
             "create",
             "credit-limit",
             "-f",
-            str(EXAMPLE / "release.yaml"),
+            str(release_file),
             token=seeded["dev"],
             CHARTER_URL=url,
         )

@@ -158,7 +158,7 @@ def test_cli_reference_log_worker_alerts(
         "http://127.0.0.1:9/",
         expect=2,
     )
-    assert "needs --secret" in error
+    assert "needs a secret" in error
     # Through a server the CLI sends Arrow batches; the outcome is the same.
     server = Server(create_app(charter))
     try:

@@ -97,7 +97,7 @@ def test_channel_rules(act, live_small) -> None:
     with act("developer") as ctx, pytest.raises(Forbidden):
         alerts.add_channel(ctx, "x", kind="webhook", url="http://127.0.0.1/", secret="k")
     with act("admin") as ctx:
-        with pytest.raises(BadInput, match="needs --secret"):
+        with pytest.raises(BadInput, match="needs a secret"):
             alerts.add_channel(ctx, "x", kind="webhook", url="http://127.0.0.1/")
         with pytest.raises(BadInput, match="unknown notifier"):
             alerts.add_channel(ctx, "x", kind="carrier-pigeon", url="http://127.0.0.1/")

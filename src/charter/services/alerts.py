@@ -225,7 +225,7 @@ def add_channel(
     if not url.startswith(("http://", "https://")) or len(url) > 2000:
         raise BadInput("the channel URL must be an http(s) URL")
     if getattr(available[kind], "needs_secret", False) and not secret:
-        raise BadInput(f"a {kind} channel needs --secret (HMAC key or routing key)")
+        raise BadInput(f"a {kind} channel needs a secret (its HMAC key or routing key)")
     if min_severity not in SEVERITIES:
         raise BadInput(f"min severity must be one of {', '.join(SEVERITIES)}")
     if ctx.session.scalar(select(NotificationChannel).where(NotificationChannel.name == name)):
