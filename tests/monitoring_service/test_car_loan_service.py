@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from charter.services import alerts, ingest, monitoring, monitors
+from charter.services import alerts, ingest, monitoring, monitors, status
 from charter.store.monitoring_models import Alert, Delivery, MonitorWindow
 
 from .conftest import deploy_release, needs_car_loan
@@ -113,6 +113,14 @@ def test_car_loan_end_to_end(replay, charter, act, receiver) -> None:
     assert entry["drift"]["verdict"] == "drift" and "car_value" in entry["drift"]["columns"]
     assert entry["open_alerts"] == len(listed) >= 2
     assert entry["accuracy"]["realised"] < 0.93
+    # `charter status` carries the same signals and flags what needs a look.
+    with act("auditor", write=False) as ctx:
+        (system,) = [s for s in status.portfolio(ctx) if s["name"] == "credit-limit"]
+    (prod,) = [e for e in system["environments"] if e["environment"] == "prod"]
+    assert prod["monitoring"] == entry
+    assert any(f.startswith("drift in ") and "car_value" in f for f in prod["flags"])
+    assert f"{len(listed)} open alerts" in prod["flags"]
+    assert system["needs_attention"]
 
     # A PII column never reaches the raw sample.
     from charter.store.monitoring_models import ObservationSample

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 
@@ -64,12 +64,17 @@ def evaluate(
     seed: Annotated[int, typer.Option(min=0, help="Seed for resampling.")] = 0,
     min_group_size: Annotated[int, typer.Option(min=0, help="Smaller groups are not scored.")] = 30,
     report: Annotated[Path | None, typer.Option(help="Write an HTML report here.")] = None,
+    options_file: Annotated[
+        Path | None,
+        typer.Option("--options", help="YAML/JSON mapping of suite settings (e.g. llm)."),
+    ] = None,
     fmt: FormatOpt = "text",
 ) -> None:
     """Run an evaluation suite on a data set and attach the result to a release as evidence."""
     check_format(fmt)
     from charter.domain.releases import parse_ref
     from charter.evaluation import InputSpec, RunOptions, evaluate_file, load_model, render_html
+    from charter.evaluation.suites import find_suite
     from charter.plugins.manager import evaluation_suites
 
     parse_ref(ref)
@@ -84,8 +89,10 @@ def evaluate(
     )
     options = RunOptions(n_bootstrap=bootstrap, seed=seed, min_group_size=min_group_size)
     loaded = load_model(model) if model else None
-    suites: Any = evaluation_suites()
-    result = evaluate_file(data, suite, spec, options, model=loaded, suites=suites)
+    chosen = find_suite(suite, cast(Any, evaluation_suites())).configured(
+        _suite_settings(options_file), data_dir=data.parent
+    )
+    result = evaluate_file(data, chosen, spec, options, model=loaded)
     stored = backend().record_evidence(ref, result)
     if report:
         report.write_text(render_html(result, title=f"{ref} · {suite}"), encoding="utf-8")
@@ -107,6 +114,25 @@ def evaluate(
         if isinstance(entry, dict)
     ]
     render.table("Metrics (overall)", rows, ["metric", "value", "ci"], None)
+
+
+def _suite_settings(path: Path | None) -> dict[str, Any]:
+    """Read ``--options FILE``: a YAML (or JSON) mapping of suite settings."""
+    if path is None:
+        return {}
+    import yaml
+
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BadInput(f"cannot read --options {path}: {exc.strerror}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise BadInput(f"--options {path} is not valid YAML: {exc}") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(isinstance(key, str) for key in raw):
+        raise BadInput(f"--options {path} must be a mapping of setting names to values")
+    return raw
 
 
 def _ci(entry: dict[str, Any]) -> str | None:

@@ -326,6 +326,7 @@ def status(fmt: FormatOpt = "text") -> None:
                     "approval": env.get("approval"),
                     "valid_until": (env.get("valid_until") or "")[:10] or None,
                     "exceptions": system["open_exceptions"],
+                    "accuracy": _accuracy_cell(env.get("monitoring")),
                     "flags": "; ".join(env.get("flags", [])) or None,
                 }
             )
@@ -341,7 +342,17 @@ def status(fmt: FormatOpt = "text") -> None:
             "approval",
             "valid_until",
             "exceptions",
+            "accuracy",
             "flags",
         ],
         None,
     )
+
+
+def _accuracy_cell(signals: dict[str, Any] | None) -> str | None:
+    """Live accuracy from the newest window, marked when estimated without labels."""
+    accuracy = (signals or {}).get("accuracy") or {}
+    if accuracy.get("value") is None:
+        return None
+    suffix = " (est.)" if accuracy.get("source") == "estimated" else ""
+    return f"{accuracy['value']:.3f}{suffix}"

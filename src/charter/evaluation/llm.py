@@ -501,6 +501,13 @@ class LLMSuite(Suite):
             raise BadInput("give LLMOptions or keyword settings, not both", location="llm")
         self.llm_options = options if options is not None else LLMOptions(**settings)
 
+    def configured(self, settings: Mapping[str, Any], *, data_dir: Path | None = None) -> Suite:
+        """A copy with :class:`LLMOptions` read from a mapping; unknown keys are refused."""
+        chosen = LLMOptions.from_mapping(dict(self.llm_options.to_dict(), **settings))
+        if chosen.data_dir is None and data_dir is not None:
+            chosen = dataclasses.replace(chosen, data_dir=str(data_dir.resolve()))
+        return LLMSuite(chosen)
+
     def compute(
         self, data: pd.DataFrame, spec: InputSpec, options: RunOptions, *, model: Model | None
     ) -> dict[str, Any]:

@@ -82,6 +82,20 @@ class Suite(abc.ABC):
     ) -> dict[str, Any]:
         """Return the suite-specific body: ``task``, ``metrics``, ``details``, ``warnings``."""
 
+    def configured(self, settings: Mapping[str, Any], *, data_dir: Path | None = None) -> Suite:
+        """This suite with suite-specific settings (``charter evaluate --options FILE``).
+
+        ``data_dir`` is the data file's folder, for suites that look for files beside it.
+        Suites without settings accept only an empty mapping.
+        """
+        if settings:
+            raise BadInput(
+                f"the {self.name} suite takes no suite settings; got "
+                f"{', '.join(map(repr, sorted(settings)))}",
+                location="options",
+            )
+        return self
+
     def run(
         self,
         data: pd.DataFrame,

@@ -13,7 +13,15 @@ from charter.domain.decisions import DecisionFacts, approval_state
 from charter.domain.roles import Permission
 from charter.services import policies
 from charter.services.context import Context
-from charter.store.models import Decision, GateRun, PolicyException, PolicyVersion, Route, System
+from charter.store.models import (
+    Decision,
+    GateRun,
+    PolicyException,
+    PolicyVersion,
+    Release,
+    Route,
+    System,
+)
 
 #: Default notice period for vendor deprecations when no policy control sets one.
 DEFAULT_NOTICE_DAYS = 30
@@ -79,6 +87,21 @@ def _policy_flags(
     return [f"policy v{active[0].version} requires more than v{old_number}: {', '.join(added)}"]
 
 
+def _signal_flags(signals: dict[str, Any] | None) -> list[str]:
+    """Flag what the newest closed monitoring window says needs a look."""
+    if not signals:
+        return []
+    flags = []
+    drift = signals.get("drift") or {}
+    if drift.get("verdict") == "drift":
+        columns = ", ".join(drift.get("columns") or []) or "some columns"
+        flags.append(f"drift in {columns}")
+    if signals.get("open_alerts"):
+        count = signals["open_alerts"]
+        flags.append(f"{count} open alert{'s' if count != 1 else ''}")
+    return flags
+
+
 def portfolio(ctx: Context) -> list[dict[str, Any]]:
     """One entry per system: tier, live release per environment, approval, flags, exceptions."""
     ctx.require(Permission.STATUS_READ)
@@ -104,7 +127,11 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
         ):
             last_gate[(run.release_id, run.environment)] = run
     exception_counts: dict[tuple[int, str], int] = {}
-    from charter.store.models import Release
+    # Imported here: the monitoring service pulls in the statistics stack, which the
+    # rest of `charter status` does not need.
+    from charter.services.monitoring import monitoring_signals
+
+    live_signals = monitoring_signals(ctx)
 
     for system_id, status, count in ctx.session.execute(
         select(Release.system_id, PolicyException.status, func.count())
@@ -144,6 +171,8 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
                 system.tier,
                 route.environment,
             )
+            signals = live_signals.get((system.name, route.environment))
+            flags += _signal_flags(signals)
             gate = last_gate.get((route.release_id, route.environment))
             environments.append(
                 {
@@ -156,6 +185,7 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
                     if gate is None
                     else {"passed": gate.passed, "at": gate.created_at},
                     "flags": flags,
+                    "monitoring": signals,
                 }
             )
         entries.append(
