@@ -15,7 +15,7 @@ from charter.plugins.notifiers import Notification, PagerDutyNotifier, SlackNoti
 from charter.services import alerts, ingest, monitoring, monitors
 from charter.store.monitoring_models import Alert, Delivery, MonitorWindow
 
-from .conftest import BACKEND_IS_PG, Receiver, deploy_release
+from .conftest import BACKEND_IS_PG, LIVE, Receiver, deploy_release
 from .test_ingest import records
 
 
@@ -146,6 +146,51 @@ def test_live_settings() -> None:
     assert [str(b) for b in default.bounds] == ["accuracy >= 0.85"]
     with pytest.raises(BadInput):
         monitors.parse_window("0d")
+    counted = monitors.live_settings({"live": {"window": "5000 rows"}}, set(), None)
+    assert counted.window_rows == 5000 and counted.window == monitors.BUCKET_WIDTH
+    assert monitors.parse_window("1 row") == 1
+    for bad in ("0 rows", "20000000 rows", "5000 lines", "-5 rows"):
+        with pytest.raises(BadInput, match="invalid live window"):
+            monitors.parse_window(bad)
+
+
+def test_count_windows_close_when_enough_rows_arrived(
+    act, charter, clock, policy, small_profile, rng_frame, service_actor
+) -> None:
+    live = {**LIVE, "window": "1000 rows"}
+    digest = deploy_release(charter, act, live=live)
+    with act("developer") as ctx:
+        monitoring.set_reference(ctx, f"credit-limit@{digest}", small_profile.to_dict())
+    clock.advance(hours=1)  # start on a fresh hour: every batch below lands in its own bucket
+    offset = 0
+
+    def hour(rows: int, shift: float = 0.0) -> None:
+        nonlocal offset
+        if rows:
+            feed(act, digest, rng_frame.iloc[:rows], f"h{offset}", shift=shift, start=offset)
+        offset += rows
+        clock.advance(hours=1)
+        monitors.run_once(charter, service_actor, backoff=0.01)
+
+    def closed() -> list[tuple[int, float]]:
+        with charter.db.transaction(write=False) as session:
+            found = session.scalars(select(MonitorWindow).order_by(MonitorWindow.window_start))
+            return [(w.rows, (w.window_end - w.window_start).total_seconds() / 3600) for w in found]
+
+    hour(600)
+    assert closed() == []  # 600 < 1000: still waiting
+    hour(600)
+    assert closed() == [(1200, 2.0)]
+    hour(300)
+    hour(0)  # an hour without traffic neither closes nor splits a window
+    assert closed() == [(1200, 2.0)]
+    hour(800, shift=3)
+    # Three hours: the 300-row hour, the empty one, the 800-row hour.
+    assert closed() == [(1200, 2.0), (1100, 3.0)]
+    with act("auditor") as ctx:
+        entry = monitoring.monitoring_signals(ctx)[("credit-limit", "prod")]
+    assert entry["rows"] == 1100
+    assert entry["drift"]["verdict"] == "drift" and "x" in entry["drift"]["columns"]
 
 
 def test_insufficient_data_is_no_verdict(

@@ -11,6 +11,11 @@ A window is ``live.window`` long (default 1 day, a whole number of hours), align
 the UTC epoch, and is the merge of its hourly buckets. It closes once the clock passes
 its end; since buckets follow arrival time, no record can enter a closed window. Labels
 that arrive after a window closed are not re-judged (see docs/monitoring-service.md).
+
+A count window (``live.window: 5000 rows``) is the merge of consecutive closed hourly
+buckets, taken in order until they hold at least that many records: it closes at the
+first hour boundary after the count is reached, so it holds between N rows and N plus
+one hour of traffic. Hourly profiles are what ingestion keeps, so an hour is never split.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import json
 import math
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -56,6 +61,10 @@ from charter.store.monitoring_models import (
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DEFAULT_WINDOW = timedelta(days=1)
+#: Width of the buckets ingestion keeps; count windows are made of whole buckets.
+BUCKET_WIDTH = timedelta(hours=1)
+#: Largest count window: bigger ones would wait days on most systems and hold the lock long.
+MAX_WINDOW_ROWS = 10_000_000
 #: Inference-index entries older than this are dropped: later labels count as unknown.
 LABEL_HORIZON = timedelta(days=30)
 #: Most windows one route closes in one pass (a worker that was down catches up gradually).
@@ -116,14 +125,25 @@ class LiveSettings:
     hysteresis: HysteresisPolicy
     monitors: frozenset[str]
     bounds: tuple[Bound, ...] = field(default=())
+    #: Set for count windows (``window: 5000 rows``); ``window`` is then the bucket width.
+    window_rows: int | None = None
 
 
-def parse_window(value: Any) -> timedelta:
-    """``1d``, ``6h``, ``1w`` (or a number of hours) to a timedelta of whole hours."""
+def parse_window(value: Any) -> timedelta | int:
+    """``1d``, ``6h``, ``1w`` (or a number of hours) to a timedelta of whole hours;
+    ``5000 rows`` to the number of records of a count window."""
     text = str(value).strip().lower()
+    rows = re.match(r"^(\d+)\s*rows?$", text)
+    if rows:
+        count = int(rows.group(1))
+        if not 1 <= count <= MAX_WINDOW_ROWS:
+            raise BadInput(
+                f"invalid live window {value!r}: a count window holds 1 to {MAX_WINDOW_ROWS:,} rows"
+            )
+        return count
     match = re.match(r"^(\d+)\s*([hdw]?)$", text)
     if not match or int(match.group(1)) == 0:
-        raise BadInput(f"invalid live window {value!r}: use e.g. 1h, 6h, 1d, 1w")
+        raise BadInput(f"invalid live window {value!r}: use e.g. 1h, 6h, 1d, 1w or 5000 rows")
     hours = int(match.group(1)) * {"": 1, "h": 1, "d": 24, "w": 168}[match.group(2)]
     return timedelta(hours=hours)
 
@@ -164,6 +184,10 @@ def live_settings(
         min_sample=int(live.get("min_sample", 100)),
     )
     window = parse_window(live.get("window", "1d"))
+    if isinstance(window, int):
+        return LiveSettings(
+            BUCKET_WIDTH, policy, frozenset(monitors), tuple(bounds.values()), window_rows=window
+        )
     return LiveSettings(window, policy, frozenset(monitors), tuple(bounds.values()))
 
 
@@ -389,6 +413,60 @@ def _claim(ctx: Context, state_id: int) -> MonitorState | None:
     return state
 
 
+def _as_utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything here is UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _time_windows(
+    ctx: Context, in_scope: tuple[Any, ...], width: timedelta
+) -> list[tuple[datetime, datetime, list[MonitorBucket]]]:
+    """Epoch-aligned windows of ``width`` over the finished buckets, oldest first."""
+    starts = ctx.session.scalars(
+        select(MonitorBucket.bucket_start).where(*in_scope).order_by(MonitorBucket.bucket_start)
+    ).all()
+    window_starts = sorted({_floor(_as_utc(s), width) for s in starts})[:MAX_WINDOWS_PER_PASS]
+    groups = []
+    for start in window_starts:
+        end = start + width
+        buckets = list(
+            ctx.session.scalars(
+                select(MonitorBucket).where(
+                    *in_scope,
+                    MonitorBucket.bucket_start >= start,
+                    MonitorBucket.bucket_start < end,
+                    MonitorBucket.rows > 0,
+                )
+            )
+        )
+        if buckets:
+            groups.append((start, end, buckets))
+    return groups
+
+
+def _count_windows(
+    buckets: Sequence[MonitorBucket], rows: int
+) -> list[tuple[datetime, datetime, list[MonitorBucket]]]:
+    """Consecutive buckets (oldest first) grouped until each group holds ``rows`` records.
+
+    A trailing group short of ``rows`` is not a window yet and is left out.
+    """
+    groups: list[tuple[datetime, datetime, list[MonitorBucket]]] = []
+    current: list[MonitorBucket] = []
+    total = 0
+    for bucket in buckets:
+        current.append(bucket)
+        total += bucket.rows
+        if total >= rows:
+            start = _as_utc(current[0].bucket_start)
+            end = _as_utc(current[-1].bucket_start) + BUCKET_WIDTH
+            groups.append((start, end, current))
+            current, total = [], 0
+            if len(groups) == MAX_WINDOWS_PER_PASS:
+                break
+    return groups
+
+
 def evaluate_route(ctx: Context, state: MonitorState) -> list[dict[str, Any]]:
     """Close and judge every finished window of one route; returns what happened."""
     route = ctx.session.scalar(
@@ -415,37 +493,43 @@ def evaluate_route(ctx: Context, state: MonitorState) -> list[dict[str, Any]]:
     now = ctx.now()
     cutoff = _floor(now, settings.window)
     since = state.last_window_end or EPOCH
-    starts = ctx.session.scalars(
-        select(MonitorBucket.bucket_start)
-        .where(
-            MonitorBucket.release_id == release.id,
-            MonitorBucket.environment == route.environment,
-            MonitorBucket.reference_digest == reference.digest,
-            MonitorBucket.bucket_start >= since,
-            MonitorBucket.bucket_start < cutoff,
+    in_scope = (
+        MonitorBucket.release_id == release.id,
+        MonitorBucket.environment == route.environment,
+        MonitorBucket.reference_digest == reference.digest,
+        MonitorBucket.bucket_start >= since,
+        MonitorBucket.bucket_start < cutoff,
+    )
+    if settings.window_rows is not None:
+        groups = _count_windows(
+            ctx.session.scalars(
+                select(MonitorBucket)
+                .where(*in_scope, MonitorBucket.rows > 0)
+                .order_by(MonitorBucket.bucket_start)
+            ).all(),
+            settings.window_rows,
         )
-        .order_by(MonitorBucket.bucket_start)
-    ).all()
-    window_starts = sorted({_floor(s, settings.window) for s in starts})[:MAX_WINDOWS_PER_PASS]
+        # Buckets after the last full window wait for more traffic.
+        cutoff = groups[-1][1] if groups else since
+    else:
+        groups = _time_windows(ctx, in_scope, settings.window)
     outcomes = []
     states = dict(state.states)
     ref_text = f"{route.system.name}@{release.digest}"
-    for start in window_starts:
-        end = start + settings.window
-        buckets = list(
-            ctx.session.scalars(
-                select(MonitorBucket).where(
-                    MonitorBucket.release_id == release.id,
-                    MonitorBucket.environment == route.environment,
-                    MonitorBucket.reference_digest == reference.digest,
-                    MonitorBucket.bucket_start >= start,
-                    MonitorBucket.bucket_start < end,
-                    MonitorBucket.rows > 0,
-                )
+    # Starts of the windows so far, newest last: a streak's first window dates an alert.
+    recent_starts = list(
+        ctx.session.scalars(
+            select(MonitorWindow.window_start)
+            .where(
+                MonitorWindow.system_id == route.system_id,
+                MonitorWindow.environment == route.environment,
             )
+            .order_by(MonitorWindow.window_start.desc())
+            .limit(settings.hysteresis.open_after)
         )
-        if not buckets:
-            continue
+    )[::-1]
+    for start, end, buckets in groups:
+        recent_starts.append(start)
         window, labels, counts = _merge_buckets(buckets, reference)
         result = evaluate_window(reference, settings, window, labels, counts)
         result["release"] = ref_text
@@ -466,7 +550,8 @@ def evaluate_route(ctx: Context, state: MonitorState) -> list[dict[str, Any]]:
             )
             states[key] = after.to_dict()
             if change == "opened":
-                streak_start = start - settings.window * (after.breaching_streak - 1)
+                streak = max(1, min(after.breaching_streak, len(recent_starts)))
+                streak_start = _as_utc(recent_starts[-streak])
                 alerts.open_alert(ctx, route, key, breach, streak_start, result["window"])
                 transitions.append({"opened": key, **breach})
             elif change == "closed":
