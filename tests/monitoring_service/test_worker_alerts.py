@@ -247,3 +247,42 @@ def test_two_workers_do_not_double_process(
     again = monitors.run_once(charter, service_actor, deliver=False)
     assert again["windows"] == 0
     assert np.isfinite(1.0)
+
+
+def test_late_labels_revise_closed_windows(
+    act, live_small, rng_frame, charter, clock, service_actor
+) -> None:
+    feed(act, live_small, rng_frame.iloc[:600], "late-0")
+    clock.advance(days=1)
+    monitors.run_once(charter, service_actor, backoff=0.01)
+
+    def newest() -> dict:
+        with charter.db.transaction(write=False) as session:
+            return session.scalars(select(MonitorWindow)).one().result
+
+    closed = newest()
+    assert closed["labelled"] == 0 and closed["signals"]["accuracy"]["source"] == "estimated"
+    transitions = closed["transitions"]
+    labels = [
+        {"inference_id": f"i{i}", "label": int(v)}
+        for i, v in enumerate(rng_frame["label"].iloc[:600])
+    ]
+    with act("service") as ctx:
+        ingest.ingest_labels(ctx, "credit-limit", "prod", "late-labels", labels)
+    clock.advance(hours=1)
+    monitors.run_once(charter, service_actor, backoff=0.01)
+    revised = newest()
+    expected = float((rng_frame["pred"].iloc[:600] == rng_frame["label"].iloc[:600]).mean())
+    assert revised["labelled"] == 600
+    assert revised["realised"]["metrics"]["accuracy"] == pytest.approx(expected, abs=1e-6)
+    assert revised["signals"]["accuracy"]["source"] == "realised"
+    assert [r["labelled"] for r in revised["revisions"]] == [600]
+    # The verdicts made when the window closed stay as they were.
+    assert revised["transitions"] == transitions and revised["drift"] == closed["drift"]
+    with act("auditor") as ctx:
+        entry = monitoring.monitoring_signals(ctx)[("credit-limit", "prod")]
+    assert entry["accuracy"]["realised"] == pytest.approx(expected, abs=1e-6)
+    # Nothing new: a further pass revises nothing.
+    clock.advance(hours=1)
+    monitors.run_once(charter, service_actor, backoff=0.01)
+    assert len(newest()["revisions"]) == 1

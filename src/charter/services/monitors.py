@@ -10,7 +10,9 @@ one worker.
 A window is ``live.window`` long (default 1 day, a whole number of hours), aligned on
 the UTC epoch, and is the merge of its hourly buckets. It closes once the clock passes
 its end; since buckets follow arrival time, no record can enter a closed window. Labels
-that arrive after a window closed are not re-judged (see docs/monitoring-service.md).
+that arrive after a window closed revise its realised results (performance, fairness by
+cohort) within the label horizon; they do not replay alert hysteresis, which steps once
+per window, in order, when the window closes (see docs/monitoring-service.md).
 
 A count window (``live.window: 5000 rows``) is the merge of consecutive closed hourly
 buckets, taken in order until they hold at least that many records: it closes at the
@@ -467,6 +469,71 @@ def _count_windows(
     return groups
 
 
+def _revise_late_labels(
+    ctx: Context, route: Route, reference: ReferenceProfile, settings: LiveSettings, now: datetime
+) -> dict[str, Any] | None:
+    """Refresh the label-based results of closed windows whose buckets got labels since.
+
+    Only windows within the label horizon are looked at (older inferences no longer take
+    labels). Returns the newest revised result, or None when nothing changed.
+    """
+    scope = (
+        MonitorBucket.release_id == route.release_id,
+        MonitorBucket.environment == route.environment,
+        MonitorBucket.reference_digest == reference.digest,
+        MonitorBucket.rows > 0,
+    )
+    closed = ctx.session.scalars(
+        select(MonitorWindow)
+        .where(
+            MonitorWindow.release_id == route.release_id,
+            MonitorWindow.environment == route.environment,
+            MonitorWindow.window_end > now - LABEL_HORIZON,
+        )
+        .order_by(MonitorWindow.window_start)
+    ).all()
+    if not closed:
+        return None
+    # Light query first: label counts per bucket; whole buckets only for revised windows.
+    counts = ctx.session.execute(
+        select(MonitorBucket.bucket_start, MonitorBucket.labelled).where(
+            *scope,
+            MonitorBucket.bucket_start >= closed[0].window_start,
+            MonitorBucket.bucket_start < closed[-1].window_end,
+        )
+    ).all()
+    newest = None
+    for row in closed:
+        if row.result.get("reference") != reference.digest:
+            continue
+        start, end = _as_utc(row.window_start), _as_utc(row.window_end)
+        seen = sum(n for at, n in counts if start <= _as_utc(at) < end)
+        if seen <= int(row.result.get("bucket_labels", row.labelled)):
+            continue
+        buckets = list(
+            ctx.session.scalars(
+                select(MonitorBucket).where(
+                    *scope, MonitorBucket.bucket_start >= start, MonitorBucket.bucket_start < end
+                )
+            )
+        )
+        profile, labels, signal_totals = _merge_buckets(buckets, reference)
+        fresh = evaluate_window(reference, settings, profile, labels, signal_totals)
+        result = dict(row.result)
+        for key in ("labelled", "realised", "fairness"):
+            result[key] = fresh[key]
+        result["signals"] = {**result["signals"], "accuracy": fresh["signals"]["accuracy"]}
+        result["bucket_labels"] = seen
+        result["revisions"] = [
+            *result.get("revisions", []),
+            {"at": now.isoformat(), "labelled_before": row.labelled, "labelled": fresh["labelled"]},
+        ]
+        row.result = result
+        row.labelled = fresh["labelled"]
+        newest = result
+    return newest
+
+
 def evaluate_route(ctx: Context, state: MonitorState) -> list[dict[str, Any]]:
     """Close and judge every finished window of one route; returns what happened."""
     route = ctx.session.scalar(
@@ -558,6 +625,7 @@ def evaluate_route(ctx: Context, state: MonitorState) -> list[dict[str, Any]]:
                 alerts.close_alert(ctx, key, breach, result["window"])
                 transitions.append({"closed": key, **breach})
         result["transitions"] = transitions
+        result["bucket_labels"] = sum(b.labelled for b in buckets)
         ctx.session.add(
             MonitorWindow(
                 system_id=route.system_id,
@@ -573,6 +641,9 @@ def evaluate_route(ctx: Context, state: MonitorState) -> list[dict[str, Any]]:
         )
         state.latest = {k: result[k] for k in ("release", "window", "rows", "labelled", "signals")}
         outcomes.append(result)
+    revised = _revise_late_labels(ctx, route, reference, settings, now)
+    if revised is not None and state.latest and state.latest.get("window") == revised["window"]:
+        state.latest = {k: revised[k] for k in ("release", "window", "rows", "labelled", "signals")}
     state.states = states
     if state.last_window_end is None or cutoff > state.last_window_end:
         state.last_window_end = cutoff
