@@ -29,16 +29,18 @@ typecheck: install
 	$(BIN)/mypy
 
 test-sqlite: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --basetemp=.pytest-tmp/sqlite
 
 # Every test that touches a database runs again on the real PostgreSQL server.
 test-postgres: install
-	CHARTER_TEST_DB=postgresql CHARTER_TEST_PG_URL=$(PG_URL) $(BIN)/pytest -q -m db
+	CHARTER_TEST_DB=postgresql CHARTER_TEST_PG_URL=$(PG_URL) $(BIN)/pytest -q -m db --basetemp=.pytest-tmp/postgres
 
-test: lint typecheck test-sqlite test-postgres
+# The two backends run side by side (2 cores); each one's output is printed when it ends.
+test: lint typecheck
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 bench: install
 	$(BIN)/python benchmarks/bench_spine.py
 
 clean:
-	rm -rf $(VENV) .charter-demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .charter-demo .pytest-tmp .pytest_cache .mypy_cache .ruff_cache
