@@ -17,13 +17,8 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
-import celpy
-import celpy.adapter
-import celpy.celparser
-import celpy.evaluation
-import lark
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -33,6 +28,10 @@ from pydantic import (
     model_validator,
 )
 from pydantic.json_schema import models_json_schema
+
+if TYPE_CHECKING:
+    import celpy
+    import lark
 
 from charter.domain.canonical import content_digest
 from charter.domain.controls import KINDS, ApprovalQuorumParams, ControlParams
@@ -280,25 +279,13 @@ def _diff_items(
 
 #: Methods whose first argument is a variable bound in the remaining ones (CEL macros).
 _CEL_MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
-#: Functions and methods a rule may call: cel-python's standard library plus the macros.
-_CEL_FUNCTIONS = (
-    frozenset(n for n in celpy.evaluation.base_functions if n.isidentifier() and n[0] != "_")
-    | _CEL_MACROS
-    | {"has"}
-)
 #: Type names are identifiers in CEL (``type(x) == string``), never questions.
 _CEL_TYPE_NAMES = frozenset(
     {"bool", "bytes", "double", "duration", "int", "list", "map", "null_type", "string"}
     | {"timestamp", "type", "uint"}
 )
-#: Names a question may not take: keywords, reserved words, built-ins.
-_CEL_RESERVED = (
-    frozenset({"true", "false", "null", "in", "dyn", "as", "break", "const", "continue"})
-    | {"else", "for", "function", "if", "import", "let", "loop", "package", "namespace"}
-    | {"return", "var", "void", "while"}
-    | _CEL_FUNCTIONS
-    | _CEL_TYPE_NAMES
-)
+
+
 _CEL_OPERATORS = {
     "relation_lt": "<",
     "relation_le": "<=",
@@ -313,6 +300,33 @@ _CEL_OPERATORS = {
     "multiplication_div": "/",
     "multiplication_mod": "%",
 }
+
+
+# cel-python (and lark, which builds its grammar tables when first used, ~0.3 s) loads
+# only when an expression is compiled or evaluated: reading a stored, already validated
+# pack for a gate or a status never needs it.
+@functools.cache
+def _cel_functions() -> frozenset[str]:
+    """Functions and methods a rule may call: cel-python's standard library plus macros."""
+    import celpy.evaluation
+
+    return (
+        frozenset(n for n in celpy.evaluation.base_functions if n.isidentifier() and n[0] != "_")
+        | _CEL_MACROS
+        | {"has"}
+    )
+
+
+@functools.cache
+def _cel_reserved() -> frozenset[str]:
+    """Names a question may not take: keywords, reserved words, built-ins."""
+    return (
+        frozenset({"true", "false", "null", "in", "dyn", "as", "break", "const", "continue"})
+        | {"else", "for", "function", "if", "import", "let", "loop", "package", "namespace"}
+        | {"return", "var", "void", "while"}
+        | _cel_functions()
+        | _CEL_TYPE_NAMES
+    )
 
 
 class _CelSyntaxError(Exception):
@@ -333,12 +347,16 @@ class _CelReferences:
 
 @functools.cache
 def _cel_environment() -> celpy.Environment:
+    import celpy
+
     # Built once: it loads the grammar (and raises the recursion limit to 2500).
     return celpy.Environment()
 
 
 @functools.lru_cache(maxsize=1024)
 def _cel_compile(expression: str) -> lark.Tree[Any]:
+    import celpy.celparser
+
     try:
         tree: lark.Tree[Any] = _cel_environment().compile(expression)
     except celpy.celparser.CELParseError as exc:
@@ -353,6 +371,8 @@ def _cel_compile(expression: str) -> lark.Tree[Any]:
 
 def _bare_identifier(node: Any) -> str | None:
     """The name when ``node`` is nothing but an identifier (a macro's variable)."""
+    import lark
+
     while isinstance(node, lark.Tree):
         if node.data == "ident":
             return str(node.children[0])
@@ -364,6 +384,8 @@ def _bare_identifier(node: Any) -> str | None:
 
 def _cel_references(expression: str) -> _CelReferences:
     """Walk the parse tree: free identifiers (questions) and called functions."""
+    import lark
+
     identifiers: set[str] = set()
     functions: set[str] = set()
 
@@ -414,6 +436,9 @@ def _cel_error_text(exc: BaseException) -> str:
 
 
 def _cel_evaluate_bool(expression: str, activation: Mapping[str, Any]) -> bool:
+    import celpy.adapter
+    import celpy.celtypes
+
     program = _cel_environment().program(_cel_compile(expression))
     try:
         value = program.evaluate(cast(Any, celpy.adapter.json_to_cel(dict(activation))))
@@ -486,8 +511,14 @@ def _check_roles(roles: Iterable[str], base: str) -> list[tuple[str, str]]:
     ]
 
 
-def _semantic_problems(policy: Policy) -> tuple[list[tuple[str, str]], list[Control]]:
-    """Cross-reference checks; returns the problems and the controls with typed params."""
+def _semantic_problems(
+    policy: Policy, *, check_expressions: bool = True
+) -> tuple[list[tuple[str, str]], list[Control]]:
+    """Cross-reference checks; returns the problems and the controls with typed params.
+
+    ``check_expressions=False`` skips compiling the CEL rules (and the question names
+    CEL reserves): for packs that were validated when they were applied.
+    """
     problems: list[tuple[str, str]] = []
     tiers = policy.tier_ids
     questions = [q.id for q in policy.intake.questions]
@@ -496,14 +527,14 @@ def _semantic_problems(policy: Policy) -> tuple[list[tuple[str, str]], list[Cont
     problems += _duplicates("rule", [r.id for r in policy.intake.rules], "intake.rules")
     problems += _duplicates("control", [c.id for c in policy.controls], "controls")
     for index, question in enumerate(policy.intake.questions):
-        if question.id in _CEL_RESERVED:
+        if check_expressions and question.id in _cel_reserved():
             problems.append(
                 (
                     f"intake.questions[{index}].id",
                     f"{question.id!r} is a CEL keyword or built-in; choose another id",
                 )
             )
-    for index, rule in enumerate(policy.intake.rules):
+    for index, rule in enumerate(policy.intake.rules if check_expressions else ()):
         base = f"intake.rules[{index}]"
         try:
             refs = _cel_references(rule.when)
@@ -517,7 +548,7 @@ def _semantic_problems(policy: Policy) -> tuple[list[tuple[str, str]], list[Cont
                         f"unknown question {name!r}; questions: {', '.join(questions)}",
                     )
                 )
-            for name in sorted(refs.functions - _CEL_FUNCTIONS):
+            for name in sorted(refs.functions - _cel_functions()):
                 problems.append((f"{base}.when", f"unknown CEL function {name!r}"))
         if rule.tier not in tiers:
             problems.append((f"{base}.tier", _unknown_tier(rule.tier, tiers)))
@@ -554,8 +585,11 @@ def _semantic_problems(policy: Policy) -> tuple[list[tuple[str, str]], list[Cont
     return problems, typed
 
 
-def parse_policy(raw: Any, source: str = "policy") -> Policy:
-    """Validate a parsed pack (a mapping) as a whole; BadInput names the first problem's place."""
+def parse_policy(raw: Any, source: str = "policy", *, check_expressions: bool = True) -> Policy:
+    """Validate a parsed pack (a mapping) as a whole; BadInput names the first problem's place.
+
+    ``check_expressions=False`` trusts the CEL rules (a stored pack, checked when applied).
+    """
     if not isinstance(raw, dict):
         raise BadInput("a policy pack must be a mapping", location=source)
     try:
@@ -563,14 +597,18 @@ def parse_policy(raw: Any, source: str = "policy") -> Policy:
     except ValidationError as exc:
         _raise(_problems_from(exc), source)
         raise  # pragma: no cover - _raise always raises for a non-empty list
-    problems, typed = _semantic_problems(policy)
+    problems, typed = _semantic_problems(policy, check_expressions=check_expressions)
     _raise(problems, source)
     return policy.model_copy(update={"controls": typed})
 
 
-def load_policy(data: bytes, source: str = "policy.yaml") -> Policy:
+def load_policy(
+    data: bytes, source: str = "policy.yaml", *, check_expressions: bool = True
+) -> Policy:
     """Parse and validate a YAML (or JSON) policy pack."""
-    return parse_policy(load_yaml_document(data, source), source)
+    return parse_policy(
+        load_yaml_document(data, source), source, check_expressions=check_expressions
+    )
 
 
 # -- JSON Schema -----------------------------------------------------------------------------

@@ -27,7 +27,12 @@ def check_slug(value: str, what: str) -> str:
     return value
 
 
-class _StrictLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (several times faster on a policy pack);
+# the resolvers and constructors below are Python either way, so both give the same data.
+_SafeBase: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictLoader(_SafeBase):  # type: ignore[misc]
     """Safe YAML that refuses duplicate keys and keeps dates as text (JSON has no dates)."""
 
 
@@ -46,7 +51,8 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[An
                 f"duplicate key {key!r}", location=f"line {key_node.start_mark.line + 1}"
             )
         seen.add(key)
-    return loader.construct_mapping(node)
+    mapping: dict[Any, Any] = loader.construct_mapping(node)
+    return mapping
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)

@@ -385,20 +385,7 @@ def ingest_records(
             "ignored_fields": ignored,
             "type_errors": type_errors,
         }
-    ctx.session.add(
-        ObservationBatch(
-            system_id=system.id,
-            kind="records",
-            batch_id=batch_id,
-            environment=environment,
-            rows=len(frame),
-            summary=summary,
-            received_at=now,
-            received_by=ctx.actor.name,
-        )
-    )
-    ctx.session.flush()
-    return summary
+    return _record_batch(ctx, system.id, "records", batch_id, environment, len(frame), summary)
 
 
 def _index(
@@ -577,15 +564,28 @@ def ingest_labels(
         "unknown": len(pairs) - len(entries),
         "duplicate": False,
     }
+    return _record_batch(ctx, system.id, "labels", batch_id, environment, len(pairs), summary)
+
+
+def _record_batch(
+    ctx: Context,
+    system_id: int,
+    kind: str,
+    batch_id: str,
+    environment: str,
+    rows: int,
+    summary: dict[str, Any],
+) -> dict[str, Any]:
+    """Remember a received batch (its unique key makes a retry a no-op) and its outcome."""
     ctx.session.add(
         ObservationBatch(
-            system_id=system.id,
-            kind="labels",
+            system_id=system_id,
+            kind=kind,
             batch_id=batch_id,
             environment=environment,
-            rows=len(pairs),
+            rows=rows,
             summary=summary,
-            received_at=now,
+            received_at=ctx.now(),
             received_by=ctx.actor.name,
         )
     )

@@ -24,7 +24,8 @@ def _parse(digest: str, source: str) -> Policy:
     from charter.domain.policy import load_policy
 
     del digest  # the cache key; the source is what is parsed
-    return load_policy(source.encode("utf-8"), "policy")
+    # Applying the pack compiled its CEL rules; they compile again on first evaluation.
+    return load_policy(source.encode("utf-8"), "policy", check_expressions=False)
 
 
 def parsed(version: PolicyVersion) -> Policy:
