@@ -136,3 +136,28 @@ def test_estimation_needs_a_calibrated_binary_setup(rng: np.random.Generator) ->
     unlabelled = build_reference(data, features=["x"])
     with pytest.raises(BadInput):
         realised_performance(unlabelled, profile_window(unlabelled, data))
+
+
+def test_label_free_selection_rates_agree_with_fairlearn(rng: np.random.Generator) -> None:
+    from fairlearn.metrics import demographic_parity_ratio
+
+    from charter.services.monitors import _rate_ratio, selection_rates
+
+    reference = _reference(rng)
+    data = _scored(rng, 3_000, shift=0.4)
+    data["label"] = np.nan  # no labels at all: the rates come from the decisions alone
+    window = merge_windows(
+        *(profile_window(reference, data.iloc[i : i + 1_000]) for i in (0, 1_000, 2_000))
+    )
+    rates = selection_rates(window, min_sample=1)
+    expected = data.groupby("group")["pred"].agg(["size", "mean"])
+    assert set(rates) == set(expected.index)
+    for group, (n, rate) in rates.items():
+        assert n == expected.loc[group, "size"]
+        assert rate == pytest.approx(expected.loc[group, "mean"], abs=1e-9)
+    assert _rate_ratio(rates) == pytest.approx(
+        demographic_parity_ratio(data["pred"], data["pred"], sensitive_features=data["group"]),
+        abs=1e-9,
+    )
+    # Cohorts below the minimum sample are not compared.
+    assert selection_rates(window, min_sample=10_000) == {}

@@ -79,6 +79,13 @@ def test_car_loan_end_to_end(replay, charter, act, receiver) -> None:
     mae = float(np.mean(np.abs(np.array(realised) - np.array(estimated))))
     assert mae < 0.01
     for w in windows:
+        # Selection-rate parity by salary band, from the decisions alone (no labels used).
+        rates = w["selection"]["cohorts"]
+        assert len(rates) >= 2 and all(0 <= c["rate"] <= 1 for c in rates.values())
+        assert w["selection"]["selection_rate_ratio"] == pytest.approx(
+            min(c["rate"] for c in rates.values()) / max(c["rate"] for c in rates.values()),
+            abs=1e-5,
+        )
         assert w["signals"]["accuracy"]["source"] == "realised"
         assert 10 < w["signals"]["latency_ms"]["p50"] < 40
         assert 0 < w["signals"]["block_rate"] < 0.03

@@ -146,6 +146,9 @@ def test_live_settings() -> None:
     assert [str(b) for b in default.bounds] == ["accuracy >= 0.85"]
     with pytest.raises(BadInput):
         monitors.parse_window("0d")
+    parity = monitors.live_settings({"live": {"selection_rate_ratio": ">= 0.8"}}, set(), None)
+    assert [str(b) for b in parity.bounds] == ["selection_rate_ratio >= 0.8"]
+    assert "fairness" in parity.monitors
     counted = monitors.live_settings({"live": {"window": "5000 rows"}}, set(), None)
     assert counted.window_rows == 5000 and counted.window == monitors.BUCKET_WIDTH
     assert monitors.parse_window("1 row") == 1

@@ -88,6 +88,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "f1": ("performance", "critical"),
     "specificity": ("performance", "critical"),
     "accuracy_ratio": ("fairness", "critical"),
+    "selection_rate_ratio": ("fairness", "warning"),
     "latency_p50_ms": ("latency", "warning"),
     "latency_p95_ms": ("latency", "warning"),
     "latency_p99_ms": ("latency", "warning"),
@@ -212,6 +213,31 @@ def _required_monitors(ctx: Context, tier: str, environment: str) -> set[str]:
     return found
 
 
+def selection_rates(window: WindowProfile, min_sample: int) -> dict[str, tuple[int, float]]:
+    """Share of positive decisions per cohort, without labels: ``{cohort: (rows, rate)}``.
+
+    The expected confusion counts of a cohort sum calibrated probabilities over the rows
+    predicted positive (``tp``) and their complements (``fp``), so ``tp + fp`` is exactly
+    the number of positive decisions. Cohorts with fewer than ``min_sample`` rows are left
+    out: their rate is too noisy to compare.
+    """
+    rates = {}
+    for name, counts in window.cohorts.items():
+        expected = counts.expected
+        if expected is None or expected.n < max(min_sample, 1):
+            continue
+        rates[name] = (expected.n, (expected.tp.value + expected.fp.value) / expected.n)
+    return rates
+
+
+def _rate_ratio(rates: dict[str, tuple[int, float]]) -> float | None:
+    """min/max of the cohorts' rates (the four-fifths rule compares it with 0.8)."""
+    values = [rate for _, rate in rates.values()]
+    if len(values) < 2 or max(values) <= 0:
+        return None
+    return min(values) / max(values)
+
+
 def evaluate_window(
     reference: ReferenceProfile,
     settings: LiveSettings,
@@ -257,9 +283,12 @@ def evaluate_window(
         }
     scored = [c["accuracy"] for c in cohorts.values() if c["n"] >= min_sample and c["accuracy"]]
     ratio = min(scored) / max(scored) if len(scored) >= 2 else None
+    selection = selection_rates(window, min_sample)
+    selection_ratio = _rate_ratio(selection)
     values: dict[str, tuple[float | None, int]] = {
         "accuracy": (accuracy_value, labelled if use_realised else window.rows),
         "accuracy_ratio": (ratio, labelled),
+        "selection_rate_ratio": (selection_ratio, window.rows),
         "latency_p50_ms": (latency["p50"], latency_n),
         "latency_p95_ms": (latency["p95"], latency_n),
         "latency_p99_ms": (latency["p99"], latency_n),
@@ -349,6 +378,12 @@ def evaluate_window(
             "assumptions": list(estimated.assumptions),
         },
         "fairness": {"accuracy_ratio": _round(ratio), "cohorts": cohorts} if cohorts else None,
+        "selection": None
+        if not selection
+        else {
+            "selection_rate_ratio": _round(selection_ratio),
+            "cohorts": {k: {"n": n, "rate": _round(r)} for k, (n, r) in sorted(selection.items())},
+        },
         "signals": {
             "latency_ms": latency,
             "accuracy": {
