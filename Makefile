@@ -29,10 +29,12 @@ typecheck: install
 	$(BIN)/mypy
 
 test-sqlite: install
+	mkdir -p .pytest-tmp
 	$(BIN)/pytest -q --basetemp=.pytest-tmp/sqlite
 
 # Every test that touches a database runs again on the real PostgreSQL server.
 test-postgres: install
+	mkdir -p .pytest-tmp
 	CHARTER_TEST_DB=postgresql CHARTER_TEST_PG_URL=$(PG_URL) $(BIN)/pytest -q -m db --basetemp=.pytest-tmp/postgres
 
 # The two backends run side by side (2 cores); each one's output is printed when it ends.
