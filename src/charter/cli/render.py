@@ -17,8 +17,16 @@ def _console() -> Any:
 
 
 def emit_json(data: Any) -> None:
-    """Print ``data`` as indented JSON on stdout."""
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    """Print ``data`` as JSON on stdout: indented for a terminal, compact for a pipe.
+
+    Indenting makes ``json`` use its pure-Python encoder, ~10x slower than the C one:
+    half a second for `charter status` over 1,000 systems. Programs reading the output
+    do not need the indentation.
+    """
+    if sys.stdout.isatty():
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
 def _plain(value: Any) -> str:

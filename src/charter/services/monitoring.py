@@ -10,18 +10,22 @@ from __future__ import annotations
 import functools
 import json
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
 from charter.domain.errors import BadInput, NotFound
 from charter.domain.roles import Permission
-from charter.monitoring import ReferenceProfile
 from charter.services import audit
 from charter.services.context import Context
 from charter.services.releases import find_release
 from charter.store.models import Release, Route, System
 from charter.store.monitoring_models import Alert, MonitorReference, MonitorState
+
+if TYPE_CHECKING:
+    # The statistics stack (numpy, pandas, scipy) loads only when a profile is parsed:
+    # `charter status` and /metrics read stored signals and never need it.
+    from charter.monitoring import ReferenceProfile
 
 #: Largest reference profile accepted, in bytes of JSON.
 MAX_REFERENCE_BYTES = 16 * 1024 * 1024
@@ -30,6 +34,8 @@ MAX_REFERENCE_BYTES = 16 * 1024 * 1024
 @functools.lru_cache(maxsize=256)
 def parse_reference(text: str) -> ReferenceProfile:
     """Parse a stored profile once per process (it is content-addressed, so safe to cache)."""
+    from charter.monitoring import ReferenceProfile
+
     return ReferenceProfile.from_dict(json.loads(text))
 
 

@@ -13,6 +13,7 @@ from charter.domain.decisions import DecisionFacts, approval_state
 from charter.domain.roles import Permission
 from charter.services import policies
 from charter.services.context import Context
+from charter.services.monitoring import monitoring_signals
 from charter.store.models import (
     Decision,
     GateRun,
@@ -127,10 +128,6 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
         ):
             last_gate[(run.release_id, run.environment)] = run
     exception_counts: dict[tuple[int, str], int] = {}
-    # Imported here: the monitoring service pulls in the statistics stack, which the
-    # rest of `charter status` does not need.
-    from charter.services.monitoring import monitoring_signals
-
     live_signals = monitoring_signals(ctx)
 
     for system_id, status, count in ctx.session.execute(
