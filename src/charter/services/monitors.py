@@ -22,6 +22,7 @@ one hour of traffic. Hourly profiles are what ingestion keeps, so an hour is nev
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import operator
@@ -187,11 +188,14 @@ def live_settings(
         min_sample=int(live.get("min_sample", 100)),
     )
     window = parse_window(live.get("window", "1d"))
-    if isinstance(window, int):
-        return LiveSettings(
-            BUCKET_WIDTH, policy, frozenset(monitors), tuple(bounds.values()), window_rows=window
-        )
-    return LiveSettings(window, policy, frozenset(monitors), tuple(bounds.values()))
+    rows = window if isinstance(window, int) else None
+    return LiveSettings(
+        BUCKET_WIDTH if isinstance(window, int) else window,
+        policy,
+        frozenset(monitors),
+        tuple(bounds.values()),
+        window_rows=rows,
+    )
 
 
 def _floor(moment: datetime, width: timedelta) -> datetime:
@@ -232,7 +236,11 @@ def selection_rates(window: WindowProfile, min_sample: int) -> dict[str, tuple[i
 
 def _rate_ratio(rates: dict[str, tuple[int, float]]) -> float | None:
     """min/max of the cohorts' rates (the four-fifths rule compares it with 0.8)."""
-    values = [rate for _, rate in rates.values()]
+    return _min_max_ratio([rate for _, rate in rates.values()])
+
+
+def _min_max_ratio(values: Sequence[float]) -> float | None:
+    """Smallest over largest of the cohorts' values; None below two cohorts or at zero."""
     if len(values) < 2 or max(values) <= 0:
         return None
     return min(values) / max(values)
@@ -282,7 +290,7 @@ def evaluate_window(
             for name, r in sorted(realised.cohorts.items())
         }
     scored = [c["accuracy"] for c in cohorts.values() if c["n"] >= min_sample and c["accuracy"]]
-    ratio = min(scored) / max(scored) if len(scored) >= 2 else None
+    ratio = _min_max_ratio(scored)
     selection = selection_rates(window, min_sample)
     selection_ratio = _rate_ratio(selection)
     values: dict[str, tuple[float | None, int]] = {
@@ -450,11 +458,6 @@ def _claim(ctx: Context, state_id: int) -> MonitorState | None:
     return state
 
 
-def _as_utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything here is UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _time_windows(
     ctx: Context, in_scope: tuple[Any, ...], width: timedelta
 ) -> list[tuple[datetime, datetime, list[MonitorBucket]]]:
@@ -462,7 +465,7 @@ def _time_windows(
     starts = ctx.session.scalars(
         select(MonitorBucket.bucket_start).where(*in_scope).order_by(MonitorBucket.bucket_start)
     ).all()
-    window_starts = sorted({_floor(_as_utc(s), width) for s in starts})[:MAX_WINDOWS_PER_PASS]
+    window_starts = sorted({_floor(s, width) for s in starts})[:MAX_WINDOWS_PER_PASS]
     groups = []
     for start in window_starts:
         end = start + width
@@ -495,13 +498,18 @@ def _count_windows(
         current.append(bucket)
         total += bucket.rows
         if total >= rows:
-            start = _as_utc(current[0].bucket_start)
-            end = _as_utc(current[-1].bucket_start) + BUCKET_WIDTH
+            start = current[0].bucket_start
+            end = current[-1].bucket_start + BUCKET_WIDTH
             groups.append((start, end, current))
             current, total = [], 0
             if len(groups) == MAX_WINDOWS_PER_PASS:
                 break
     return groups
+
+
+def _latest(result: dict[str, Any]) -> dict[str, Any]:
+    """What the monitor state keeps of a window's result for status and /metrics."""
+    return {k: result[k] for k in ("release", "window", "rows", "labelled", "signals")}
 
 
 def _revise_late_labels(
@@ -537,12 +545,18 @@ def _revise_late_labels(
             MonitorBucket.bucket_start < closed[-1].window_end,
         )
     ).all()
+    # Windows do not overlap and are sorted by start: find each bucket's window by bisection.
+    starts = [row.window_start for row in closed]
+    labels_seen = [0] * len(closed)
+    for at, n in counts:
+        index = bisect.bisect_right(starts, at) - 1
+        if index >= 0 and at < closed[index].window_end:
+            labels_seen[index] += n
     newest = None
-    for row in closed:
+    for row, seen in zip(closed, labels_seen, strict=True):
         if row.result.get("reference") != reference.digest:
             continue
-        start, end = _as_utc(row.window_start), _as_utc(row.window_end)
-        seen = sum(n for at, n in counts if start <= _as_utc(at) < end)
+        start, end = row.window_start, row.window_end
         if seen <= int(row.result.get("bucket_labels", row.labelled)):
             continue
         buckets = list(
@@ -653,7 +667,7 @@ def evaluate_route(ctx: Context, state: MonitorState) -> list[dict[str, Any]]:
             states[key] = after.to_dict()
             if change == "opened":
                 streak = max(1, min(after.breaching_streak, len(recent_starts)))
-                streak_start = _as_utc(recent_starts[-streak])
+                streak_start = recent_starts[-streak]
                 alerts.open_alert(ctx, route, key, breach, streak_start, result["window"])
                 transitions.append({"opened": key, **breach})
             elif change == "closed":
@@ -674,11 +688,11 @@ def evaluate_route(ctx: Context, state: MonitorState) -> list[dict[str, Any]]:
                 evaluated_at=now,
             )
         )
-        state.latest = {k: result[k] for k in ("release", "window", "rows", "labelled", "signals")}
+        state.latest = _latest(result)
         outcomes.append(result)
     revised = _revise_late_labels(ctx, route, reference, settings, now)
     if revised is not None and state.latest and state.latest.get("window") == revised["window"]:
-        state.latest = {k: revised[k] for k in ("release", "window", "rows", "labelled", "signals")}
+        state.latest = _latest(revised)
     state.states = states
     if state.last_window_end is None or cutoff > state.last_window_end:
         state.last_window_end = cutoff

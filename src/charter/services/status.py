@@ -127,9 +127,8 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
             select(GateRun).where(GateRun.release_id.in_(live_ids)).order_by(GateRun.id)
         ):
             last_gate[(run.release_id, run.environment)] = run
-    exception_counts: dict[tuple[int, str], int] = {}
     live_signals = monitoring_signals(ctx)
-
+    exception_counts: dict[tuple[int, str], int] = {}
     for system_id, status, count in ctx.session.execute(
         select(Release.system_id, PolicyException.status, func.count())
         .join(Release, Release.id == PolicyException.release_id)
