@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.util
 import json
 import os
 import platform
@@ -50,12 +49,15 @@ def main(
     body: Callable[[argparse.Namespace], dict[str, Any]],
     *,
     quick: dict[str, Any],
+    check: Callable[[argparse.Namespace], str | None] | None = None,
     argv: Sequence[str] | None = None,
 ) -> None:
     """The shared ``run.py`` flow: parse, print the machine, run ``body``, save figures.
 
     Every benchmark takes ``--quick`` (the defaults in ``quick`` replace the full ones;
     options given on the command line still win) and ``--json PATH`` (all figures).
+    ``check`` returns a reason to refuse arguments that are valid one by one but not
+    together (exit 2, before anything runs).
     """
     parser = argparse.ArgumentParser(
         description=doc.strip().splitlines()[0],
@@ -69,6 +71,9 @@ def main(
     if parser.parse_known_args(given)[0].quick:
         parser.set_defaults(**quick)
     args = parser.parse_args(given)
+    reason = check(args) if check else None
+    if reason:
+        parser.error(reason)
     machine = machine_info()
     print_table("Machine", ["key", "value"], list(machine.items()))
     started = time.perf_counter()
@@ -437,21 +442,17 @@ def free_port() -> int:
 def missing_peer(module: str, python: str = PYTHON, hint: str = "") -> str | None:
     """None when ``module`` imports under ``python``, else a "skipped: ..." line to print.
 
-    Under this interpreter the module is found without importing it; under another one
-    (a separate venv) it is imported in a child process, which also catches a package
-    that is installed but broken.
+    The import is tried in a child process (``python`` may be another venv's), which also
+    catches a package that is installed but does not import.
     """
     suffix = f" ({hint})" if hint else ""
-    if python == PYTHON:
-        if importlib.util.find_spec(module) is None:
-            return f"skipped: {module} not installed{suffix}"
-        return None
     if not Path(python).exists():
         return f"skipped: {module} not installed (no interpreter at {python}){suffix}"
     probe = subprocess.run(
         [python, "-c", f"import {module}"], capture_output=True, text=True, check=False
     )
-    if probe.returncode != 0:
-        reason = (probe.stderr.strip().splitlines() or ["import failed"])[-1][:160]
-        return f"skipped: {module} not installed under {python}: {reason}{suffix}"
-    return None
+    if probe.returncode == 0:
+        return None
+    reason = (probe.stderr.strip().splitlines() or ["import failed"])[-1][:160]
+    where = "" if python == PYTHON else f" under {python}"
+    return f"skipped: {module} not installed{where}: {reason}{suffix}"

@@ -1,42 +1,44 @@
-"""Drift benchmark: Charter side by side with Evidently and whylogs on the same data.
+"""Drift: Charter side by side with Evidently and whylogs on the same data.
+
+    .venv/bin/python benchmarks/drift/run.py                 # 1,000,000x25 and 100,000x200
+    .venv/bin/python benchmarks/drift/run.py --quick         # 20,000x10, seconds
+    .venv/bin/python benchmarks/drift/run.py --shapes 200000x50 --no-peers
 
 For each shape (rows x columns, 60% numeric and 40% categorical, a fifth of the columns
-shifted in the current data) the script writes a reference and a current data set of that
-many rows to Parquet, then runs every tool in its own subprocess, so the peak memory of one
-never counts against another:
+shifted in the current data) a reference and a current data set of that many rows are
+written to Parquet, then every tool runs in its own subprocess, so that the peak memory of
+one never counts against another:
 
 * Charter: ``build_reference`` + ``profile_window`` + ``detect_drift``;
 * Evidently: ``Report([DataDriftPreset()]).run(current, reference)``;
 * whylogs: ``why.log`` of both data sets + ``calculate_drift_scores``.
 
-Evidently and whylogs pin older pandas/numpy than Charter, so they run with another
-interpreter (``--peers-python``, default ``$CHARTER_PEERS_PYTHON`` or
-``/tmp/peers-venv/bin/python``); set one up with::
-
-    python3.11 -m venv /tmp/peers-venv
-    /tmp/peers-venv/bin/pip install evidently whylogs "pandas<3" ipython
-
-A peer whose interpreter or package is missing is reported as "not installed".
-
-Usage: ``python benchmarks/bench_drift.py [--shapes 1000000x25,100000x200] [--no-peers]``.
-This file imports only the standard library at module level, so any interpreter can run
-its ``--run`` mode.
+Evidently 0.7 does not import with pandas 3, so the peers run under another interpreter:
+``make bench-peers`` installs the ``bench`` extra into ``.venv-bench``, which is used when
+present (or ``--peers-python``, or ``$CHARTER_PEERS_PYTHON``). A peer that is not
+installed there gets a "skipped" line. Figures: docs/benchmarks.md, "Drift".
 """
 
 from __future__ import annotations
 
-import argparse
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
 import json
 import os
 import resource
-import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
+from argparse import ArgumentParser, Namespace
 from typing import Any
 
-DEFAULT_PEERS = os.environ.get("CHARTER_PEERS_PYTHON", "/tmp/peers-venv/bin/python")
+from benchmarks.common import PYTHON, ROOT, bounded, main, missing_peer, print_table, run_process
+
+PEERS_VENV = ROOT / ".venv-bench" / "bin" / "python"
+QUICK = {"shapes": [(20_000, 10)]}
 SHIFTED_SHARE = 0.2
 NUMERIC_SHARE = 0.6
 
@@ -142,79 +144,101 @@ RUNNERS = {"charter": run_charter, "evidently": run_evidently, "whylogs": run_wh
 
 
 def _child(tool: str, directory: Path) -> None:
-    try:
-        result = RUNNERS[tool](directory)
-    except ImportError as exc:
-        print(json.dumps({"error": f"not installed ({exc})"}))
-        return
+    """In the child process: run one tool, print its figures as one JSON line."""
+    result = RUNNERS[tool](directory)
     result["peak_rss_mb"] = _peak_mb()
     print(json.dumps(result))
 
 
-def _run(tool: str, python: str, directory: Path, timeout: float) -> dict[str, Any]:
-    if not Path(python).exists():
-        return {"error": f"not installed (no interpreter at {python})"}
-    env = dict(os.environ)
-    if tool == "charter":
-        src = Path(__file__).resolve().parents[1] / "src"
-        env["PYTHONPATH"] = f"{src}{os.pathsep}{env.get('PYTHONPATH', '')}"
-    command = [python, str(Path(__file__).resolve()), "--run", tool, "--data", str(directory)]
-    try:
-        done = subprocess.run(
-            command, capture_output=True, text=True, timeout=timeout, env=env, check=False
-        )
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout:.0f}s"}
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not lines:
-        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"error": f"failed: {tail[:200]}"}
-    result: dict[str, Any] = json.loads(lines[-1])
-    return result
+def _shape(text: str) -> tuple[int, int]:
+    rows, _, columns = text.lower().partition("x")
+    return bounded(int, 100, 50_000_000)(rows), bounded(int, 2, 5000)(columns)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shapes", default="1000000x25,100000x200")
-    parser.add_argument("--peers-python", default=DEFAULT_PEERS)
-    parser.add_argument("--no-peers", action="store_true")
-    parser.add_argument("--timeout", type=float, default=1800.0)
-    parser.add_argument("--run", choices=sorted(RUNNERS))
-    parser.add_argument("--data", type=Path)
-    args = parser.parse_args()
-    if args.run:
-        _child(args.run, args.data)
-        return
-
-    tools = ["charter"] if args.no_peers else ["charter", "evidently", "whylogs"]
-    print(
-        f"{'shape':>14} {'tool':>10} {'seconds':>9} {'rows/s':>10} {'peak RSS':>10}"
-        f" {'data RSS':>9} {'drifted':>8}  notes"
+def configure(parser: ArgumentParser) -> None:
+    """The drift benchmark's options."""
+    parser.add_argument(
+        "--shapes",
+        type=lambda text: [_shape(s) for s in text.split(",")],
+        default=[(1_000_000, 25), (100_000, 200)],
+        help="ROWSxCOLUMNS,... (default 1000000x25,100000x200)",
     )
-    with tempfile.TemporaryDirectory(prefix="charter-bench-") as tmp:
-        for shape in args.shapes.split(","):
-            rows, columns = (int(v) for v in shape.lower().split("x"))
-            directory = Path(tmp) / shape
+    default = os.environ.get("CHARTER_PEERS_PYTHON") or (
+        str(PEERS_VENV) if PEERS_VENV.exists() else PYTHON
+    )
+    parser.add_argument("--peers-python", default=default, help=f"default {default}")
+    parser.add_argument("--no-peers", action="store_true", help="Charter only")
+    parser.add_argument("--timeout", type=bounded(float, 1, 7200), default=1800.0)
+
+
+def body(args: Namespace) -> dict[str, Any]:
+    """Each tool on each shape, in its own process; one table."""
+    tools = {"charter": PYTHON}
+    if not args.no_peers:
+        for peer in ("evidently", "whylogs"):
+            skipped = missing_peer(peer, args.peers_python, hint="make bench-peers")
+            if skipped:
+                print(skipped, flush=True)
+            else:
+                tools[peer] = args.peers_python
+    rows, figures = [], []
+    with tempfile.TemporaryDirectory(prefix="charter-bench-drift-") as tmp:
+        for n_rows, columns in args.shapes:
+            directory = Path(tmp) / f"{n_rows}x{columns}"
             directory.mkdir()
-            generate(rows, columns, directory)
-            for tool in tools:
-                python = sys.executable if tool == "charter" else args.peers_python
-                result = _run(tool, python, directory, args.timeout)
-                if "error" in result:
-                    print(
-                        f"{shape:>14} {tool:>10} {'-':>9} {'-':>10} {'-':>10} {'-':>9}"
-                        f" {'-':>8}  {result['error']}"
-                    )
-                    continue
-                # Rows processed: the reference and the current data set.
-                rate = 2 * rows / result["seconds"]
-                print(
-                    f"{shape:>14} {tool:>10} {result['seconds']:>9.2f} {rate:>10,.0f}"
-                    f" {result['peak_rss_mb']:>8,.0f}MB {result['rss_after_load_mb']:>7,.0f}MB"
-                    f" {result['drifted']:>8}  {result.get('detail', '')}",
-                    flush=True,
+            generate(n_rows, columns, directory)
+            for tool, python in tools.items():
+                argv = [
+                    python,
+                    "-m",
+                    "benchmarks.drift.run",
+                    "--run",
+                    tool,
+                    "--data",
+                    str(directory),
+                ]
+                done = run_process(argv, cwd=ROOT, timeout=args.timeout)
+                result = json.loads(done.stdout.strip().splitlines()[-1])
+                result.update(tool=tool, rows=n_rows, columns=columns)
+                figures.append(result)
+                rate = 2 * n_rows / result["seconds"]  # both data sets are processed
+                rows.append(
+                    [
+                        f"{n_rows:,} x {columns}",
+                        tool,
+                        result["seconds"],
+                        rate,
+                        result["peak_rss_mb"],
+                        result["rss_after_load_mb"],
+                        result["drifted"],
+                        result.get("detail", ""),
+                    ]
                 )
+                print(f"{n_rows:,} x {columns} {tool}: {result['seconds']:.2f} s", flush=True)
+    print_table(
+        "Drift: reference and current data sets of the given rows each, a fifth of the "
+        "columns shifted (each tool in its own process)",
+        [
+            "shape",
+            "tool",
+            "seconds",
+            "rows/s",
+            "peak RSS MB",
+            "RSS after loading MB",
+            "columns flagged",
+            "notes",
+        ],
+        rows,
+    )
+    return {"runs": figures}
 
 
 if __name__ == "__main__":
-    main()
+    if "--run" in sys.argv:  # a child process: one tool, its figures as JSON
+        child = ArgumentParser()
+        child.add_argument("--run", choices=sorted(RUNNERS), required=True)
+        child.add_argument("--data", type=Path, required=True)
+        known = child.parse_args()
+        _child(known.run, known.data)
+    else:
+        main(__doc__, configure, body, quick=QUICK)

@@ -1,57 +1,48 @@
-"""Benchmark: classification and fairness suites vs fairlearn's MetricFrame on synthetic data.
+"""Evaluation: the classification and fairness suites beside fairlearn's MetricFrame.
 
-Usage::
-
-    .venv/bin/python benchmarks/bench_evaluation.py [--rows 1000000] [--bootstrap 100]
+    .venv/bin/python benchmarks/evaluation/run.py                        # 10^6 rows, ~10 min
+    .venv/bin/python benchmarks/evaluation/run.py --quick                # 20,000 rows, seconds
+    .venv/bin/python benchmarks/evaluation/run.py --rows 100000 --bootstrap 20
 
 Builds ``--rows`` synthetic scored rows with three cohort columns (sex: 2 groups,
-age_band: 5, region: 8; 80 intersection groups), then runs, on the same data in the same
-process:
+age_band: 5, region: 8; 80 intersection groups), then runs on the same data:
 
 - Charter's classification suite (10 metrics, overall + 3 columns + intersection);
 - Charter's fairness suite (group rates and disparities, same dimensions);
 - fairlearn's MetricFrame computing the same classification metrics per dimension, plus
-  the fairness group rates and its demographic parity / equalized odds functions.
+  the group rates and its demographic parity / equalized odds functions (skipped, with a
+  line saying so, when fairlearn is not installed: it is in the ``dev`` extra).
 
-Each task runs once in a fresh Python process that first builds the same data (seeded):
-wall-clock time of the task, and peak memory as the rise of the peak resident set (Linux
-``VmHWM``, reset after the data is built through ``/proc/self/clear_refs``) over the
-resident set before the task. Where that is unavailable, the task runs a second time under
-tracemalloc instead. Charter runs with and without bootstrap intervals;
-fairlearn without (its MetricFrame bootstrap re-evaluates every metric on every resample,
-which is impractical at this size).
+Each task runs once in a fresh Python process that first builds the same (seeded) data:
+wall time of the task, and peak memory as the rise of the peak resident set (Linux
+``VmHWM``, reset after the data is built through ``/proc/self/clear_refs``; elsewhere the
+task runs a second time under tracemalloc). Charter runs with and without bootstrap
+intervals; fairlearn without (its bootstrap re-evaluates every metric on every resample).
+Figures: docs/benchmarks.md, "Evaluation suites".
 """
 
 from __future__ import annotations
 
-import argparse
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
 import gc
 import json
-import subprocess
-import sys
 import time
 import tracemalloc
+from argparse import ArgumentParser, Namespace
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from fairlearn.metrics import (
-    MetricFrame,
-    demographic_parity_difference,
-    demographic_parity_ratio,
-    equalized_odds_difference,
-    false_positive_rate,
-    selection_rate,
-    true_positive_rate,
-)
-from sklearn import metrics as skm
 
-from charter.evaluation import InputSpec, RunOptions
-from charter.evaluation.classification import ClassificationSuite
-from charter.evaluation.fairness import FairnessSuite
+from benchmarks.common import ROOT, bounded, main, missing_peer, print_table, run_process
 
+QUICK = {"rows": 20_000, "bootstrap": 5}
 COHORTS = ["sex", "age_band", "region"]
 
 
@@ -78,6 +69,9 @@ def synthetic(rows: int, seed: int = 0) -> pd.DataFrame:
 
 def fairlearn_classification(frame: pd.DataFrame) -> None:
     """The classification metrics per dimension with MetricFrame."""
+    from fairlearn.metrics import MetricFrame
+    from sklearn import metrics as skm
+
     y, p, s = frame["outcome"], frame["decision"], frame["score"]
     label_metrics = {
         "accuracy": skm.accuracy_score,
@@ -100,6 +94,17 @@ def fairlearn_classification(frame: pd.DataFrame) -> None:
 
 def fairlearn_fairness(frame: pd.DataFrame) -> None:
     """Group rates and disparities per dimension with fairlearn."""
+    from fairlearn.metrics import (
+        MetricFrame,
+        demographic_parity_difference,
+        demographic_parity_ratio,
+        equalized_odds_difference,
+        false_positive_rate,
+        selection_rate,
+        true_positive_rate,
+    )
+    from sklearn import metrics as skm
+
     y, p = frame["outcome"], frame["decision"]
     rates = {
         "selection_rate": selection_rate,
@@ -154,49 +159,55 @@ def measure(task: Callable[[], Any]) -> tuple[float, float]:
 
 
 def tasks(frame: pd.DataFrame, bootstrap: int) -> dict[str, Callable[[], Any]]:
-    """The benchmarked tasks by name, in table order."""
+    """The benchmarked tasks by name, in table order; fairlearn's are named ``fairlearn ...``."""
+    from charter.evaluation import InputSpec, RunOptions
+    from charter.evaluation.classification import ClassificationSuite
+    from charter.evaluation.fairness import FairnessSuite
+
     classification = InputSpec(target="outcome", score="score", cohorts=COHORTS)
     fairness = InputSpec(target="outcome", prediction="decision", cohorts=COHORTS)
-    no_ci = RunOptions(n_bootstrap=0)
-    with_ci = RunOptions(n_bootstrap=bootstrap)
+    no_ci, with_ci = RunOptions(n_bootstrap=0), RunOptions(n_bootstrap=bootstrap)
     return {
-        "charter classification, no CI": lambda: ClassificationSuite().run(
-            frame, classification, no_ci
+        "charter classification (10 metrics x 4 dimensions + overall), no CI": (
+            lambda: ClassificationSuite().run(frame, classification, no_ci)
         ),
-        f"charter classification, {bootstrap} resamples": lambda: ClassificationSuite().run(
-            frame, classification, with_ci
+        f"charter classification, {bootstrap} resamples": (
+            lambda: ClassificationSuite().run(frame, classification, with_ci)
         ),
-        "fairlearn MetricFrame, classification metrics": lambda: fairlearn_classification(frame),
-        "charter fairness, no CI": lambda: FairnessSuite().run(frame, fairness, no_ci),
-        f"charter fairness, {bootstrap} resamples": lambda: FairnessSuite().run(
-            frame, fairness, with_ci
+        "fairlearn MetricFrame, the same classification metrics (no CI)": (
+            lambda: fairlearn_classification(frame)
         ),
-        "fairlearn MetricFrame + disparity functions": lambda: fairlearn_fairness(frame),
+        "charter fairness (rates + disparities, 4 dimensions), no CI": (
+            lambda: FairnessSuite().run(frame, fairness, no_ci)
+        ),
+        f"charter fairness, {bootstrap} resamples": (
+            lambda: FairnessSuite().run(frame, fairness, with_ci)
+        ),
+        "fairlearn MetricFrame + disparity functions (no CI)": lambda: fairlearn_fairness(frame),
     }
 
 
-def main() -> None:
-    """Run every task in its own process and print a Markdown table."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--bootstrap", type=int, default=100, help="resamples for Charter's CIs")
-    parser.add_argument("--task", type=int, default=None, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.task is not None:  # child process: run one task and report as JSON
-        frame = synthetic(args.rows)
-        task = list(tasks(frame, args.bootstrap).values())[args.task]
-        seconds, peak = measure(task)
-        print(json.dumps({"seconds": seconds, "peak_mib": peak}))
-        return
-    print(f"rows: {args.rows:,}; cohort columns: {', '.join(COHORTS)} (+ intersection, 80 groups)")
-    print()
-    print("| task | wall time (s) | peak memory (MiB) |")
-    print("|---|---:|---:|")
-    names = list(tasks(pd.DataFrame(), args.bootstrap))
-    for index, name in enumerate(names):
-        command = [
+def configure(parser: ArgumentParser) -> None:
+    """The evaluation benchmark's options."""
+    parser.add_argument("--rows", type=bounded(int, 100, 20_000_000), default=1_000_000)
+    parser.add_argument(
+        "--bootstrap", type=bounded(int, 1, 10_000), default=100, help="Charter's resamples"
+    )
+
+
+def body(args: Namespace) -> dict[str, Any]:
+    """Every task in its own process; one table."""
+    skipped = missing_peer("fairlearn", hint="pip install -e '.[dev]'")
+    if skipped:
+        print(skipped, flush=True)
+    rows, figures = [], {}
+    for index, name in enumerate(tasks(pd.DataFrame(), args.bootstrap)):
+        if skipped and name.startswith("fairlearn"):
+            continue
+        argv = [
             sys.executable,
-            __file__,
+            "-m",
+            "benchmarks.evaluation.run",
             "--rows",
             str(args.rows),
             "--bootstrap",
@@ -204,10 +215,33 @@ def main() -> None:
             "--task",
             str(index),
         ]
-        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-        figures = json.loads(output.strip().splitlines()[-1])
-        print(f"| {name} | {figures['seconds']:.2f} | {figures['peak_mib']:.0f} |", flush=True)
+        done = run_process(argv, cwd=ROOT)
+        figures[name] = json.loads(done.stdout.strip().splitlines()[-1])
+        rows.append([name, figures[name]["seconds"], figures[name]["peak_mib"]])
+        print(f"{name}: {figures[name]['seconds']:.2f} s", flush=True)
+    print_table(
+        f"Evaluation suites on {args.rows:,} rows; cohorts {', '.join(COHORTS)} "
+        "(+ intersection, 80 groups); each task in a fresh process",
+        ["task", "wall time s", "peak memory MiB"],
+        rows,
+    )
+    return {"rows": args.rows, "bootstrap": args.bootstrap, "tasks": figures}
+
+
+def _child() -> None:
+    """In the child process: build the data, run one task, print its figures as JSON."""
+    parser = ArgumentParser()
+    parser.add_argument("--rows", type=int, required=True)
+    parser.add_argument("--bootstrap", type=int, required=True)
+    parser.add_argument("--task", type=int, required=True)
+    args = parser.parse_args()
+    frame = synthetic(args.rows)
+    seconds, peak = measure(list(tasks(frame, args.bootstrap).values())[args.task])
+    print(json.dumps({"seconds": seconds, "peak_mib": peak}))
 
 
 if __name__ == "__main__":
-    main()
+    if "--task" in sys.argv:
+        _child()
+    else:
+        main(__doc__, configure, body, quick=QUICK)

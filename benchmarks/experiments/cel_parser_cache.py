@@ -1,31 +1,38 @@
-"""What-if launcher: the ``charter`` console script with suggested fixes patched in, in memory.
+"""What-if: would lark's on-disk parser cache take celpy's grammar build off policy loading?
 
-``python gate_whatif.py FIXES CHARTER-ARGS...`` where FIXES is a comma-separated subset of:
+    .venv/bin/python benchmarks/experiments/cel_parser_cache.py [--runs 10] [--quick]
 
-- ``freeze``: ``gc.freeze()`` when ``run()`` returns, so that interpreter shutdown does not
-  walk the ~100,000 objects the imports left behind (what ``charter.cli.main.run`` could
-  do at its end);
-- ``larkcache``: build celpy's CEL parser with lark's ``cache=`` option (the LALR tables are
-  computed once and then loaded from the file named by ``GATE_WHATIF_LARK_CACHE``), instead
-  of ``celpy.celparser.CELParser`` analysing the grammar in every process;
-- ``cyaml``: parse YAML with libyaml (``yaml.CSafeLoader``) in
-  ``charter.domain.text.load_yaml_document``, keeping its strict duplicate-key and no-dates
-  behaviour.
-
-Nothing on disk changes except the lark cache file. Benchmark-only: it reaches into private
-names of celpy and ``charter.domain.text``.
+Every process that compiles a CEL rule (``charter policy apply``, loading a pack that
+was not stored, an intake assessment) first has celpy build its LALR parser from the CEL
+grammar. lark can instead load the tables from a cache file (``Lark(..., cache=PATH)``).
+This runs ``load_policy`` on the default pack (all its rules compiled) in fresh
+processes, as Charter does it and with celpy's parser swapped for a cached one in
+memory, checks that both give the same policy, and prints the times. Nothing in Charter
+changes; the swap reaches into celpy's ``CELParser.CEL_PARSER``.
 """
 
 from __future__ import annotations
 
-import gc
-import os
-import re
 import sys
 from pathlib import Path
 
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-def _lark_cache(path: str) -> None:
+import hashlib
+import json
+import re
+import statistics
+import tempfile
+import time
+from argparse import ArgumentParser, Namespace
+from typing import Any
+
+from benchmarks.common import PYTHON, ROOT, bounded, expect, main, print_table, run_process
+
+
+def _install_cached_parser(path: str) -> None:
+    """Build celpy's parser with the same options as celpy, plus lark's ``cache=``."""
     import celpy
     import celpy.celparser as cp
     import lark
@@ -46,37 +53,63 @@ def _lark_cache(path: str) -> None:
     )
 
 
-def _cyaml() -> None:
-    import yaml
+def _child(cache: str | None) -> None:
+    """In a fresh process: (optionally) the cached parser, then load the default pack."""
+    start = time.perf_counter()
+    from charter.domain.policy import load_policy
+    from charter.services.policies import default_pack
 
-    from charter.domain import text
+    pack = default_pack()
+    imported = time.perf_counter()
+    if cache:
+        _install_cached_parser(cache)
+    policy = load_policy(pack, "default.yaml")  # compiles every CEL rule
+    loaded = time.perf_counter()
+    digest = hashlib.sha256(policy.model_dump_json().encode()).hexdigest()
+    print(json.dumps({"import_s": imported - start, "load_s": loaded - imported, "digest": digest}))
 
-    class _CStrictLoader(yaml.CSafeLoader):
-        pass
 
-    _CStrictLoader.yaml_implicit_resolvers = text._StrictLoader.yaml_implicit_resolvers
-    _CStrictLoader.add_constructor(
-        yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-        text._construct_mapping,  # type: ignore[arg-type]
+def body(args: Namespace) -> dict[str, Any]:
+    """Interleave the two variants in fresh processes; one table."""
+    with tempfile.TemporaryDirectory(prefix="charter-exp-lark-") as tmp:
+        cache = str(Path(tmp) / "cel-lark.cache")
+        variants = ("as shipped (celpy builds its parser)", "what-if: lark cache=")
+        argv = [PYTHON, "-m", "benchmarks.experiments.cel_parser_cache", "--child"]
+        run_process([*argv, "--lark-cache", cache], cwd=ROOT)  # writes the cache file
+        samples: dict[str, list[tuple[float, dict[str, Any]]]] = {v: [] for v in variants}
+        for _ in range(args.runs):
+            for label, extra in zip(variants, ([], ["--lark-cache", cache]), strict=True):
+                done = run_process([*argv, *extra], cwd=ROOT)
+                samples[label].append((done.wall_s, json.loads(done.stdout)))
+    digests = {s["digest"] for runs in samples.values() for _, s in runs}
+    expect(len(digests) == 1, "both variants load the same policy")
+    rows = [
+        [
+            label,
+            statistics.median(w for w, _ in runs) * 1000,
+            statistics.median(s["load_s"] for _, s in runs) * 1000,
+        ]
+        for label, runs in samples.items()
+    ]
+    print_table(
+        f"Loading the default pack with its CEL rules compiled, fresh process (median of "
+        f"{args.runs})",
+        ["variant", "whole process ms", "load_policy ms"],
+        rows,
     )
-    text._StrictLoader = _CStrictLoader  # type: ignore[misc]
+    return {"rows": rows}
 
 
-def main() -> None:
-    fixes = set(sys.argv[1].split(","))
-    sys.argv = ["charter", *sys.argv[2:]]
-    if "larkcache" in fixes:
-        _lark_cache(os.environ["GATE_WHATIF_LARK_CACHE"])
-    if "cyaml" in fixes:
-        _cyaml()
-    from charter.cli.main import run
-
-    try:
-        run()
-    finally:
-        if "freeze" in fixes:
-            gc.freeze()
+def configure(parser: ArgumentParser) -> None:
+    """The experiment's options."""
+    parser.add_argument("--runs", type=bounded(int, 1, 200), default=10)
 
 
 if __name__ == "__main__":
-    main()
+    if "--child" in sys.argv:
+        child = ArgumentParser()
+        child.add_argument("--child", action="store_true")
+        child.add_argument("--lark-cache")
+        _child(child.parse_args().lark_cache)
+    else:
+        main(__doc__, configure, body, quick={"runs": 2})

@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import gate_setup
-from spine_common import percentile, print_table
+from benchmarks.common import expect, percentile, print_table
+from benchmarks.gate import setup
 
 
 def _summary(label: str, walls: list[float], cpu: float, extra: str = "") -> list[Any]:
@@ -28,45 +28,26 @@ def _summary(label: str, walls: list[float], cpu: float, extra: str = "") -> lis
     ]
 
 
-def _lazy_release_option() -> Any:
-    """An ORM hook: load ``Decision.release`` and ``Evidence.release`` lazily, not joined."""
-    from sqlalchemy.orm import lazyload
-
-    from charter.store.models import Decision, Evidence
-
-    def hook(state: Any) -> None:
-        if not state.is_select:
-            return
-        for model in (Decision, Evidence):
-            if any(m.class_ is model for m in state.all_mappers):
-                state.statement = state.statement.options(lazyload(model.release))
-
-    return hook
-
-
 def run(*, releases: int = 1000, systems: int = 10) -> dict[str, Any]:
     """Prepare ``releases`` releases, gate each in one process; print tables; return figures."""
     from sqlalchemy import event, func, select
-    from sqlalchemy.orm import Session
 
     from charter.domain.controls import apply_exceptions, evaluate_control
     from charter.domain.gate_report import summarize
     from charter.services import audit, gates, policies
-    from charter.services.context import Charter
     from charter.services.releases import find_release
-    from charter.store.db import Database
     from charter.store.models import GateRun
 
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="charter-bench-gate-bulk-") as tmp:
         print(f"\nPreparing {releases:,} releases of {systems} high-tier systems ...", flush=True)
-        prepared = gate_setup.prepare(Path(tmp), releases=releases, systems=systems, progress=True)
+        prepared = setup.prepare(Path(tmp), releases=releases, systems=systems, progress=True)
         print_table(
             "Preparation (not part of the measurement)",
             ["step", "seconds"],
             list(prepared.seconds.items()),
         )
-        charter = Charter(Database(prepared.url))
+        charter = prepared.home.charter()
         statements = [0]
 
         def count(*_args: Any) -> None:
@@ -111,8 +92,10 @@ def run(*, releases: int = 1000, systems: int = 10) -> dict[str, Any]:
         }
         with charter.db.transaction(write=False) as session:
             stored = session.scalar(select(func.count()).select_from(GateRun))
-        if passed != len(refs) or stored != len(refs) + 0:
-            print(f"WARNING: {passed} of {len(refs)} gates passed, {stored} gate runs stored")
+        expect(
+            passed == stored == len(refs),
+            f"{passed} of {len(refs)} gates passed, {stored} gate runs stored",
+        )
 
         # (b) evaluate() only: one read transaction per release; the timer covers the call.
         walls, txn_walls = [], []
@@ -198,35 +181,6 @@ def run(*, releases: int = 1000, systems: int = 10) -> dict[str, Any]:
             "mean_ms": statistics.fmean(walls) * 1000,
             "p99_ms": percentile(walls, 99) * 1000,
         }
-        # (e) What-if: evaluate() when the Decision and Evidence queries of gather_facts do
-        # not join their Release (and so do not selectin-load its components again). The
-        # option is added to those two queries by an ORM event, in this process only.
-        what_if = _lazy_release_option()
-        event.listen(Session, "do_orm_execute", what_if)
-        try:
-            walls, cpu_eval = [], 0.0
-            statements[0] = 0
-            for ref in refs:
-                with charter.act(token, write=False) as ctx:
-                    release = find_release(ctx, ref)
-                    before = (time.perf_counter(), time.process_time())
-                    gates.evaluate(ctx, release, "prod")
-                    walls.append(time.perf_counter() - before[0])
-                    cpu_eval += time.process_time() - before[1]
-        finally:
-            event.remove(Session, "do_orm_execute", what_if)
-        rows.append(
-            _summary(
-                "what-if: evaluate() without the joined Release on decisions/evidence",
-                walls,
-                cpu_eval,
-                f"{statements[0] / len(refs):.0f} SQL/txn incl. auth + find",
-            )
-        )
-        figures["evaluate_what_if_no_release_join"] = {
-            "mean_ms": statistics.fmean(walls) * 1000,
-            "p99_ms": percentile(walls, 99) * 1000,
-        }
         event.remove(charter.db.engine, "before_cursor_execute", count)
 
         print_table(
@@ -247,13 +201,11 @@ def run(*, releases: int = 1000, systems: int = 10) -> dict[str, Any]:
             ],
             rows,
         )
-        with charter.act(prepared.admin_token, write=False) as ctx:
+        with charter.act(prepared.home.token, write=False) as ctx:
             verified = audit.verify(ctx)
-        ok = getattr(verified, "ok", None)
-        if ok is None and isinstance(verified, dict):
-            ok = verified.get("ok")
-        print(f"\nAudit chain after the runs: ok={ok}", flush=True)
-        figures["audit_ok"] = ok
+        print(f"\nAudit chain after the runs: ok={verified.ok}", flush=True)
+        expect(verified.ok, f"the audit chain verifies after the gates: {verified}")
+        figures["audit_ok"] = verified.ok
         figures["preparation_s"] = prepared.seconds
         charter.db.dispose()
     return figures

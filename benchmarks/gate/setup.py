@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spine_common import ROOT, init_home
+from benchmarks.common import ROOT, Home, init_home
 
 GERMAN = ROOT / "tests" / "data" / "german_credit.csv"
 
@@ -46,9 +46,7 @@ APPROVAL = {
 class GateHome:
     """A prepared home: its tokens, and the refs (``SYSTEM@DIGEST``) of its releases."""
 
-    home: Path
-    url: str
-    admin_token: str
+    home: Home
     dev_token: str
     approver_tokens: tuple[str, str]
     systems: list[str]
@@ -166,13 +164,10 @@ def prepare(
     from charter.services import decisions, evidence, users
     from charter.services import releases as release_svc
     from charter.services import systems as system_svc
-    from charter.services.context import Charter
-    from charter.store.db import Database
 
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    home = workdir / "home"
-    admin_token = init_home(home)
+    home = init_home(workdir / "home")
     seconds["charter init (CLI)"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -180,10 +175,9 @@ def prepare(
     seconds["evaluation suites (once)"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    url = f"sqlite:///{home / 'charter.db'}"
-    charter = Charter(Database(url))
+    charter = home.charter()
     names = [f"credit-limit-{i:02d}" for i in range(systems)]
-    with charter.act(admin_token, write=True) as ctx:
+    with charter.act(home.token, write=True) as ctx:
         _, dev_token = users.create_user(ctx, "dana", "developer")
         _, approver_a = users.create_user(ctx, "avery", "approver")
         _, approver_b = users.create_user(ctx, "blake", "approver")
@@ -221,8 +215,6 @@ def prepare(
     )
     return GateHome(
         home=home,
-        url=url,
-        admin_token=admin_token,
         dev_token=dev_token,
         approver_tokens=(approver_a, approver_b),
         systems=names,
