@@ -58,6 +58,7 @@ def test_ingest_quick(tmp_path: Path) -> None:
     assert figures["batch"] == 1_000
     assert figures["json_rows_per_s"] > 0
     assert figures["arrow_rows_per_s"] > 0
+    assert figures["json_rows_per_cpu_s"] > 0
 
 
 def test_drift_quick_without_peers(tmp_path: Path) -> None:
