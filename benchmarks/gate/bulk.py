@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,20 +13,38 @@ from benchmarks.common import expect, percentile, print_table
 from benchmarks.gate import setup
 
 
-def _summary(label: str, walls: list[float], cpu: float, extra: str = "") -> list[Any]:
-    total = sum(walls)
-    return [
-        label,
-        len(walls),
-        total,
-        cpu,
-        statistics.fmean(walls) * 1000,
-        statistics.median(walls) * 1000,
-        percentile(walls, 99) * 1000,
-        max(walls) * 1000,
-        len(walls) / total,
-        extra,
-    ]
+@dataclass
+class Series:
+    """Wall seconds per call (and total CPU) of one row of the table."""
+
+    label: str
+    walls: list[float] = field(default_factory=list)
+    cpu: float = float("nan")
+    note: str = ""
+
+    def row(self) -> list[Any]:
+        w = self.walls
+        return [
+            self.label,
+            len(w),
+            sum(w),
+            self.cpu,
+            statistics.fmean(w) * 1000,
+            statistics.median(w) * 1000,
+            percentile(w, 99) * 1000,
+            max(w) * 1000,
+            len(w) / sum(w),
+            self.note,
+        ]
+
+    def figures(self) -> dict[str, float]:
+        return dict(
+            zip(
+                ("n", "total_s", "cpu_s", "mean_ms", "p50_ms", "p99_ms", "max_ms", "per_s"),
+                self.row()[1:9],
+                strict=True,
+            )
+        )
 
 
 def run(*, releases: int = 1000, systems: int = 10) -> dict[str, Any]:
@@ -55,133 +74,72 @@ def run(*, releases: int = 1000, systems: int = 10) -> dict[str, Any]:
 
         event.listen(charter.db.engine, "before_cursor_execute", count)
         token, refs = prepared.dev_token, prepared.refs
-        rows = []
 
         # (a) What the CLI does per release: one write transaction, run_gate, commit.
         # Preparation parsed the policy in this process; forget it, so that the first gate
-        # pays the parse (celpy's CEL grammar, a process-wide singleton, stays built).
+        # pays the parse.
         policies._parse.cache_clear()
-        walls, passed = [], 0
-        cpu0, statements[0] = time.process_time(), 0
+        gate = Series("run_gate: 1 write transaction each (auth, evaluate, store, audit, commit)")
+        passed, cpu0, statements[0] = 0, time.process_time(), 0
         for ref in refs:
             start = time.perf_counter()
             with charter.act(token, write=True) as ctx:
                 passed += gates.run_gate(ctx, ref, "prod").passed
-            walls.append(time.perf_counter() - start)
-        cpu = time.process_time() - cpu0
-        gate_statements = statements[0] / len(refs)
-        rows.append(
-            _summary(
-                "run_gate: 1 write transaction each (auth, evaluate, store, audit, commit)",
-                walls,
-                cpu,
-                f"{gate_statements:.0f} SQL/gate; first {walls[0] * 1000:.0f} ms",
-            )
-        )
-        figures["run_gate"] = {
-            "total_s": sum(walls),
-            "cpu_s": cpu,
-            "mean_ms": statistics.fmean(walls) * 1000,
-            "median_ms": statistics.median(walls) * 1000,
-            "p99_ms": percentile(walls, 99) * 1000,
-            "max_ms": max(walls) * 1000,
-            "first_ms": walls[0] * 1000,
-            "per_s": len(walls) / sum(walls),
-            "passed": passed,
-            "statements_per_gate": gate_statements,
-        }
+            gate.walls.append(time.perf_counter() - start)
+        gate.cpu = time.process_time() - cpu0
+        per_gate = statements[0] / len(refs)
+        gate.note = f"{per_gate:.0f} SQL/gate; first {gate.walls[0] * 1000:.0f} ms"
         with charter.db.transaction(write=False) as session:
             stored = session.scalar(select(func.count()).select_from(GateRun))
-        expect(
-            passed == stored == len(refs),
-            f"{passed} of {len(refs)} gates passed, {stored} gate runs stored",
-        )
+        expect(passed == stored == len(refs), f"{passed} of {len(refs)} passed, {stored} stored")
 
-        # (b) evaluate() only: one read transaction per release; the timer covers the call.
-        walls, txn_walls = [], []
-        cpu_eval = 0.0
-        statements[0] = 0
+        # (b) evaluate() only, in one read transaction per release; and that transaction.
+        evaluate = Series("evaluate(): policy in force + gather facts + controls (no storing)")
+        transaction = Series("  the read transaction around it (auth + find_release + evaluate)")
+        evaluate.cpu, statements[0] = 0.0, 0
         for ref in refs:
             start = time.perf_counter()
             with charter.act(token, write=False) as ctx:
                 release = find_release(ctx, ref)
                 before = (time.perf_counter(), time.process_time())
                 gates.evaluate(ctx, release, "prod")
-                walls.append(time.perf_counter() - before[0])
-                cpu_eval += time.process_time() - before[1]
-            txn_walls.append(time.perf_counter() - start)
-        eval_statements = statements[0] / len(refs)
-        rows.append(
-            _summary(
-                "evaluate(): policy in force + gather facts + controls (no storing)",
-                walls,
-                cpu_eval,
-                f"{eval_statements:.0f} SQL/txn incl. auth + find",
-            )
-        )
-        rows.append(
-            _summary(
-                "  the read transaction around it (auth + find_release + evaluate)",
-                txn_walls,
-                float("nan"),
-            )
-        )
-        figures["evaluate"] = {
-            "mean_ms": statistics.fmean(walls) * 1000,
-            "p99_ms": percentile(walls, 99) * 1000,
-            "per_s": len(walls) / sum(walls),
-            "transaction_mean_ms": statistics.fmean(txn_walls) * 1000,
-        }
+                evaluate.walls.append(time.perf_counter() - before[0])
+                evaluate.cpu += time.process_time() - before[1]
+            transaction.walls.append(time.perf_counter() - start)
+        evaluate.note = f"{statements[0] / len(refs):.0f} SQL/txn incl. auth + find"
 
         # (c) The controls alone, on facts gathered beforehand: the pure domain part.
         with charter.act(token, write=False) as ctx:
             version, policy = policies.in_force(ctx)  # type: ignore[misc]
-            prepared_facts = []
+            facts_of = []
             for ref in refs:
                 release = find_release(ctx, ref)
                 facts = gates.gather_facts(ctx, release, "prod", version.version)
-                prepared_facts.append((release.system.tier, facts))
-        walls = []
+                facts_of.append((release.system.tier, facts))
+        controls_only = Series("controls only, on prepared facts (domain, no DB)")
         cpu0 = time.process_time()
-        controls_per = 0
-        for tier, facts in prepared_facts:
+        for tier, facts in facts_of:
             start = time.perf_counter()
             controls = policy.controls_for(tier, "prod")
             summarize(apply_exceptions([evaluate_control(c, facts) for c in controls], facts))
-            walls.append(time.perf_counter() - start)
-            controls_per = len(controls)
-        cpu = time.process_time() - cpu0
-        rows.append(
-            _summary(
-                f"controls only: {controls_per} controls on prepared facts (domain, no DB)",
-                walls,
-                cpu,
-            )
-        )
-        figures["controls_only"] = {
-            "mean_ms": statistics.fmean(walls) * 1000,
-            "p99_ms": percentile(walls, 99) * 1000,
-            "per_s": len(walls) / sum(walls),
-        }
+            controls_only.walls.append(time.perf_counter() - start)
+        controls_only.cpu = time.process_time() - cpu0
+        controls_only.note = f"{len(controls)} controls"
 
         # (d) gather_facts alone, one read transaction per release.
-        walls = []
-        cpu_facts = 0.0
+        gather = Series("gather_facts() alone (3 SELECTs + lazy loads, JSON)", cpu=0.0)
         for ref in refs:
             with charter.act(token, write=False) as ctx:
                 release = find_release(ctx, ref)
                 before = (time.perf_counter(), time.process_time())
                 gates.gather_facts(ctx, release, "prod", version.version)
-                walls.append(time.perf_counter() - before[0])
-                cpu_facts += time.process_time() - before[1]
-        rows.append(
-            _summary("gather_facts() alone (3 SELECTs + lazy loads, JSON)", walls, cpu_facts)
-        )
-        figures["gather_facts"] = {
-            "mean_ms": statistics.fmean(walls) * 1000,
-            "p99_ms": percentile(walls, 99) * 1000,
-        }
+                gather.walls.append(time.perf_counter() - before[0])
+                gather.cpu += time.process_time() - before[1]
         event.remove(charter.db.engine, "before_cursor_execute", count)
+        names = ("run_gate", "evaluate", "evaluate_transaction", "controls_only", "gather_facts")
+        series = [gate, evaluate, transaction, controls_only, gather]
+        figures.update({name: s.figures() for name, s in zip(names, series, strict=True)})
+        figures["statements_per_gate"] = per_gate
 
         print_table(
             f"The gate for {len(refs):,} releases in one process (SQLite, "
@@ -199,7 +157,7 @@ def run(*, releases: int = 1000, systems: int = 10) -> dict[str, Any]:
                 "per s",
                 "notes",
             ],
-            rows,
+            [s.row() for s in series],
         )
         with charter.act(prepared.home.token, write=False) as ctx:
             verified = audit.verify(ctx)
