@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from charter.plugins.hookspecs import hookimpl
 
+if TYPE_CHECKING:
+    from charter.evaluation.suites import Suite
+    from charter.plugins.notifiers import Notifier
+
 
 @hookimpl
-def charter_evaluation_suites() -> list[Any]:
+def charter_evaluation_suites() -> list[Suite]:
     """The built-in evaluation suites: classification, regression, fairness, robustness..."""
     from charter.evaluation import builtin_suites
 
@@ -16,7 +20,7 @@ def charter_evaluation_suites() -> list[Any]:
 
 
 @hookimpl
-def charter_notifiers() -> list[Any]:
+def charter_notifiers() -> list[Notifier]:
     """The built-in notifiers: signed webhook, Slack, PagerDuty."""
     from charter.plugins.notifiers import builtin_notifiers
 
