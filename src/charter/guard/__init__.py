@@ -1,0 +1,1 @@
+"""Guardrail scanners (work in progress)."""
