@@ -18,8 +18,8 @@ PII_POSITIVES = [
     ("iban", "Belgian BE68539007547034"),
     ("uk_ni", "NI number AB123456C"),
     ("uk_ni", "NI: JG 10 37 52 A"),
-    ("us_ssn", "SSN 219-09-9999"),
-    ("us_ssn", "ssn 078 05 1120"),
+    ("us_ssn", "SSN 536-22-1234"),
+    ("us_ssn", "ssn 219 09 9998"),
     ("ipv4", "from 203.0.113.42."),
     ("ipv4", "host 10.0.0.255:8080"),
     ("phone", "call +44 20 7946 0958"),
@@ -44,6 +44,8 @@ PII_NEGATIVES = [
     ("uk_ni", "AB123456E"),  # suffix must be A-D
     ("uk_ni", "AO123456A"),  # second letter O is not used
     ("us_ssn", "000-12-3456"),
+    ("us_ssn", "078-05-1120"),  # voided by the SSA after it was printed in wallets
+    ("us_ssn", "219-09-9999"),  # voided: the SSA pamphlet example
     ("us_ssn", "666-12-3456"),
     ("us_ssn", "912-12-3456"),
     ("us_ssn", "123-00-4567"),

@@ -21,3 +21,11 @@ def charter_notifiers() -> list[Any]:
     from charter.plugins.notifiers import builtin_notifiers
 
     return builtin_notifiers()
+
+
+@hookimpl
+def charter_scanners() -> list[Any]:
+    """The built-in guardrail scanners: prompt injection, PII, secrets, toxicity, output."""
+    from charter.guard.scanners import builtin_scanners
+
+    return list(builtin_scanners())

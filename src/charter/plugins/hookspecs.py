@@ -31,3 +31,9 @@ def charter_drift_tests() -> list[Any]:
 def charter_notifiers() -> list[Any]:
     """Return notifier objects that deliver alerts (webhook, Slack, PagerDuty...)."""
     raise NotImplementedError
+
+
+@hookspec
+def charter_scanners() -> list[Any]:
+    """Return guardrail scanner objects (see ``charter.guard.base.Scanner``)."""
+    raise NotImplementedError

@@ -32,3 +32,12 @@ def evaluation_suites() -> list[object]:
         for suite in suites:
             by_name[str(getattr(suite, "name", suite))] = suite
     return list(by_name.values())
+
+
+def guard_scanners() -> list[object]:
+    """Every guardrail scanner from every plugin, built-in ones included; later names win."""
+    by_name: dict[str, object] = {}
+    for scanners in reversed(plugin_manager().hook.charter_scanners()):
+        for scanner in scanners:
+            by_name[str(getattr(scanner, "name", scanner))] = scanner
+    return list(by_name.values())
