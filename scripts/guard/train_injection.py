@@ -8,7 +8,7 @@ a generator fold): 60% train, 20% validation (threshold), 20% held out. The mode
 logistic regression (scikit-learn, L2, balanced classes) over the hashed features of
 ``charter.guard.injection.learned.features``; its block threshold is the lowest one
 whose false-positive rate on validation benign prompts is at most 0.5%, the flag
-threshold the lowest at 2%. Writes ``src/charter/guard/data/injection.npz`` and the
+threshold halfway between that and the 2% point. Writes ``src/charter/guard/data/injection.npz`` and the
 held-out split as the guardrails suite's default sets
 (``guardrails_attacks.jsonl``, ``guardrails_benign.jsonl``), and prints held-out
 recall and false-positive rate per layer.
@@ -73,7 +73,8 @@ def main() -> None:
     val = parts["validation"]
     benign_val = np.array([final.probability(r["text"]) for r in val if r["label"] == 0])
     threshold = max(0.5, lowest_threshold(benign_val, 0.005))
-    flag_threshold = min(threshold, max(0.3, lowest_threshold(benign_val, 0.02)))
+    # Flags are for review: halfway between the 2%-FPR point and the block threshold.
+    flag_threshold = min(threshold, max(0.4, (threshold + lowest_threshold(benign_val, 0.02)) / 2))
     nonzero = np.flatnonzero(np.abs(weights) > 1e-4)
     np.savez_compressed(
         DATA / "injection.npz",
