@@ -67,13 +67,13 @@ def _decode_hex(run: str) -> str | None:
 def payloads(text: str, *, limit: int = 16) -> Iterator[tuple[str, str]]:
     """(``base64`` or ``hex``, decoded text) for up to ``limit`` runs in ``text``."""
     found = 0
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for pattern, kind in ((_BASE64, "base64"), (_BASE64_URL, "base64url"), (_HEX, "hex")):
         for match in pattern.finditer(text):
             run = match.group(0)
-            if run in seen:
+            if (kind, run) in seen:
                 continue
-            seen.add(run)
+            seen.add((kind, run))
             decoded = (
                 _decode_hex(run)
                 if kind == "hex"
