@@ -509,6 +509,7 @@ def run() -> None:
     # Importing these registers their commands (policy, gate, deployments; evaluation).
     import charter.cli.evaluation
     import charter.cli.governance
+    import charter.cli.guard
     import charter.cli.monitoring  # noqa: F401
 
     try:

@@ -8,6 +8,7 @@ from charter.plugins.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from charter.evaluation.suites import Suite
+    from charter.guard.base import Scanner
     from charter.plugins.notifiers import Notifier
 
 
@@ -25,3 +26,11 @@ def charter_notifiers() -> list[Notifier]:
     from charter.plugins.notifiers import builtin_notifiers
 
     return builtin_notifiers()
+
+
+@hookimpl
+def charter_scanners() -> list[Scanner]:
+    """The built-in guardrail scanners: prompt injection, PII, secrets, toxicity, output."""
+    from charter.guard.scanners import builtin_scanners
+
+    return list(builtin_scanners())

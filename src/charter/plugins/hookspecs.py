@@ -13,6 +13,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from charter.evaluation.suites import Suite
+    from charter.guard.base import Scanner
     from charter.plugins.notifiers import Notifier
 
 hookspec = pluggy.HookspecMarker("charter")
@@ -28,4 +29,10 @@ def charter_evaluation_suites() -> list[Suite]:
 @hookspec
 def charter_notifiers() -> list[Notifier]:
     """Return notifier objects that deliver alerts (webhook, Slack, PagerDuty...)."""
+    raise NotImplementedError
+
+
+@hookspec
+def charter_scanners() -> list[Scanner]:
+    """Return guardrail scanner objects (see ``charter.guard.base.Scanner``)."""
     raise NotImplementedError

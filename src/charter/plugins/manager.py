@@ -16,6 +16,7 @@ from charter.plugins import hookspecs
 
 if TYPE_CHECKING:
     from charter.evaluation.suites import Suite
+    from charter.guard.base import Scanner
     from charter.plugins.notifiers import Notifier
 
 
@@ -53,3 +54,13 @@ def notifiers() -> list[Notifier]:
         for notifier in found:
             by_kind[notifier.kind] = notifier
     return list(by_kind.values())
+
+
+def guard_scanners() -> list[Scanner]:
+    """Every guardrail scanner from every plugin, built-in ones included; later names win."""
+    by_name: dict[str, Scanner] = {}
+    results: list[list[Scanner]] = plugin_manager().hook.charter_scanners()
+    for scanners in reversed(results):
+        for scanner in scanners:
+            by_name[scanner.name] = scanner
+    return list(by_name.values())
