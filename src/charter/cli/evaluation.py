@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import typer
 
@@ -89,7 +89,7 @@ def evaluate(
     )
     options = RunOptions(n_bootstrap=bootstrap, seed=seed, min_group_size=min_group_size)
     loaded = load_model(model) if model else None
-    chosen = find_suite(suite, cast(Any, evaluation_suites())).configured(
+    chosen = find_suite(suite, evaluation_suites()).configured(
         _suite_settings(options_file), data_dir=data.parent
     )
     result = evaluate_file(data, chosen, spec, options, model=loaded)

@@ -474,6 +474,29 @@ def audit_log(
     show_page("Audit log", page, ["seq", "at", "actor", "action", "entity_id"], fmt)
 
 
+#: The command-line flag that sets each request field a service error can name.
+FLAGS = {
+    "use_case": "--use-case",
+    "population": "--population",
+    "environments": "--env",
+    "expires": "--expires",
+    "conditions": "--condition",
+    "note": "--note",
+    "reason": "--reason",
+    "justification": "--justification",
+    "compensating": "--compensating",
+    "owner": "--owner",
+    "pii": "--pii",
+}
+
+
+def with_flag_hint(exc: CharterError) -> str:
+    """The error's message, plus the flags that set the fields it names (services name
+    request fields, as HTTP clients see them; the CLI user needs the flag)."""
+    flags = [FLAGS[name] for name in exc.fields if name in FLAGS]
+    return f"{exc} (set {', '.join(flags)})" if flags else str(exc)
+
+
 def run() -> None:
     """Console-script entry point: maps Charter errors to exit code 2 with a one-line reason."""
     import gc
@@ -486,12 +509,13 @@ def run() -> None:
     # Importing these registers their commands (policy, gate, deployments; evaluation).
     import charter.cli.evaluation
     import charter.cli.governance
+    import charter.cli.guard
     import charter.cli.monitoring  # noqa: F401
 
     try:
         app()
     except CharterError as exc:
-        render.error(str(exc))
+        render.error(with_flag_hint(exc))
         sys.exit(2)
     except KeyboardInterrupt:
         render.error("interrupted")

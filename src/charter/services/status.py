@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from charter.domain.decisions import DecisionFacts, approval_state
+from charter.domain.approvals import DEFAULT_REQUIREMENT, approval_in_force
 from charter.domain.roles import Permission
 from charter.services import policies
+from charter.services.approvals import decision_facts
 from charter.services.context import Context
 from charter.services.monitoring import monitoring_signals
 from charter.store.models import (
@@ -141,12 +142,14 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
     for system in systems:
         environments = []
         for route in routes.get(system.id, []):
-            facts = [
-                DecisionFacts(d.id, d.verdict, d.actor.name, tuple(d.environments), d.expires_at)
-                for d in decisions.get(route.release_id, [])
-            ]
-            quorum = policy.quorum_for(system.tier) if policy else 1
-            approval = approval_state(facts, environment=route.environment, now=now, quorum=quorum)
+            approval = approval_in_force(
+                decision_facts(decisions.get(route.release_id, [])),
+                environment=route.environment,
+                now=now,
+                requirements=policy.approval_requirements(system.tier, route.environment)
+                if policy
+                else (DEFAULT_REQUIREMENT,),
+            )
             flags = []
             if approval.state != "approved":
                 flags.append(f"approval {approval.state}: re-approval needed")

@@ -12,8 +12,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from charter.domain.approvals import ApprovalState
 from charter.domain.audit import ChainReport
-from charter.domain.decisions import ApprovalState
 from charter.store.models import (
     AuditEvent,
     Decision,
