@@ -25,7 +25,7 @@ import time
 from benchmarks.common import PYTHON, ROOT, parts, print_table
 
 #: Every benchmark, cheapest first.
-BENCHMARKS = ("status", "ingest", "evaluation", "llm", "drift", "gate", "spine")
+BENCHMARKS = ("status", "guard", "ingest", "evaluation", "llm", "drift", "gate", "spine")
 
 
 def main() -> None:

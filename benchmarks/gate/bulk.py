@@ -110,11 +110,11 @@ def run(*, releases: int = 1000, systems: int = 10) -> dict[str, Any]:
 
         # (c) The controls alone, on facts gathered beforehand: the pure domain part.
         with charter.act(token, write=False) as ctx:
-            version, policy = policies.in_force(ctx)  # type: ignore[misc]
+            _, policy = policies.in_force(ctx)  # type: ignore[misc]
             facts_of = []
             for ref in refs:
                 release = find_release(ctx, ref)
-                facts = gates.gather_facts(ctx, release, "prod", version.version)
+                facts = gates.gather_facts(ctx, release, "prod", policy)
                 facts_of.append((release.system.tier, facts))
         controls_only = Series("controls only, on prepared facts (domain, no DB)")
         cpu0 = time.process_time()
@@ -132,7 +132,7 @@ def run(*, releases: int = 1000, systems: int = 10) -> dict[str, Any]:
             with charter.act(token, write=False) as ctx:
                 release = find_release(ctx, ref)
                 before = (time.perf_counter(), time.process_time())
-                gates.gather_facts(ctx, release, "prod", version.version)
+                gates.gather_facts(ctx, release, "prod", policy)
                 gather.walls.append(time.perf_counter() - before[0])
                 gather.cpu += time.process_time() - before[1]
         event.remove(charter.db.engine, "before_cursor_execute", count)

@@ -53,7 +53,10 @@ def run(*, runs: int, warmup: int, phase_runs: int, repeats: int) -> dict[str, A
             f"{report['tier']}, {len(report['results'])} controls, {report['counts']}",
             flush=True,
         )
-        expect(checked.returncode == 0, f"the prepared release passes its gate: {report}")
+        failed = [
+            f"{r['control_id']}: {r['reason']}" for r in report["results"] if r["status"] == "fail"
+        ]
+        expect(checked.returncode == 0, f"the prepared release passes its gate; failed: {failed}")
         flag = os.environ.get("PYTHONDONTWRITEBYTECODE", "-")
         timings = time_commands(
             [

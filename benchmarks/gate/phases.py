@@ -40,7 +40,8 @@ PHASES = [
     ("charter.domain.policy", "load_policy", "policy load (parse a stored pack)", 4),
     ("charter.services.gates", "gather_facts", "gather facts (SELECTs, JSON)", 3),
     ("charter.domain.controls", "evaluate_control", "evaluate controls", 3),
-    ("charter.services.audit", "record", "audit record (hash chain, INSERT)", 3),
+    ("charter.services.gates", "record_run", "store the run (INSERT) + audit", 3),
+    ("charter.services.audit", "record", "audit record (hash chain, INSERT)", 4),
 ]
 
 #: Modules the gate command imports inside functions, grouped by what they bring in.
@@ -60,6 +61,7 @@ LAZY_GROUPS = {
         "charter.services.releases",
         "charter.services.audit",
         "charter.services.views",
+        "charter.services.monitoring",
         "charter.domain.gate_report",
     ],
 }

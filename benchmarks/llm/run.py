@@ -72,7 +72,7 @@ def encoders(count: int) -> tuple[list[list[Any]], dict[str, Any]]:
     """Rows of the encoder table and its figures."""
     from tokenizers import Tokenizer
 
-    from charter.evaluation.embeddings import MiniLMEmbedder, minilm_model_dir
+    from charter.guard.embeddings import MiniLMEmbedder, minilm_model_dir
 
     model_dir = minilm_model_dir()
     if model_dir is None:
