@@ -70,6 +70,17 @@ def test_drift_quick_without_peers(tmp_path: Path) -> None:
     assert charter["drifted"] == 2
 
 
+def test_gate_bulk_quick(tmp_path: Path) -> None:
+    # Three releases with real evidence, a reference and two approvals each: the run
+    # itself checks that every gate passes and is stored, and that the chain verifies.
+    figures = _quick("gate", tmp_path, "--only", "bulk", "--releases", "3", "--systems", "1")
+    bulk = figures["bulk"]
+    assert bulk["run_gate"]["n"] == 3
+    assert bulk["controls_only"]["n"] == 3
+    assert bulk["audit_ok"] is True
+    assert bulk["statements_per_gate"] > 0
+
+
 @pytest.mark.parametrize(
     ("module", "args", "reason"),
     [
