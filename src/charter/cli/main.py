@@ -131,7 +131,7 @@ def serve(
 @app.command()
 def whoami(fmt: FormatOpt = "text") -> None:
     """Show which user this CLI acts as."""
-    data = backend().whoami()
+    data = backend().call("whoami")
     if check_format(fmt) == "json":
         render.emit_json(data)
     else:
@@ -150,7 +150,7 @@ def user_add(
     fmt: FormatOpt = "text",
 ) -> None:
     """Create a user and print its API token (shown this once only)."""
-    data = backend().create_user(name, role)
+    data = backend().call("user.create", name=name, role=role)
     if check_format(fmt) == "json":
         render.emit_json(data)
     else:
@@ -163,7 +163,7 @@ def user_add(
 @user_app.command("token")
 def user_token(name: str, fmt: FormatOpt = "text") -> None:
     """Revoke a user's tokens and print a new one."""
-    data = backend().rotate_token(name)
+    data = backend().call("user.token", name=name)
     if check_format(fmt) == "json":
         render.emit_json(data)
     else:
@@ -175,7 +175,7 @@ def user_list(fmt: FormatOpt = "text", limit: LimitOpt = 50, offset: OffsetOpt =
     """List users and their roles."""
     show_page(
         "Users",
-        backend().list_users(limit, offset),
+        backend().call("user.list", limit=limit, offset=offset),
         ["name", "role", "created_at", "disabled"],
         fmt,
     )
@@ -204,7 +204,7 @@ def system_register(
     check_format(fmt)
     parsed = parse_intake(read_file(intake), str(intake)) if intake else None
     fields = {"owner": owner, "purpose": purpose, "population": population, "surfaces": surface}
-    data = backend().register_system(name, fields, parsed)
+    data = backend().call("system.register", name=name, **fields, intake=parsed)
     if fmt == "json":
         render.emit_json(data)
     else:
@@ -218,7 +218,7 @@ def system_list(fmt: FormatOpt = "text", limit: LimitOpt = 50, offset: OffsetOpt
     """List the systems in the inventory."""
     show_page(
         "Systems",
-        backend().list_systems(limit, offset),
+        backend().call("system.list", limit=limit, offset=offset),
         ["name", "owner", "tier", "status", "created_at"],
         fmt,
     )
@@ -227,7 +227,7 @@ def system_list(fmt: FormatOpt = "text", limit: LimitOpt = 50, offset: OffsetOpt
 @system_app.command("show")
 def system_show(name: str, fmt: FormatOpt = "text") -> None:
     """Show one system."""
-    data = backend().get_system(name)
+    data = backend().call("system.show", name=name)
     if check_format(fmt) == "json":
         render.emit_json(data)
     else:
@@ -242,7 +242,7 @@ def system_set_status(
     fmt: FormatOpt = "text",
 ) -> None:
     """Move a system through its lifecycle."""
-    data = backend().set_status(name, status, reason)
+    data = backend().call("system.status", name=name, status=status, reason=reason)
     if check_format(fmt) == "json":
         render.emit_json(data)
     else:
@@ -278,7 +278,7 @@ def release_create(
             "contract": resolved.document["contract"],
         }
     )
-    data = backend().create_release(system, content)
+    data = backend().call("release.create", system=system, manifest=content)
     if fmt == "json":
         render.emit_json(data)
     else:
@@ -293,7 +293,7 @@ def release_list(
     """List a system's releases, newest first."""
     show_page(
         f"Releases of {system}",
-        backend().list_releases(system, limit, offset),
+        backend().call("release.list", system=system, limit=limit, offset=offset),
         ["ref", "label", "created_by", "created_at"],
         fmt,
     )
@@ -304,7 +304,7 @@ def release_show(
     ref: Annotated[str, typer.Argument(help="SYSTEM@DIGEST")], fmt: FormatOpt = "text"
 ) -> None:
     """Show a release: components, config, contract and approval state."""
-    data = backend().get_release(ref)
+    data = backend().call("release.show", ref=ref)
     if check_format(fmt) == "json":
         render.emit_json(data)
         return
@@ -347,7 +347,7 @@ def _decide(ref: str, fmt: str, **fields: Any) -> None:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise BadInput(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
-    data = backend().decide(ref, request)
+    data = backend().call("decision.create", ref=ref, request=request)
     if fmt == "json":
         render.emit_json(data)
     else:
@@ -410,7 +410,7 @@ def decisions(
 ) -> None:
     """List decisions, newest first."""
     system, ref = (None, target) if target and "@" in target else (target, None)
-    page = backend().list_decisions(system, ref, limit, offset)
+    page = backend().call("decision.list", system=system, ref=ref, limit=limit, offset=offset)
     if check_format(fmt) == "text":
         for item in page["items"]:
             item["release"] = f"{item['system']}@{item['digest'][:12]}"
@@ -433,7 +433,7 @@ def audit_verify(
     fmt: FormatOpt = "text",
 ) -> None:
     """Recompute the hash chain; exit 1 and name the first broken link if it is broken."""
-    data = backend().audit_verify(anchor)
+    data = backend().call("audit.verify", anchor=anchor)
     if check_format(fmt) == "json":
         render.emit_json(data)
     elif data["ok"]:
@@ -450,7 +450,7 @@ def audit_verify(
 @audit_app.command("head")
 def audit_head(fmt: FormatOpt = "text") -> None:
     """Print the chain head (SEQ:HASH) to anchor outside the database."""
-    data = backend().audit_head()
+    data = backend().call("audit.head")
     if check_format(fmt) == "json":
         render.emit_json(data)
     else:
@@ -470,7 +470,9 @@ def audit_log(
 ) -> None:
     """Show audit events, newest first."""
     filters = {"entity_type": entity_type, "entity_id": entity_id, "action": action}
-    page = backend().audit_log(limit, offset, {k: v for k, v in filters.items() if v})
+    page = backend().call(
+        "audit.log", limit=limit, offset=offset, **{k: v for k, v in filters.items() if v}
+    )
     show_page("Audit log", page, ["seq", "at", "actor", "action", "entity_id"], fmt)
 
 
