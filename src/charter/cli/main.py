@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Any
 
 from charter.cli import render
 from charter.cli.app import app
@@ -50,6 +51,13 @@ def with_flag_hint(exc: CharterError) -> str:
     return f"{exc} (set {', '.join(flags)})" if flags else str(exc)
 
 
+def load_commands() -> Any:
+    """The Typer app with every command module imported (so every command registered)."""
+    for module in COMMAND_MODULES:
+        importlib.import_module(f"charter.cli.{module}")
+    return app
+
+
 def run() -> None:
     """Console-script entry point: maps Charter errors to exit code 2 with a one-line reason."""
     import gc
@@ -59,9 +67,7 @@ def run() -> None:
     # them again and again (~0.1 s per command, measured in benchmarks/bench_gate.py). A
     # higher first threshold keeps collecting in long-running commands (serve, worker).
     gc.set_threshold(20_000, 10, 10)
-    # Importing the command modules registers their commands, in the order help lists them.
-    for module in COMMAND_MODULES:
-        importlib.import_module(f"charter.cli.{module}")
+    load_commands()
 
     try:
         app()
