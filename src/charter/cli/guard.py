@@ -90,12 +90,12 @@ def _config_for(system: str | None) -> Any:
     from charter.guard.pipeline import GuardConfig
 
     client = backend()
-    tier = client.get_system(system).get("tier")
+    tier = client.call("system.show", name=system).get("tier")
     if not isinstance(tier, str):
         raise BadInput(f"system {system!r} has no risk tier: run intake first")
     import yaml
 
-    source = client.show_policy(None).get("source") or ""
+    source = client.call("policy.show", version=None).get("source") or ""
     document = yaml.safe_load(source) if source else {}
     raw = document.get("guardrails") if isinstance(document, dict) else None
     section = GuardrailsPolicy.model_validate(raw or {})

@@ -1,3 +1,5 @@
+# Stays whole only until the monitoring split: the pure window verdict and the worker are
+# moving into separate modules (the consolidation issue); this marker goes with the file.
 """The monitoring worker: close windows, judge them, and open or close alerts with hysteresis.
 
 One pass (:func:`run_once`) makes sure every live route has a monitor-state row, then

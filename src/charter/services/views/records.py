@@ -1,4 +1,4 @@
-"""The public shape of every record: what the API returns and the CLI prints.
+"""Views of the governed records: users, systems, releases, decisions, audit, policy, gates.
 
 Both adapters render these same models, so a command prints the same JSON whether it ran
 against the local database or a server.
