@@ -33,3 +33,32 @@ def test_the_cli_reference_is_current() -> None:
     assert BEGIN in page and END in page
     committed = BEGIN + page.split(BEGIN, 1)[1].split(END, 1)[0] + END
     assert committed == generated(), "docs/cli.md is stale: run `python -m charter.cli.reference`"
+
+
+def test_the_cli_entry_table_names_every_command_and_its_modules() -> None:
+    """``charter X`` imports only ENTRY_MODULES[X]: the table must match the registrations."""
+    import typer
+
+    from charter.cli.main import COMMAND_MODULES, ENTRY_MODULES, load_commands
+
+    root = typer.main.get_command(load_commands())
+    context = root.context_class(root)
+    found: dict[str, set[str]] = {}
+
+    def modules_of(command) -> set[str]:  # type: ignore[no-untyped-def]
+        if hasattr(command, "list_commands"):
+            inner = command.context_class(command)
+            names: set[str] = set()
+            if command.callback is not None and command.invoke_without_command:
+                names.add(command.callback.__module__)
+            for sub in command.list_commands(inner):
+                names |= modules_of(command.get_command(inner, sub))
+            return names
+        return {command.callback.__module__}
+
+    for name in root.list_commands(context):
+        found[name] = {
+            m.removeprefix("charter.cli.") for m in modules_of(root.get_command(context, name))
+        }
+    assert {k: set(v) for k, v in ENTRY_MODULES.items()} == found
+    assert set().union(*found.values()) == set(COMMAND_MODULES)

@@ -101,7 +101,7 @@ def set_reference(charter, ref: str) -> None:
 
     from charter.monitoring import build_reference
     from charter.services.monitoring import summarise
-    from charter.store.monitoring_models import MonitorReference
+    from charter.store.models import MonitorReference
 
     rng = np.random.default_rng(3)
     frame = pd.DataFrame(

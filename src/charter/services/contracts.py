@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
 
 from charter.domain.approvals import ApprovalState, DecisionFact, counted_approvals
 from charter.domain.contracts import (
@@ -27,7 +29,10 @@ from charter.domain.contracts import (
 from charter.domain.gate_facts import ReferenceFact
 from charter.services import policies
 from charter.services.context import Context
-from charter.store.models import Release
+from charter.store.models import MonitorReference, Release
+
+if TYPE_CHECKING:
+    from charter.domain.policy import Policy
 
 
 def metric_catalogue() -> Catalogue:
@@ -80,13 +85,17 @@ def contract_in_force(
     return strictest(contracts)
 
 
-def required_monitors(ctx: Context, tier: str, environment: str) -> set[str]:
-    """Monitors the policy in force requires for ``tier`` in ``environment``."""
-    active = policies.in_force(ctx)
-    if active is None:
-        return set()
+def required_monitors(
+    ctx: Context, tier: str, environment: str, policy: Policy | None = None
+) -> set[str]:
+    """Monitors the policy in force (or ``policy``) requires for ``tier`` in ``environment``."""
+    if policy is None:
+        active = policies.in_force(ctx)
+        if active is None:
+            return set()
+        policy = active[1]
     found: set[str] = set()
-    for control in active[1].controls_for(tier, environment):
+    for control in policy.controls_for(tier, environment):
         if control.kind == "live_monitors":
             found |= {str(name) for name in getattr(control.params, "required", [])}
     return found
@@ -94,12 +103,20 @@ def required_monitors(ctx: Context, tier: str, environment: str) -> set[str]:
 
 def reference_fact(ctx: Context, release: Release) -> ReferenceFact | None:
     """The release's current reference profile, summarised; None when none is set."""
-    from charter.services.monitoring import current_reference, reference_summary
-
-    row = current_reference(ctx, release)
+    row = ctx.session.scalar(
+        select(MonitorReference)
+        .where(MonitorReference.release_id == release.id, MonitorReference.superseded_at.is_(None))
+        .order_by(MonitorReference.id.desc())
+        .limit(1)
+    )
     if row is None:
         return None
-    summary = reference_summary(row)
+    if row.summary is not None:
+        summary = dict(row.summary)
+    else:  # set before the summary was stored: parse the profile (numpy) once
+        from charter.services.monitoring import reference_summary
+
+        summary = reference_summary(row)
     return ReferenceFact(
         digest=row.digest,
         rows=int(summary["rows"]),
@@ -118,10 +135,14 @@ def plan_for(
     environment: str,
     contract: Contract,
     reference: ReferenceFact | None,
+    policy: Policy | None = None,
 ) -> MonitoringPlan:
-    """What the worker watches for ``release`` in ``environment``: one plan for gate and worker."""
+    """What the worker watches for ``release`` in ``environment``: one plan for gate and worker.
+
+    ``policy`` is the pack in force when the caller has it already (else it is read).
+    """
     return monitoring_plan(
         contract.live,
-        required=required_monitors(ctx, release.system.tier, environment),
+        required=required_monitors(ctx, release.system.tier, environment, policy),
         baseline_accuracy=None if reference is None else reference.baseline_accuracy,
     )

@@ -93,7 +93,7 @@ def gather_facts(ctx: Context, release: Release, environment: str, policy: Polic
         ),
         policy_version=0,
         contract=contract,
-        monitoring=contracts.plan_for(ctx, release, environment, contract, reference),
+        monitoring=contracts.plan_for(ctx, release, environment, contract, reference, policy),
         reference=reference,
         approval_requirements=requirements,
     )

@@ -19,8 +19,8 @@ from charter.domain.roles import Permission
 from charter.services import audit
 from charter.services.context import Context
 from charter.services.releases import find_release
-from charter.store.models import Release, Route, System
-from charter.store.monitoring_models import Alert, MonitorReference, MonitorState
+from charter.store.models import MonitorReference, Release, Route, System
+from charter.store.monitoring_models import Alert, MonitorState
 
 if TYPE_CHECKING:
     # The statistics stack (numpy, pandas, scipy) loads only when a profile is parsed:

@@ -299,3 +299,31 @@ class Deployment(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(64))
+
+
+class MonitorReference(Base):
+    """A reference profile of one release; the newest non-superseded one is current.
+
+    Here rather than with the monitoring tables: the gate reads it (is a reference set,
+    with which columns), and the gate must not load the rest of the monitoring schema.
+    """
+
+    __tablename__ = "monitor_references"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"), index=True)
+    #: Content digest of the profile (``ReferenceProfile.digest``); windows carry it.
+    digest: Mapped[str] = mapped_column(String(64))
+    #: ``ReferenceProfile.to_dict()`` as compact JSON text.
+    profile: Mapped[str] = mapped_column(Text)
+    #: Columns never kept in the raw sample (profiled only).
+    pii: Mapped[list[Any]]
+    dataset_sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))
+    superseded_at: Mapped[datetime | None]
+    #: Rows, features, column roles and baseline accuracy, computed when the profile is set,
+    #: so the gate and status read them without parsing the profile (None: set before 0004).
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+    release: Mapped[Release] = relationship(lazy="joined")

@@ -1,4 +1,4 @@
-"""Tables of live monitoring: references, ingested observations, windows, alerts, notifications.
+"""Tables of live monitoring: ingested observations, windows, alerts, notifications.
 
 They share ``Base`` with :mod:`charter.store.models`, so one metadata (and one Alembic
 history) covers every table. Profiles are stored as compact JSON *text*: they are produced
@@ -24,30 +24,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from charter.store.models import Base, Release, System
-
-
-class MonitorReference(Base):
-    """A reference profile of one release; the newest non-superseded one is current."""
-
-    __tablename__ = "monitor_references"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"), index=True)
-    #: Content digest of the profile (``ReferenceProfile.digest``); windows carry it.
-    digest: Mapped[str] = mapped_column(String(64))
-    #: ``ReferenceProfile.to_dict()`` as compact JSON text.
-    profile: Mapped[str] = mapped_column(Text)
-    #: Columns never kept in the raw sample (profiled only).
-    pii: Mapped[list[Any]]
-    dataset_sha256: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime]
-    created_by: Mapped[str] = mapped_column(String(64))
-    superseded_at: Mapped[datetime | None]
-    #: Rows, features, column roles and baseline accuracy, computed when the profile is set,
-    #: so the gate and status read them without parsing the profile (None: set before 0004).
-    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-
-    release: Mapped[Release] = relationship(lazy="joined")
 
 
 class ObservationBatch(Base):

@@ -10,33 +10,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from charter.services.views.base import View
 
 
-class WhoAmIView(BaseModel):
+class WhoAmIView(View):
     """The authenticated user."""
 
     name: str
     role: str
 
 
-class PolicyDiffView(BaseModel):
+class PolicyDiffView(View):
     """Changes between two policy versions (or a version and a candidate pack)."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     from_: int | str | None = Field(default=None, alias="from")
     to: int | str | None = None
     changes: list[str]
 
 
-class StatusView(BaseModel):
+class StatusView(View):
     """Every system right now (``charter status``)."""
 
     systems: list[dict[str, Any]]
 
 
-class ReferenceView(BaseModel):
+class ReferenceView(View):
     """A release's reference profile (summary; the profile itself on request)."""
 
     id: int
@@ -56,10 +58,10 @@ class ReferenceView(BaseModel):
     created: bool | None = None
 
 
-class IngestView(BaseModel):
+class IngestView(View):
     """What one ingestion batch (records or labels) did."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     batch_id: str
     system: str
@@ -67,10 +69,10 @@ class IngestView(BaseModel):
     duplicate: bool
 
 
-class AlertView(BaseModel):
+class AlertView(View):
     """An alert raised by the monitoring worker."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     id: int
     dedup_key: str
@@ -88,7 +90,7 @@ class AlertView(BaseModel):
     resolved_at: str | None
 
 
-class AlertPage(BaseModel):
+class AlertPage(View):
     """A page of alerts, newest first."""
 
     items: list[AlertView]
@@ -96,10 +98,10 @@ class AlertPage(BaseModel):
     offset: int
 
 
-class ChannelView(BaseModel):
+class ChannelView(View):
     """A notification channel (its secret is never shown)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     id: int
     name: str
@@ -112,19 +114,19 @@ class ChannelView(BaseModel):
     created_at: str
 
 
-class ChannelList(BaseModel):
+class ChannelList(View):
     """Every notification channel."""
 
     items: list[ChannelView]
 
 
-class SignalsView(BaseModel):
+class SignalsView(View):
     """The five live signals of every route, from its newest closed window."""
 
     items: list[dict[str, Any]]
 
 
-class WindowsView(BaseModel):
+class WindowsView(View):
     """Closed monitoring windows of a system, newest first, with their full results."""
 
     items: list[dict[str, Any]]

@@ -10,10 +10,11 @@ import json
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import ConfigDict
 
 from charter.domain.approvals import ApprovalState
 from charter.domain.audit import ChainReport
+from charter.services.views.base import View
 from charter.store.models import (
     AuditEvent,
     Decision,
@@ -28,7 +29,7 @@ from charter.store.models import (
 T = TypeVar("T")
 
 
-class Page(BaseModel, Generic[T]):
+class Page(View, Generic[T]):
     """A page of a listing."""
 
     items: list[T]
@@ -37,7 +38,7 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
-class UserView(BaseModel):
+class UserView(View):
     """A user, without secrets."""
 
     name: str
@@ -53,7 +54,7 @@ class UserView(BaseModel):
         )
 
 
-class NewTokenView(BaseModel):
+class NewTokenView(View):
     """A user with a freshly issued token: the only time the token is ever shown."""
 
     name: str
@@ -61,7 +62,7 @@ class NewTokenView(BaseModel):
     token: str
 
 
-class SystemView(BaseModel):
+class SystemView(View):
     """An AI system in the inventory."""
 
     name: str
@@ -95,7 +96,7 @@ class SystemView(BaseModel):
         )
 
 
-class ComponentView(BaseModel):
+class ComponentView(View):
     """One component of a release."""
 
     kind: str
@@ -104,7 +105,7 @@ class ComponentView(BaseModel):
     spec: dict[str, Any]
 
 
-class ApprovalView(BaseModel):
+class ApprovalView(View):
     """A release's approval state in one environment."""
 
     environment: str
@@ -127,7 +128,7 @@ class ApprovalView(BaseModel):
         )
 
 
-class ReleaseView(BaseModel):
+class ReleaseView(View):
     """A release: its digest, components, config and contract."""
 
     system: str
@@ -172,7 +173,7 @@ class ReleaseView(BaseModel):
         )
 
 
-class DecisionView(BaseModel):
+class DecisionView(View):
     """A decision on a release."""
 
     id: int
@@ -217,7 +218,7 @@ class DecisionView(BaseModel):
         )
 
 
-class AuditEventView(BaseModel):
+class AuditEventView(View):
     """One audit event, with its payload decoded."""
 
     seq: int
@@ -246,7 +247,7 @@ class AuditEventView(BaseModel):
         )
 
 
-class AuditHeadView(BaseModel):
+class AuditHeadView(View):
     """The head of the audit chain, to anchor outside the database."""
 
     seq: int
@@ -254,7 +255,7 @@ class AuditHeadView(BaseModel):
     anchor: str
 
 
-class AuditVerifyView(BaseModel):
+class AuditVerifyView(View):
     """The result of recomputing the audit chain."""
 
     ok: bool
@@ -277,7 +278,7 @@ class AuditVerifyView(BaseModel):
         )
 
 
-class PolicyVersionView(BaseModel):
+class PolicyVersionView(View):
     """An applied policy version."""
 
     version: int
@@ -304,7 +305,7 @@ class PolicyVersionView(BaseModel):
         )
 
 
-class ExceptionView(BaseModel):
+class ExceptionView(View):
     """A waiver of one control for one release."""
 
     id: int
@@ -345,7 +346,7 @@ class ExceptionView(BaseModel):
         )
 
 
-class RouteView(BaseModel):
+class RouteView(View):
     """What serves a system in one environment, as the SDK reads it."""
 
     system: str
@@ -362,7 +363,7 @@ class RouteView(BaseModel):
     updated_by: str
 
 
-class EvidenceView(BaseModel):
+class EvidenceView(View):
     """Evaluation evidence on a release."""
 
     id: int
@@ -401,10 +402,10 @@ class EvidenceView(BaseModel):
         )
 
 
-class GateReportView(BaseModel):
+class GateReportView(View):
     """A gate run: per control pass, fail, waived or not applicable, and the overall verdict."""
 
-    model_config = {"extra": "allow"}
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     system: str
     digest: str
