@@ -21,6 +21,7 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
+from markupsafe import Markup
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
@@ -188,6 +189,12 @@ class Page:
         if self.session.flash:
             set_session(self.request, response, replace(self.session, flash=()))
         return response
+
+    def fragment(self, template: str, **values: Any) -> Markup:
+        """A template rendered on its own (escaped as usual), to place inside a page."""
+        # Safe: the autoescaping environment rendered it, so every value in it is escaped.
+        rendered = self.console.templates.get_template(template).render(**values)
+        return Markup(rendered)  # noqa: S704
 
     def redirect(self, url: str, *, ok: str | None = None) -> RedirectResponse:
         """303 to a page after a successful action, with a message for it."""

@@ -37,8 +37,13 @@ def portfolio(
     """Every system: tier, live releases, approval validity, live signals, what needs a look."""
     with page(request) as view:
         values = portfolio_view(view.ctx, Filters.of(q, tier, show, sort))
-        template = "_portfolio_rows.html" if view.render_partial else "portfolio.html"
-        return view.render(template, **values)
+        if view.render_partial:  # htmx asks for the table alone (filter, search, sort)
+            return view.render("_portfolio_rows.html", **values)
+        # The table is rendered on its own, then placed in the page: its thousands of small
+        # pieces then pass through one template generator instead of three nested ones.
+        return view.render(
+            "portfolio.html", table=view.fragment("_portfolio_rows.html", **values), **values
+        )
 
 
 @router.get("/systems/{name}", response_class=HTMLResponse)
