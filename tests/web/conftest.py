@@ -55,6 +55,8 @@ CHROMIUM_ARGS = [
 #: session, say) to prove the server checks what it signed.
 SESSION_KEY = "console-tests-" + "k" * 40
 REPO = Path(__file__).resolve().parents[2]
+#: Pages up to this height (CSS pixels) go into the docs whole; longer ones as a screenful.
+MAX_DOC_HEIGHT = 1400
 CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -235,8 +237,12 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Any, str], Path
         path = folder / f"{name}.png"
         tab.screenshot(path=str(path), full_page=True)
         if docs:
+            # For the docs, long pages (the audit log, the API reference) stop at the
+            # first screenful, to keep the images readable and the repository small.
+            height = tab.evaluate("document.documentElement.scrollHeight")
             Path(docs).mkdir(parents=True, exist_ok=True)
-            tab.screenshot(path=str(Path(docs) / f"console-{name}.png"), full_page=True)
+            target = Path(docs) / f"console-{name}.png"
+            tab.screenshot(path=str(target), full_page=height <= MAX_DOC_HEIGHT)
         return path
 
     return _shoot

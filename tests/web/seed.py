@@ -22,7 +22,15 @@ import yaml
 from charter.domain.decisions import DecisionRequest
 from charter.domain.releases import ReleaseManifest
 from charter.domain.systems import IntakeFile
-from charter.services import alerts, decisions, deployments, exceptions, policies, releases
+from charter.services import (
+    alerts,
+    decisions,
+    deployments,
+    exceptions,
+    gates,
+    policies,
+    releases,
+)
 from charter.services import systems as system_service
 from charter.services.context import Charter
 from charter.services.users import bootstrap_admin, create_user
@@ -187,6 +195,10 @@ def seed(charter: Charter) -> Seeded:
             )
             return f"{system}@{created.digest}"
 
+    def activate(system: str) -> None:
+        with act("rita") as ctx:
+            system_service.set_status(ctx, system, "active", reason="in production")
+
     def waive(ref: str, days: int) -> None:
         with act("dev") as ctx:
             item = exceptions.request_exception(
@@ -209,8 +221,12 @@ def seed(charter: Charter) -> Seeded:
             decisions.decide(ctx, credit_v1, approval(expires="60d"))
     with act("dev") as ctx:
         deployments.deploy(ctx, credit_v1, "prod", reason="first release")
-    # Its next release, by a risk engineer, waits for approval.
+    activate("credit-limit")
+    # Its next release, by a risk engineer, waits for approval; its gate has run (and
+    # fails: no approvals yet, no evaluation evidence).
     credit_v2 = release("credit-limit", "v2", "credit-gbm-v2", by="rita")
+    with act("dev") as ctx:
+        gates.run_gate(ctx, credit_v2, "prod")
 
     # An LLM assistant, limited tier, live in prod.
     register(
@@ -223,6 +239,7 @@ def seed(charter: Charter) -> Seeded:
         )
     with act("dev") as ctx:
         deployments.deploy(ctx, support, "prod", reason="launch")
+    activate("support-assistant")
 
     # A fraud model killed to its fallback, with an open alert.
     register("fraud-score", "fraud", "Payments Fraud", "Scores card payments for fraud")
@@ -233,6 +250,7 @@ def seed(charter: Charter) -> Seeded:
             decisions.decide(ctx, fraud, approval(use_case="card payment screening"))
     with act("dev") as ctx:
         deployments.deploy(ctx, fraud, "prod", reason="weekly retrain")
+    activate("fraud-score")
     with act("rita") as ctx:
         route = ctx.session.query(Route).filter(Route.environment == "prod").all()
         fraud_route = next(r for r in route if r.system.name == "fraud-score")
@@ -260,6 +278,7 @@ def seed(charter: Charter) -> Seeded:
         decisions.decide(ctx, churn, approval(use_case="retention planning", fallback=None))
     with act("dev") as ctx:
         deployments.deploy(ctx, churn, "prod", reason="monthly refresh")
+    activate("churn-forecast")
     register("doc-search", "other", "Knowledge Management", "Searches internal documents")
     release("doc-search", "v1", "bm25")
     return Seeded(tokens=tokens, pending_ref=credit_v2, credit_live_ref=credit_v1)
