@@ -172,6 +172,7 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
         exception_counts[(system_id, status)] = count
     quorums: dict[str, int] = {}
     notices: dict[tuple[str, str], int] = {}
+    vendor: dict[tuple[int, int], list[str]] = {}
 
     entries = []
     for system in systems:
@@ -195,7 +196,10 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
             scope = (system.tier, route.environment)
             if scope not in notices:
                 notices[scope] = _notice_days(policy, *scope)
-            flags += _vendor_flags(route.manifest, now.date(), notices[scope])
+            vendor_key = (route.release_id, notices[scope])
+            if vendor_key not in vendor:  # a release live in several environments
+                vendor[vendor_key] = _vendor_flags(route.manifest, now.date(), notices[scope])
+            flags += vendor[vendor_key]
             flags += _policy_flags(
                 policy,
                 active,
