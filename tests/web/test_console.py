@@ -276,6 +276,9 @@ def test_htmx_gets_the_table_alone_and_filters_apply(signed_in) -> None:
     assert set(re.findall(r'data-system="([^"]+)"', high)) == {"credit-limit", "fraud-score"}
     attention = client.get("/?show=attention", headers={"HX-Request": "true"}).text
     assert set(re.findall(r'data-system="([^"]+)"', attention)) == {"fraud-score"}
+    # htmx restoring history (back button) replaces the whole body: it gets the page.
+    restore = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    assert client.get("/?q=fraud", headers=restore).text.count("<html") == 1
     # Unknown filter values fall back to the defaults rather than failing.
     assert client.get("/?show=everything&sort=chaos&tier=nope").status_code == 200
     assert client.get("/?q=" + "x" * 500).status_code == 422

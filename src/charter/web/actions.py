@@ -121,10 +121,10 @@ def intervene(
     reason: Long = "",
 ) -> Response:
     """Kill to fallback, roll back or resume one environment (``charter kill|rollback|resume``)."""
-    if action not in INTERVENTIONS:
-        raise BadInput(f"unknown action {action!r}: kill, rollback or resume")
-    call, done = INTERVENTIONS[action]
     with page(request, write=True) as view:
+        if action not in INTERVENTIONS:
+            raise BadInput(f"unknown action {action!r}: kill, rollback or resume")
+        call, done = INTERVENTIONS[action]
         call(view.ctx, name, environment, reason=reason)
         return view.redirect(f"/systems/{name}", ok=f"{name} in {environment}: {done}")
 
@@ -145,19 +145,19 @@ def decide(
     back: Annotated[str, Form(max_length=2000)] = "/approvals",
 ) -> Response:
     """Approve, approve with conditions or reject a release (``charter approve|reject``)."""
-    if verdict not in ("approve", "approve_with_conditions", "reject"):
-        raise BadInput(f"unknown verdict {verdict!r}")
-    request_body = DecisionRequest(
-        verdict=verdict,  # type: ignore[arg-type]
-        use_case=use_case,
-        population=population,
-        environments=[e.strip() for e in environments.replace(",", " ").split() if e.strip()],
-        expires=expires.strip() or None,
-        fallback=fallback.strip() or None,
-        conditions=[c.strip() for c in conditions.splitlines() if c.strip()],
-        note=note,
-    )
     with page(request, write=True) as view:
+        if verdict not in ("approve", "approve_with_conditions", "reject"):
+            raise BadInput(f"unknown verdict {verdict!r}")
+        request_body = DecisionRequest(
+            verdict=verdict,  # type: ignore[arg-type]
+            use_case=use_case,
+            population=population,
+            environments=[e for e in environments.replace(",", " ").split() if e],
+            expires=expires.strip() or None,
+            fallback=fallback.strip() or None,
+            conditions=[c.strip() for c in conditions.splitlines() if c.strip()],
+            note=note,
+        )
         decision = decisions.decide(view.ctx, f"{name}@{digest}", request_body)
         label = {"approve": "approved", "reject": "rejected"}.get(
             verdict, "approved with conditions"

@@ -170,7 +170,12 @@ class Page:
     def render_partial(self) -> bool:
         """True for an htmx request that wants a fragment rather than the whole page."""
         headers = self.request.headers
-        return headers.get("hx-request") == "true" and headers.get("hx-boosted") != "true"
+        # A history restore (back button, nothing cached) replaces the whole body.
+        return (
+            headers.get("hx-request") == "true"
+            and headers.get("hx-boosted") != "true"
+            and headers.get("hx-history-restore-request") != "true"
+        )
 
     def can(self, permission: str) -> bool:
         """Whether the user's role holds a permission (decides which buttons are shown)."""
