@@ -123,3 +123,32 @@ def test_flash_messages_are_bounded() -> None:
     assert len(session.flash) == 5
     assert all(len(text) <= 500 for _, text in session.flash)
     assert codec.loads(codec.dumps(session))[1] == session
+
+
+def test_signal_lights_follow_the_verdicts() -> None:
+    from charter.web.render import signal_lights
+
+    signals = {
+        "latency_ms": {"p95": 40.0},
+        "accuracy": {"value": 0.8, "source": "realised"},
+        "drift": {"verdict": "drift", "columns": ["age"]},
+        "block_rate": 0.02,
+        "fallback_rate": None,
+    }
+    lights = {s["key"]: s["light"] for s in signal_lights(signals)}
+    assert lights == {
+        "latency": "blue",
+        "accuracy": "blue",
+        "drift": "red",
+        "block_rate": "blue",
+        "fallback_rate": "grey",
+    }
+    breaches = [
+        {"monitor": "performance", "subject": "accuracy", "breached": True},
+        {"monitor": "latency", "subject": "latency_p95_ms", "breached": False},
+        {"monitor": "guardrails", "subject": "block_rate", "breached": None},
+    ]
+    lights = {s["key"]: s["light"] for s in signal_lights(signals, breaches)}
+    assert lights["accuracy"] == "red" and lights["latency"] == "green"
+    assert lights["block_rate"] == "blue"  # no verdict (too few rows): measured only
+    assert {s["key"]: s["light"] for s in signal_lights(None)}["drift"] == "grey"

@@ -67,15 +67,31 @@ def pretty(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, default=str)
 
 
-def signal_lights(monitoring: dict[str, Any] | None) -> list[dict[str, str]]:
+#: The contract metric whose bound judges each signal (the subjects of a window's breaches).
+SIGNAL_METRICS = {
+    "latency": "latency_p95_ms",
+    "accuracy": "accuracy",
+    "block_rate": "block_rate",
+    "fallback_rate": "fallback_rate",
+}
+
+
+def signal_lights(
+    monitoring: dict[str, Any] | None, breaches: list[dict[str, Any]] | None = None
+) -> list[dict[str, str]]:
     """The five live signals of one route as (label, value, light) for display.
 
-    The drift light follows the service's verdict. The other signals carry no verdict in
-    the portfolio read model yet, so they are shown measured (blue) or unmeasured (grey);
-    a ``verdicts`` map in the signals (signal -> breached) colours them red or green.
+    The drift light follows the service's drift verdict. The others are red or green by
+    the verdict the worker gave their contract bound: from a window's ``breaches`` (the
+    system page) or a ``verdicts`` map (metric -> breached) in the signals, when the read
+    model carries one. Without a verdict a signal is shown measured (blue) or unmeasured
+    (grey): the portfolio's read model (``monitoring_signals``) carries no verdicts yet.
     """
     signals = monitoring or {}
-    verdicts = signals.get("verdicts") or {}
+    verdicts: dict[str, Any] = dict(signals.get("verdicts") or {})
+    for breach in breaches or ():
+        if breach.get("breached") is not None:
+            verdicts[str(breach.get("subject"))] = breach["breached"]
     lights = []
     for key, label in SIGNALS:
         if key == "latency":
@@ -97,10 +113,11 @@ def signal_lights(monitoring: dict[str, Any] | None) -> list[dict[str, str]]:
         else:
             value = signals.get(key)
             text = percent(value)
+        metric = SIGNAL_METRICS[key]
         if value is None:
             light = "grey"
-        elif key in verdicts:
-            light = "red" if verdicts[key] else "green"
+        elif metric in verdicts:
+            light = "red" if verdicts[metric] else "green"
         else:
             light = "blue"
         lights.append({"key": key, "label": label, "text": text, "light": light})
