@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,11 +70,61 @@ def database_url(tmp_path: Path) -> Iterator[str]:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    """A migrated database."""
-    database = Database(database_url)
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The migrations, run once per session: a migrated SQLite file, or (PostgreSQL) every
+    statement the migrations executed, recorded to replay into each test's schema.
+
+    Migrating per test cost ~0.5 s on SQLite and ~1.3 s on PostgreSQL; copying the file or
+    replaying the recorded statements costs a few milliseconds and builds the same schema.
+    """
+    if BACKEND == "sqlite":
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        database = Database(f"sqlite:///{path}")
+        upgrade(database)
+        database.dispose()
+        return path
+    import psycopg
+    from sqlalchemy import event
+
+    schema = f"tpl_{uuid.uuid4().hex[:12]}"
+    plain = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in plain else "?"
+    database = Database(f"{plain}{separator}options=-csearch_path%3D{schema}")
+    statements: list[tuple[str, Any]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if not statement.lstrip().upper().startswith(("SELECT", "SHOW")):
+            statements.append((statement, parameters))
+
+    event.listen(database.engine, "before_cursor_execute", record)
     upgrade(database)
+    database.dispose()
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    return statements
+
+
+@pytest.fixture
+def db(database_url: str, migrated_template: Any) -> Iterator[Database]:
+    """A migrated database (a copy of the session's migrated template)."""
+    if BACKEND == "sqlite":
+        import sqlite3
+
+        source = sqlite3.connect(migrated_template)
+        target = sqlite3.connect(database_url.removeprefix("sqlite:///"))
+        source.backup(target)
+        source.close()
+        target.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(database_url) as conn:
+            for statement, parameters in migrated_template:
+                conn.execute(statement, parameters or None)
+    database = Database(database_url)
     yield database
     database.dispose()
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from typing import Any
 
 from charter.domain.releases import ReleaseManifest
@@ -22,3 +25,29 @@ def manifest(seed: str = "1", **overrides: Any) -> ReleaseManifest:
     }
     body.update(overrides)
     return ReleaseManifest.model_validate(body)
+
+
+class ThreadedServer:
+    """A real app under uvicorn on 127.0.0.1 (a free port), served from a thread."""
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.01)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        """Stop the server and wait for its thread."""
+        self.server.should_exit = True
+        self.thread.join(timeout=10)

@@ -504,11 +504,19 @@ def test_approval_with_release_fallback_and_explicit_contract(
     client, auth, release, seed_release
 ) -> None:
     other = seed_release("2")
-    body = {**APPROVAL, "fallback": f"{SYSTEM}@{other[:12]}", "contract": {"online": {"p95": 1}}}
+    stricter = {"offline": {"roc_auc": ">= 0.8"}, "live": {"latency_p95_ms": "<= 500"}}
+    body = {**APPROVAL, "fallback": f"{SYSTEM}@{other[:12]}", "contract": stricter}
     response = _decide(client, auth, release, body, "approver")
     assert response.status_code == 201, response.text
     assert response.json()["fallback"] == {"kind": "release", "ref": f"{SYSTEM}@{other}"}
-    assert response.json()["contract"] == {"online": {"p95": 1}}
+    assert response.json()["contract"] == stricter
+    for bad, why in (
+        ({"online": {"p95": 1}}, "unknown key"),
+        ({"offline": {"roc_auc": ">= 0.5"}}, "loosens or drops the bound 'roc_auc >= 0.75'"),
+        ({"offline": {"roc_auc": ">= 0.8", "nope": "> 1"}}, "unknown metric 'nope'"),
+    ):
+        refused = _decide(client, auth, release, {**body, "contract": bad}, "approver2")
+        assert why in assert_problem(refused, 422)["detail"]
 
 
 def test_wrong_role_is_403_and_writes_nothing(client, auth, release, audit_count) -> None:
@@ -546,8 +554,8 @@ def test_separation_of_duties_is_403_and_writes_nothing(
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"environments": []}, "--env"),
-        ({"expires": None}, "--expires"),
+        ({"environments": []}, "environments"),
+        ({"expires": None}, "expires"),
         ({"expires": "2020-01-01"}, "not in the future"),
         ({"expires": "soon"}, "invalid expiry"),
         ({"fallback": "nowhere"}, "invalid fallback"),
@@ -558,7 +566,7 @@ def test_separation_of_duties_is_403_and_writes_nothing(
         ({"verdict": "approve_with_conditions"}, "condition"),
         ({"verdict": "approve_if_you_like"}, "verdict"),
         ({"reviewer": "me"}, "reviewer"),
-        ({"use_case": " "}, "--use-case"),
+        ({"use_case": " "}, "use_case"),
     ],
 )
 def test_invalid_decision_is_422_and_writes_nothing(
@@ -585,7 +593,8 @@ def test_expiry_past_the_last_representable_time_is_422(client, auth, release, a
 def test_rejection_needs_a_note(client, auth, release, audit_count) -> None:
     before = audit_count()
     response = _decide(client, auth, release, {"verdict": "reject"}, "risk_engineer")
-    assert "--note" in assert_problem(response, 422)["detail"]
+    detail = assert_problem(response, 422)["detail"]
+    assert "note" in detail and "--" not in detail  # no CLI flag in an API error
     assert audit_count() == before
 
 

@@ -115,8 +115,32 @@ def test_governance_loop(tmp_path: Path, database_url: str, model_dir: Path) -> 
         for case in ET.fromstring(junit).iter("testcase")
         if case.find("failure") is not None
     }
-    # Evidence is in; what is left is the decision itself and the untested fallback.
-    assert failures == {"approval-quorum-high", "review-cadence-high", "fallback-tested"}
+    # Evidence is in; what is left is the decision itself, the untested fallback, and
+    # monitoring, which needs a reference profile to compare production with.
+    assert failures == {
+        "approval-quorum-high",
+        "review-cadence-high",
+        "fallback-tested",
+        "monitor-performance",
+        "monitor-drift",
+        "monitor-fairness",
+    }
+    cli(
+        "reference",
+        "set",
+        ref,
+        "--data",
+        str(model_dir / "holdout.csv"),
+        "--prediction",
+        "pred",
+        "--score",
+        "score",
+        "--label",
+        "risk",
+        "--cohort",
+        "sex",
+        token=dev,
+    )
 
     for approver in approvers:
         cli(

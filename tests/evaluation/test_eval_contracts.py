@@ -41,10 +41,12 @@ def test_string_and_mapping_forms_agree() -> None:
                     "suite": "classification",
                 },
             ],
-            "live": [{"anything": "left to monitoring"}],
+            "live": {"accuracy": ">= 0.9", "open_after": 2},
         }
     )
-    first, second, third, fourth, fifth, sixth = contract.bounds
+    assert [str(b) for b in contract.live.bounds] == ["accuracy >= 0.9"]
+    assert contract.live.open_after == 2 and contract.live.monitors == frozenset()
+    first, second, third, fourth, fifth, sixth = contract.offline
     assert first.metric == "roc_auc" and first.op == ">=" and first.threshold == 0.75
     assert second == fifth.__class__(**{**fifth.__dict__, "location": second.location})
     assert second.text == "ci_lower(recall[sex=female]) >= 0.6"
@@ -53,7 +55,7 @@ def test_string_and_mapping_forms_agree() -> None:
     assert fourth.dimension == ("sex", "age_band") and fourth.level == "dimension"
     assert sixth.suites == ("classification",)
     assert parse_bound(third.text).group == third.group  # text round-trips
-    assert contract.to_dict()["bounds"][0]["text"] == "roc_auc >= 0.75"
+    assert contract.to_dict()["offline"][0] == "roc_auc >= 0.75"
 
 
 @pytest.mark.parametrize(
@@ -92,7 +94,7 @@ def test_contract_shape_errors() -> None:
         parse_contract({"offline": [], "typo": []})
     with pytest.raises(BadInput, match="list of bounds"):
         parse_contract("roc_auc >= 0.7")
-    assert parse_contract(None).bounds == ()
+    assert parse_contract(None).offline == ()
     with pytest.raises(BadInput) as caught:
         parse_contract({"offline": ["roc_auc >= 0.7", "nope > 1"]})
     assert str(caught.value).startswith("contract.offline[1]: unknown metric 'nope'")
@@ -127,7 +129,7 @@ def test_checks_against_a_classification_result(classification: dict) -> None:
     purpose_checks = outcome["bounds"][5]["checks"]
     assert {c["status"] for c in purpose_checks} == {"pass", "skipped"}
     assert "no group" in outcome["bounds"][4]["checks"][0]["reason"]
-    only_passing = parse_contract([contract.bounds[0].text, contract.bounds[3].text])
+    only_passing = parse_contract([contract.offline[0].text, contract.offline[3].text])
     assert evaluate_contract(only_passing, classification)["passed"] is True
 
 

@@ -82,7 +82,7 @@ def test_car_loan_end_to_end(replay, charter, act, receiver) -> None:
         # Selection-rate parity by salary band, from the decisions alone (no labels used).
         rates = w["selection"]["cohorts"]
         assert len(rates) >= 2 and all(0 <= c["rate"] <= 1 for c in rates.values())
-        assert w["selection"]["selection_rate_ratio"] == pytest.approx(
+        assert w["selection"]["demographic_parity_ratio"] == pytest.approx(
             min(c["rate"] for c in rates.values()) / max(c["rate"] for c in rates.values()),
             abs=1e-5,
         )

@@ -134,29 +134,6 @@ def test_notifier_payloads() -> None:
     assert json.loads(body)["text"].startswith("[OPEN] warning: s (prod)")
 
 
-def test_live_settings() -> None:
-    settings = monitors.live_settings(
-        {"live": {"window": "6h", "accuracy": ">= 0.7", "block_rate": "<= 0.1"}}, {"drift"}, 0.9
-    )
-    assert settings.window.total_seconds() == 6 * 3600
-    assert {str(b) for b in settings.bounds} == {"accuracy >= 0.7", "block_rate <= 0.1"}
-    assert settings.monitors == {"drift", "performance", "guardrails"}
-    default = monitors.live_settings({}, set(), 0.9)
-    assert default.monitors == monitors.DEFAULT_MONITORS
-    assert [str(b) for b in default.bounds] == ["accuracy >= 0.85"]
-    with pytest.raises(BadInput):
-        monitors.parse_window("0d")
-    parity = monitors.live_settings({"live": {"selection_rate_ratio": ">= 0.8"}}, set(), None)
-    assert [str(b) for b in parity.bounds] == ["selection_rate_ratio >= 0.8"]
-    assert "fairness" in parity.monitors
-    counted = monitors.live_settings({"live": {"window": "5000 rows"}}, set(), None)
-    assert counted.window_rows == 5000 and counted.window == monitors.BUCKET_WIDTH
-    assert monitors.parse_window("1 row") == 1
-    for bad in ("0 rows", "20000000 rows", "5000 lines", "-5 rows"):
-        with pytest.raises(BadInput, match="invalid live window"):
-            monitors.parse_window(bad)
-
-
 def test_count_windows_close_when_enough_rows_arrived(
     act, charter, clock, policy, small_profile, rng_frame, service_actor
 ) -> None:

@@ -8,7 +8,9 @@ from typing import Any
 
 import yaml
 
-from charter.domain.gate_facts import DecisionFact, EvidenceFact, ExceptionFact, ReleaseFacts
+from charter.domain.approvals import DecisionFact
+from charter.domain.contracts import monitoring_plan, parse_contract
+from charter.domain.gate_facts import EvidenceFact, ExceptionFact, ReferenceFact, ReleaseFacts
 from charter.domain.policy import Policy, load_policy
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -159,6 +161,26 @@ def exception(
     )
 
 
+def reference(
+    *,
+    prediction: str | None = "pred",
+    label: str | None = "y",
+    cohort: str | None = "sex",
+    baseline: float | None = 0.8,
+) -> ReferenceFact:
+    """A reference profile summary as the service layer gathers it."""
+    return ReferenceFact(
+        digest="r" * 64,
+        rows=1000,
+        features=("age", "amount"),
+        prediction=prediction,
+        score=None,
+        label=label,
+        cohort=cohort,
+        baseline_accuracy=baseline,
+    )
+
+
 def facts(
     *,
     tier: str = "high",
@@ -168,7 +190,22 @@ def facts(
     decisions=(),
     evidence=(),
     exceptions=(),
+    reference: ReferenceFact | None = None,
+    required_monitors=(),
 ) -> ReleaseFacts:
+    """Facts as ``services.gates.gather_facts`` builds them: the contract in force is the
+    document's contract, and the monitoring plan is the worker's for it."""
+    document = (
+        document
+        if document is not None
+        else {"components": [{"kind": "model", "name": "scorer"}], "config": {}, "contract": {}}
+    )
+    contract = parse_contract(document.get("contract") or None)
+    plan = monitoring_plan(
+        contract.live,
+        required=required_monitors,
+        baseline_accuracy=None if reference is None else reference.baseline_accuracy,
+    )
     return ReleaseFacts(
         system="credit-limit",
         tier=tier,
@@ -176,12 +213,13 @@ def facts(
         if system_fields is None
         else system_fields,
         digest="d" * 64,
-        document=document
-        if document is not None
-        else {"components": [{"kind": "model", "name": "scorer"}], "config": {}, "contract": {}},
+        document=document,
         environment=environment,
         now=NOW,
         decisions=tuple(decisions),
         evidence=tuple(evidence),
         exceptions=tuple(exceptions),
+        contract=contract,
+        monitoring=plan,
+        reference=reference,
     )

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from charter.domain.contracts import parse_contract
 from charter.domain.controls import (
     KINDS,
     apply_exceptions,
-    contract_offline_bounds,
     evaluate_control,
     evaluate_gate,
 )
 from charter.domain.errors import BadInput
 from charter.domain.gate_facts import ControlResult
 from charter.domain.policy import Control, Policy
-from tests.policy.packs import NOW, decision, evidence, exception, facts, load, pack
+from tests.policy.packs import NOW, decision, evidence, exception, facts, load, pack, reference
 
 
 def control(kind: str, params: dict[str, Any], **extra: Any) -> Control:
@@ -134,7 +135,7 @@ def test_contract_metric_fail_when_unchecked_or_failed() -> None:
     assert "no evidence checked demographic_parity_ratio" in missing[1]
     ev = [evidence(1, bounds=[PASSED]), evidence(2, "fairness", bounds=[dpr(False)])]
     failed = status("contract_metric", {}, document=doc(CONTRACT), evidence=ev)
-    assert failed[0] == "fail" and "evidence #2 failed" in failed[1]
+    assert failed[0] == "fail" and "evidence #2 failed it" in failed[1]
     # The newest evidence that checked the metric decides: a later pass clears an old fail.
     ev.append(evidence(3, "fairness", age_days=0, bounds=[dpr(True)]))
     assert status("contract_metric", {}, document=doc(CONTRACT), evidence=ev)[0] == "pass"
@@ -159,18 +160,12 @@ def test_contract_metric_not_applicable_or_required() -> None:
     )
 
 
-def test_contract_bound_forms() -> None:
-    assert contract_offline_bounds(CONTRACT) == [
-        ("roc_auc >= 0.75", "roc_auc"),
-        ("demographic_parity_ratio[sex] >= 0.8", "demographic_parity_ratio"),
-    ]
-    listed = ["ci_lower(roc_auc) >= 0.7", {"metric": "recall", "op": ">=", "value": 0.6}]
-    assert contract_offline_bounds({"offline": listed}) == [
-        ("ci_lower(roc_auc) >= 0.7", "roc_auc"),
-        ("recall >= 0.6", "recall"),
-    ]
-    assert contract_offline_bounds(listed) == contract_offline_bounds({"offline": listed})
-    assert contract_offline_bounds(None) == []
+def test_contract_metric_reads_the_contract_in_force_not_the_document() -> None:
+    # An approval tightened roc_auc: the gate holds evidence to the stricter bound.
+    tightened = parse_contract({"offline": ["roc_auc >= 0.9"]})
+    strict = replace(facts(evidence=[evidence(1, bounds=[PASSED])]), contract=tightened)
+    result = evaluate_control(control("contract_metric", {}), strict)
+    assert result.status == "fail" and "roc_auc >= 0.9: no evidence checked" in result.reason
 
 
 # -- approval_quorum -------------------------------------------------------------------------
@@ -210,18 +205,62 @@ def test_approval_quorum_rejects_and_expiry() -> None:
 # -- live_monitors, guardrails, documentation -----------------------------------------------
 
 
-def test_live_monitors() -> None:
+def test_live_monitors_needs_the_plan_and_a_reference_that_supports_it() -> None:
     params = {"required": ["drift", "performance"]}
     listed = doc({"live": {"window": "1d", "monitors": ["drift", {"kind": "performance"}]}})
-    assert status("live_monitors", params, document=listed)[0] == "pass"
-    keys = doc({"live": {"window": "1d", "drift": {"psi": 0.2}, "performance": ">= 0.7"}})
-    assert status("live_monitors", params, document=keys)[0] == "pass"
-    partial = doc({"live": {"window": "1d", "min_sample": 500, "monitors": ["drift"]}})
-    assert status("live_monitors", params, document=partial) == (
-        "fail",
-        "missing live monitors: performance",
+    assert status("live_monitors", params, document=listed, reference=reference())[0] == "pass"
+    # Declared but nothing to compare with: not performed.
+    no_reference = status("live_monitors", params, document=listed)
+    assert no_reference[0] == "fail" and "no reference profile is set" in no_reference[1]
+    # The policy's required monitors are planned by the worker whatever the contract says.
+    bare = status(
+        "live_monitors",
+        params,
+        document=doc({}),
+        reference=reference(),
+        required_monitors=params["required"],
     )
-    assert status("live_monitors", params, document=doc({}))[0] == "fail"
+    assert bare[0] == "pass" and "accuracy >= 0.75" in bare[1]  # 0.8 baseline - 0.05
+
+
+def test_live_monitors_counts_a_bound_as_its_monitor_and_settings_as_nothing() -> None:
+    # The case: live: {accuracy: ">= 0.9", open_after: 2} is watched for performance.
+    contract = doc({"live": {"accuracy": ">= 0.9", "open_after": 2}})
+    result = evaluate_control(
+        control("live_monitors", {"required": ["performance"]}),
+        facts(document=contract, reference=reference()),
+    )
+    assert result.status == "pass", result.reason
+    assert result.evidence["plan"]["monitors"] == ["performance"]
+    assert result.evidence["plan"]["open_after"] == 2
+
+
+def test_live_monitors_names_what_each_monitor_lacks() -> None:
+    params = {"required": ["performance", "fairness"]}
+    no_roles = reference(prediction=None, cohort=None)
+    result = status(
+        "live_monitors",
+        params,
+        document=doc({}),
+        reference=no_roles,
+        required_monitors=params["required"],
+    )
+    assert result[0] == "fail"
+    assert "performance: the reference has no prediction or score column" in result[1]
+    assert "fairness: the reference has no cohort column" in result[1]
+    unlabelled = reference(label=None, baseline=None)
+    result = status(
+        "live_monitors",
+        {"required": ["performance"]},
+        document=doc({}),
+        reference=unlabelled,
+        required_monitors=["performance"],
+    )
+    assert result[0] == "fail" and "no bound" in result[1]
+    missing = status(
+        "live_monitors", {"required": ["latency"]}, document=doc({"live": {"monitors": ["drift"]}})
+    )
+    assert missing == ("fail", "latency: not planned")
 
 
 def test_guardrails() -> None:
@@ -322,8 +361,11 @@ def test_fallback_defined() -> None:
         "pass",
         "fallback decline-politely (approval #1)",
     )
+    # The fallback in force is the one the newest counting approval that names one names.
     newest_without = [decision(1, fallback=FALLBACK), decision(2, actor="bob")]
-    assert status("fallback_defined", {}, decisions=newest_without)[0] == "fail"
+    assert status("fallback_defined", {}, decisions=newest_without)[0] == "pass"
+    lapsed = [decision(1, fallback=FALLBACK, valid_days=5), decision(2, actor="bob")]
+    assert status("fallback_defined", {}, decisions=lapsed)[0] == "fail"
     other_env = [decision(1, fallback=FALLBACK, envs=("staging",))]
     assert status("fallback_defined", {}, decisions=other_env)[0] == "fail"
 

@@ -49,9 +49,10 @@ def test_default_pack_shape(default) -> None:
     assert default.tier_ids == ["prohibited", "high", "limited", "minimal"]
     assert default.tier("prohibited").refused
     assert len(default.controls_for("high")) >= 25
-    assert default.quorum_for("high", "prod") == 2
-    assert default.quorum_for("limited", "prod") == 1
-    assert default.quorum_for("minimal", "prod") == 1
+    assert max(r.quorum for r in default.approval_requirements("high", "prod")) == 2
+    assert max(r.quorum for r in default.approval_requirements("high", "staging")) == 1
+    assert max(r.quorum for r in default.approval_requirements("limited", "prod")) == 1
+    assert max(r.quorum for r in default.approval_requirements("minimal", "prod")) == 1
     assert default.max_exception_days("high") == 30
     assert default.max_exception_days("prohibited") is None
     kinds = {c.kind for c in default.controls}

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from charter.domain.controls import EvaluationEvidenceParams
+from charter.domain.controls.evidence import EvaluationEvidenceParams
 from charter.domain.errors import BadInput
 from charter.domain.policy import Policy, load_policy, parse_policy
 from tests.policy.packs import dump, load, pack
@@ -43,10 +43,12 @@ def test_the_small_pack_loads_with_typed_params() -> None:
 
 def test_policy_lookups() -> None:
     policy = load()
-    assert policy.quorum_for("high") == 2
-    assert policy.quorum_for("high", "staging") == 1
-    assert policy.quorum_for("limited") == 1
-    assert policy.approver_roles_for("high") == ("approver",)
+    [prod] = policy.approval_requirements("high", "prod")
+    assert (prod.quorum, prod.roles, prod.control_id) == (2, ("approver",), "quorum-high")
+    # No approval_quorum control in staging: one approval from an approver.
+    [staging] = policy.approval_requirements("high", "staging")
+    assert (staging.quorum, staging.roles, staging.control_id) == (1, ("approver",), None)
+    assert policy.approval_requirements("limited", "prod")[0].quorum == 1
     assert policy.max_exception_days("high") == 30
     assert policy.max_exception_days("minimal") is None
     assert policy.exception_approver_roles == ("approver",)

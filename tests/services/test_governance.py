@@ -24,7 +24,7 @@ CREDIT = {
 SHA = "c" * 64
 
 
-def release_body(seed: str = "1", **config) -> ReleaseManifest:
+def release_body(seed: str = "1", live: dict | None = None, **config) -> ReleaseManifest:
     """A credit-limit release that declares what the default high tier asks for."""
     return ReleaseManifest.model_validate(
         {
@@ -37,7 +37,10 @@ def release_body(seed: str = "1", **config) -> ReleaseManifest:
             "config": {"threshold": 0.5, "seed": seed, **config},
             "contract": {
                 "offline": {"roc_auc": ">= 0.75", "demographic_parity_ratio[sex]": ">= 0.8"},
-                "live": {"monitors": ["performance", "drift", "fairness", "latency", "guardrails"]},
+                "live": {
+                    "monitors": ["performance", "drift", "fairness", "latency", "guardrails"],
+                    **(live or {}),
+                },
             },
         }
     )
@@ -65,12 +68,67 @@ def system(policy, act):
         ).name
 
 
-def make_release(act, seed="1", **config) -> str:
+def make_release(act, seed="1", live=None, **config) -> str:
     with act("developer") as ctx:
         release, _ = releases.create_release(
-            ctx, "credit-limit", release_body(seed, **config), base_dir=None
+            ctx, "credit-limit", release_body(seed, live, **config), base_dir=None
         )
         return f"credit-limit@{release.digest}"
+
+
+def result_for(suite: str, bounds) -> dict:
+    """A minimal suite result reporting each bound's value where the suite would report it."""
+    overall: dict = {}
+    cohorts: dict = {}
+    for bound in bounds:
+        metric, value = bound["metric"], {"value": bound.get("value")}
+        if "[" in bound["bound"]:
+            column = bound["bound"].split("[", 1)[1].split("]", 1)[0]
+            cohorts.setdefault(column, {"name": column, "columns": [column], "metrics": {}})
+            cohorts[column]["metrics"][metric] = value
+        else:
+            overall[metric] = value
+    return {
+        "suite": {"name": suite, "version": "1"},
+        "metrics": {"overall": overall, "cohorts": list(cohorts.values())},
+    }
+
+
+def set_reference(charter, ref: str) -> None:
+    """A reference profile with predictions, labels and a cohort, so monitors can run."""
+    import numpy as np
+    import pandas as pd
+
+    from charter.monitoring import build_reference
+    from charter.services.monitoring import summarise
+    from charter.store.monitoring_models import MonitorReference
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=500),
+            "sex": rng.choice(["f", "m"], 500),
+            "pred": rng.integers(0, 2, 500),
+            "y": rng.integers(0, 2, 500),
+        }
+    )
+    profile = build_reference(frame, features=["x"], prediction="pred", label="y", cohort="sex")
+    digest = ref.split("@")[1]
+    with charter.db.transaction(write=True) as session:
+        release = session.scalar(select(Release).where(Release.digest == digest))
+        session.add(
+            MonitorReference(
+                release_id=release.id,
+                digest=profile.digest,
+                profile=json.dumps(profile.to_dict(), separators=(",", ":"), sort_keys=True),
+                pii=[],
+                dataset_sha256=None,
+                created_at=charter.clock(),
+                created_by="developer",
+                superseded_at=None,
+                summary=summarise(profile),
+            )
+        )
 
 
 def add_evidence(charter, ref: str, suite: str, bounds=(), clock=None) -> None:
@@ -87,7 +145,7 @@ def add_evidence(charter, ref: str, suite: str, bounds=(), clock=None) -> None:
                 dataset_sha256=SHA,
                 passed=all(b["status"] == "pass" for b in bounds),
                 bounds=list(bounds),
-                result=json.dumps({"metrics": {}}),
+                result=json.dumps(result_for(suite, bounds)),
                 created_at=charter.clock(),
                 created_by="developer",
             )
@@ -117,6 +175,8 @@ def satisfy_evidence(charter, ref: str, *, fairness_ok: bool = True, skip=()) ->
     for suite in ("robustness", "data-quality", "fallback-drill"):
         if suite not in skip:
             add_evidence(charter, ref, suite)
+    if "reference" not in skip:
+        set_reference(charter, ref)
 
 
 def approve_twice(act, ref: str, **overrides) -> None:

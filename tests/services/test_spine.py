@@ -131,8 +131,8 @@ def test_quorum_reject_and_supersede(act) -> None:
 @pytest.mark.parametrize(
     ("change", "error"),
     [
-        ({"environments": []}, "--env"),
-        ({"expires": None}, "--expires"),
+        ({"environments": []}, "environments"),
+        ({"expires": None}, "expires"),
         ({"expires": "2020-01-01"}, "not in the future"),
         ({"expires": "soon"}, "invalid expiry"),
         ({"fallback": "nowhere"}, "invalid fallback"),

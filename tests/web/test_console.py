@@ -234,7 +234,7 @@ def test_exception_decisions_go_through_the_service(signed_in, charter, seeded) 
     again = approver.post(f"/exceptions/{item.id}/approve", data={"csrf_token": csrf})
     assert again.status_code == 409
     unnoted = approver.post(f"/exceptions/{item.id}/revoke", data={"csrf_token": csrf})
-    assert unnoted.status_code == 422 and "needs a --note" in unnoted.text
+    assert unnoted.status_code == 422 and "needs a note" in unnoted.text
 
 
 def test_output_is_escaped_everywhere(signed_in, charter, seeded) -> None:

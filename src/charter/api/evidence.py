@@ -8,7 +8,8 @@ from fastapi import APIRouter, Body, Path, Query, Response, status
 
 from charter.api.deps import ActorDep, CharterDep, PagingDep
 from charter.api.problems import PROBLEM_RESPONSES
-from charter.services import evidence
+from charter.services.operations import evidence as operations
+from charter.services.operations import perform
 from charter.services.views import EvidenceView, Page
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
@@ -38,11 +39,10 @@ def record_evidence(
     response: Response,
 ) -> EvidenceView:
     """Attach a suite result to a release; it is checked against the release's own contract."""
-    with charter.as_actor(actor, write=True) as ctx:
-        item, created = evidence.record_evidence(ctx, f"{name}@{digest}", result)
-        if not created:
-            response.status_code = status.HTTP_200_OK
-        return EvidenceView.of(item, created=created)
+    view = perform(charter, actor, operations.record_evidence, f"{name}@{digest}", result)
+    if not view.created:
+        response.status_code = status.HTTP_200_OK
+    return view
 
 
 @router.get("/evidence", tags=["evidence"])
@@ -55,16 +55,16 @@ def list_evidence(
     suite: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Page[EvidenceView]:
     """Evidence, newest first."""
-    with charter.as_actor(actor, write=False) as ctx:
-        rows, total = evidence.list_evidence(
-            ctx,
-            system_name=system,
-            ref=release,
-            suite=suite,
-            limit=paging.limit,
-            offset=paging.offset,
-        )
-        return Page(items=[EvidenceView.of(e) for e in rows], total=total, **vars(paging))
+    return perform(
+        charter,
+        actor,
+        operations.list_evidence,
+        system,
+        release,
+        suite,
+        paging.limit,
+        paging.offset,
+    )
 
 
 @router.get("/evidence/{evidence_id}", tags=["evidence"])
@@ -72,5 +72,4 @@ def get_evidence(
     evidence_id: Annotated[int, Path(ge=1, le=2**31 - 1)], charter: CharterDep, actor: ActorDep
 ) -> EvidenceView:
     """One piece of evidence with its full result."""
-    with charter.as_actor(actor, write=False) as ctx:
-        return EvidenceView.of(evidence.get_evidence(ctx, evidence_id), with_result=True)
+    return perform(charter, actor, operations.get_evidence, evidence_id)

@@ -10,7 +10,18 @@ from fastapi.responses import PlainTextResponse
 from charter.api.deps import ActorDep, CharterDep
 from charter.api.problems import PROBLEM_RESPONSES
 from charter.domain.errors import BadInput
-from charter.services import alerts, ingest, monitoring
+from charter.services import ingest, monitoring
+from charter.services.operations import monitoring as operations
+from charter.services.operations import perform
+from charter.services.views import (
+    AlertPage,
+    ChannelList,
+    ChannelView,
+    IngestView,
+    ReferenceView,
+    SignalsView,
+    WindowsView,
+)
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
 metrics_router = APIRouter(responses=PROBLEM_RESPONSES)
@@ -28,20 +39,20 @@ def set_reference(
     body: Annotated[dict[str, Any], Body(description="{profile, pii?, dataset_sha256?}")],
     charter: CharterDep,
     actor: ActorDep,
-) -> dict[str, Any]:
+) -> ReferenceView:
     """Set the release's reference profile (built with ``build_reference``)."""
     pii = body.get("pii") or []
     if not isinstance(pii, list) or not all(isinstance(c, str) for c in pii):
         raise BadInput("pii must be a list of column names", location="pii")
-    with charter.as_actor(actor, write=True) as ctx:
-        row, created = monitoring.set_reference(
-            ctx,
-            f"{name}@{digest}",
-            body.get("profile"),
-            pii=pii,
-            dataset_sha256=body.get("dataset_sha256"),
-        )
-        return {**monitoring.reference_view(row), "created": created}
+    return perform(
+        charter,
+        actor,
+        operations.set_reference,
+        f"{name}@{digest}",
+        body.get("profile"),  # type: ignore[arg-type]  # checked by the service
+        pii,
+        body.get("dataset_sha256"),
+    )
 
 
 @router.get("/systems/{name}/releases/{digest}/reference", tags=["monitoring"])
@@ -51,12 +62,9 @@ def get_reference(
     charter: CharterDep,
     actor: ActorDep,
     profile: Annotated[bool, Query(description="Include the profile itself.")] = False,
-) -> dict[str, Any]:
+) -> ReferenceView:
     """The release's current reference profile."""
-    with charter.as_actor(actor, write=False) as ctx:
-        return monitoring.reference_view(
-            monitoring.get_reference(ctx, f"{name}@{digest}"), with_profile=profile
-        )
+    return perform(charter, actor, operations.get_reference, f"{name}@{digest}", profile)
 
 
 def _arrow_frame(data: bytes) -> Any:
@@ -93,7 +101,7 @@ async def log_observations(
     env: Env,
     release: Annotated[str | None, Query(max_length=71, description="Default digest.")] = None,
     batch_header: Annotated[str | None, Header(alias="X-Charter-Batch-Id")] = None,
-) -> dict[str, Any]:
+) -> IngestView:
     """Ingest a batch of inference records: JSON ``{batch_id, release?, records: [...]}``
     or an Arrow IPC stream (``X-Charter-Batch-Id`` header)."""
     from starlette.concurrency import run_in_threadpool
@@ -119,9 +127,10 @@ async def log_observations(
     else:
         raise BadInput(f"unsupported content type {kind!r}: use JSON or {ARROW_STREAM}")
 
-    def work() -> dict[str, Any]:
-        with charter.as_actor(actor, write=True) as ctx:
-            return ingest.ingest_records(ctx, name, env, batch_id, records, release=release)
+    def work() -> IngestView:
+        return perform(
+            charter, actor, operations.log_records, name, env, batch_id, records, release
+        )
 
     return await run_in_threadpool(work)
 
@@ -135,13 +144,12 @@ def log_labels(
     charter: CharterDep,
     actor: ActorDep,
     env: Env,
-) -> dict[str, Any]:
+) -> IngestView:
     """Join late labels to logged inferences."""
     labels = body.get("labels")
     if not isinstance(labels, list):
         raise BadInput("the body must be {batch_id, labels: [...]}")
-    with charter.as_actor(actor, write=True) as ctx:
-        return ingest.ingest_labels(ctx, name, env, body.get("batch_id"), labels)  # type: ignore[arg-type]
+    return perform(charter, actor, operations.log_labels, name, env, body.get("batch_id"), labels)  # type: ignore[arg-type]
 
 
 @router.get("/alerts", tags=["monitoring"])
@@ -152,13 +160,9 @@ def list_alerts(
     system: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:
+) -> AlertPage:
     """Alerts, newest first."""
-    with charter.as_actor(actor, write=False) as ctx:
-        items = alerts.list_alerts(
-            ctx, open_only=open, system_name=system, limit=limit, offset=offset
-        )
-        return {"items": items, "limit": limit, "offset": offset}
+    return perform(charter, actor, operations.list_alerts, open, system, limit, offset)
 
 
 @router.post("/alerts/channels", tags=["monitoring"], status_code=status.HTTP_201_CREATED)
@@ -166,36 +170,34 @@ def add_channel(
     body: Annotated[dict[str, Any], Body(description="{name, kind, url, secret?, system?}")],
     charter: CharterDep,
     actor: ActorDep,
-) -> dict[str, Any]:
+) -> ChannelView:
     """Add a notification channel."""
     fields = {k: body.get(k) for k in ("name", "kind", "url")}
     if not all(isinstance(v, str) for v in fields.values()):
         raise BadInput("a channel needs name, kind and url")
-    with charter.as_actor(actor, write=True) as ctx:
-        return alerts.add_channel(
-            ctx,
-            body["name"],
-            kind=body["kind"],
-            url=body["url"],
-            secret=body.get("secret"),
-            system_name=body.get("system"),
-            min_severity=body.get("min_severity") or "warning",
-        )
+    return perform(
+        charter,
+        actor,
+        operations.add_channel,
+        body["name"],
+        body["kind"],
+        body["url"],
+        body.get("secret"),
+        body.get("system"),
+        body.get("min_severity") or "warning",
+    )
 
 
 @router.get("/alerts/channels", tags=["monitoring"])
-def list_channels(charter: CharterDep, actor: ActorDep) -> dict[str, Any]:
+def list_channels(charter: CharterDep, actor: ActorDep) -> ChannelList:
     """Notification channels (without secrets)."""
-    with charter.as_actor(actor, write=False) as ctx:
-        return {"items": alerts.list_channels(ctx)}
+    return perform(charter, actor, operations.list_channels)
 
 
 @router.get("/monitoring/signals", tags=["monitoring"])
-def signals(charter: CharterDep, actor: ActorDep) -> dict[str, Any]:
+def signals(charter: CharterDep, actor: ActorDep) -> SignalsView:
     """The five live signals of every route, from the newest closed window."""
-    with charter.as_actor(actor, write=False) as ctx:
-        found = monitoring.monitoring_signals(ctx)
-    return {"items": [{"system": s, "environment": e, **v} for (s, e), v in sorted(found.items())]}
+    return perform(charter, actor, operations.signals)
 
 
 @router.get("/systems/{name}/windows", tags=["monitoring"])
@@ -205,10 +207,9 @@ def windows(
     actor: ActorDep,
     env: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> dict[str, Any]:
+) -> WindowsView:
     """Closed windows with their drift, quality, performance and signals, newest first."""
-    with charter.as_actor(actor, write=False) as ctx:
-        return {"items": monitoring.windows(ctx, name, env, limit=limit)}
+    return perform(charter, actor, operations.windows, name, env, limit)
 
 
 def _escape(value: str) -> str:

@@ -12,7 +12,7 @@ from charter.api.problems import PROBLEM_RESPONSES
 from charter.domain.decisions import DecisionRequest
 from charter.domain.releases import ReleaseManifest
 from charter.domain.systems import IntakeFile
-from charter.services import audit, decisions, releases, systems, users
+from charter.services.operations import inventory, perform, records
 from charter.services.views import (
     AuditEventView,
     AuditHeadView,
@@ -23,6 +23,7 @@ from charter.services.views import (
     ReleaseView,
     SystemView,
     UserView,
+    WhoAmIView,
 )
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
@@ -61,73 +62,46 @@ class StatusChange(BaseModel):
     reason: str = Field(max_length=10_000)
 
 
-class WhoAmI(BaseModel):
-    """The authenticated user."""
-
-    name: str
-    role: str
-
-
 @router.get("/me", tags=["users"])
-def whoami(actor: ActorDep) -> WhoAmI:
+def whoami(charter: CharterDep, actor: ActorDep) -> WhoAmIView:
     """Who the bearer token belongs to."""
-    return WhoAmI(name=actor.name, role=actor.role.value)
+    return perform(charter, actor, inventory.whoami)
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, tags=["users"])
 def create_user(body: UserCreate, charter: CharterDep, actor: ActorDep) -> NewTokenView:
     """Create a user; the response holds its token, shown this once only."""
-    with charter.as_actor(actor, write=True) as ctx:
-        user, token = users.create_user(ctx, body.name, body.role)
-        return NewTokenView(name=user.name, role=user.role, token=token)
+    return perform(charter, actor, inventory.create_user, body.name, body.role)
 
 
 @router.get("/users", tags=["users"])
 def list_users(charter: CharterDep, actor: ActorDep, paging: PagingDep) -> Page[UserView]:
     """List users."""
-    with charter.as_actor(actor, write=False) as ctx:
-        rows, total = users.list_users(ctx, limit=paging.limit, offset=paging.offset)
-        return Page(items=[UserView.of(u) for u in rows], total=total, **vars(paging))
+    return perform(charter, actor, inventory.list_users, paging.limit, paging.offset)
 
 
 @router.post("/users/{name}/token", tags=["users"])
 def rotate_token(name: Name, charter: CharterDep, actor: ActorDep) -> NewTokenView:
     """Revoke a user's tokens and issue a new one."""
-    with charter.as_actor(actor, write=True) as ctx:
-        user, token = users.rotate_token(ctx, name)
-        return NewTokenView(name=user.name, role=user.role, token=token)
+    return perform(charter, actor, inventory.rotate_token, name)
 
 
 @router.post("/systems", status_code=status.HTTP_201_CREATED, tags=["systems"])
 def register_system(body: SystemCreate, charter: CharterDep, actor: ActorDep) -> SystemView:
     """Register a system in the inventory."""
-    with charter.as_actor(actor, write=True) as ctx:
-        system = systems.register_system(
-            ctx,
-            body.name,
-            owner=body.owner,
-            purpose=body.purpose,
-            population=body.population,
-            surfaces=body.surfaces,
-            intake=body.intake,
-        )
-        return SystemView.of(system, systems.assessment_of(ctx, system))
+    return perform(charter, actor, inventory.register_system, **vars(body))
 
 
 @router.get("/systems", tags=["systems"])
 def list_systems(charter: CharterDep, actor: ActorDep, paging: PagingDep) -> Page[SystemView]:
     """List systems by name."""
-    with charter.as_actor(actor, write=False) as ctx:
-        rows, total = systems.list_systems(ctx, limit=paging.limit, offset=paging.offset)
-        return Page(items=[SystemView.of(s) for s in rows], total=total, **vars(paging))
+    return perform(charter, actor, inventory.list_systems, paging.limit, paging.offset)
 
 
 @router.get("/systems/{name}", tags=["systems"])
 def get_system(name: Name, charter: CharterDep, actor: ActorDep) -> SystemView:
     """Read one system."""
-    with charter.as_actor(actor, write=False) as ctx:
-        system = systems.get_system(ctx, name)
-        return SystemView.of(system, systems.assessment_of(ctx, system))
+    return perform(charter, actor, inventory.get_system, name)
 
 
 @router.post("/systems/{name}/status", tags=["systems"])
@@ -135,8 +109,7 @@ def set_system_status(
     name: Name, body: StatusChange, charter: CharterDep, actor: ActorDep
 ) -> SystemView:
     """Move a system through its lifecycle."""
-    with charter.as_actor(actor, write=True) as ctx:
-        return SystemView.of(systems.set_status(ctx, name, body.status, reason=body.reason))
+    return perform(charter, actor, inventory.set_status, name, body.status, body.reason)
 
 
 @router.post(
@@ -151,11 +124,10 @@ def create_release(
     name: Name, body: ReleaseManifest, charter: CharterDep, actor: ActorDep, response: Response
 ) -> ReleaseView:
     """Create a release from a manifest whose local files are already resolved."""
-    with charter.as_actor(actor, write=True) as ctx:
-        release, created = releases.create_release(ctx, name, body, base_dir=None)
-        if not created:
-            response.status_code = status.HTTP_200_OK
-        return ReleaseView.of(release, created=created)
+    view = perform(charter, actor, inventory.create_release, name, body)
+    if not view.created:
+        response.status_code = status.HTTP_200_OK
+    return view
 
 
 @router.get("/systems/{name}/releases", tags=["releases"])
@@ -163,17 +135,13 @@ def list_releases(
     name: Name, charter: CharterDep, actor: ActorDep, paging: PagingDep
 ) -> Page[ReleaseView]:
     """List a system's releases, newest first."""
-    with charter.as_actor(actor, write=False) as ctx:
-        rows, total = releases.list_releases(ctx, name, limit=paging.limit, offset=paging.offset)
-        return Page(items=[ReleaseView.of(r) for r in rows], total=total, **vars(paging))
+    return perform(charter, actor, inventory.list_releases, name, paging.limit, paging.offset)
 
 
 @router.get("/systems/{name}/releases/{digest}", tags=["releases"])
 def get_release(name: Name, digest: Digest, charter: CharterDep, actor: ActorDep) -> ReleaseView:
     """Read one release with its approval state per environment."""
-    with charter.as_actor(actor, write=False) as ctx:
-        release = releases.get_release(ctx, f"{name}@{digest}")
-        return ReleaseView.of(release, approvals=decisions.approval_states(ctx, release))
+    return perform(charter, actor, inventory.get_release, f"{name}@{digest}")
 
 
 @router.post(
@@ -185,8 +153,7 @@ def decide(
     name: Name, digest: Digest, body: DecisionRequest, charter: CharterDep, actor: ActorDep
 ) -> DecisionView:
     """Approve, reject or approve a release with conditions."""
-    with charter.as_actor(actor, write=True) as ctx:
-        return DecisionView.of(decisions.decide(ctx, f"{name}@{digest}", body))
+    return perform(charter, actor, records.decide, f"{name}@{digest}", body)
 
 
 @router.get("/decisions", tags=["decisions"])
@@ -198,11 +165,9 @@ def list_decisions(
     release: Annotated[str | None, Query(max_length=140, description="SYSTEM@DIGEST")] = None,
 ) -> Page[DecisionView]:
     """List decisions, newest first, optionally for one system or release."""
-    with charter.as_actor(actor, write=False) as ctx:
-        rows, total = decisions.list_decisions(
-            ctx, system_name=system, ref=release, limit=paging.limit, offset=paging.offset
-        )
-        return Page(items=[DecisionView.of(d) for d in rows], total=total, **vars(paging))
+    return perform(
+        charter, actor, records.list_decisions, system, release, paging.limit, paging.offset
+    )
 
 
 @router.get("/audit/events", tags=["audit"])
@@ -215,24 +180,22 @@ def audit_events(
     action: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Page[AuditEventView]:
     """Read the audit log, newest first."""
-    with charter.as_actor(actor, write=False) as ctx:
-        rows, total = audit.events(
-            ctx,
-            limit=paging.limit,
-            offset=paging.offset,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            action=action,
-        )
-        return Page(items=[AuditEventView.of(e) for e in rows], total=total, **vars(paging))
+    return perform(
+        charter,
+        actor,
+        records.audit_log,
+        paging.limit,
+        paging.offset,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        action=action,
+    )
 
 
 @router.get("/audit/head", tags=["audit"])
 def audit_head(charter: CharterDep, actor: ActorDep) -> AuditHeadView:
     """The chain head, to anchor outside the database."""
-    with charter.as_actor(actor, write=False) as ctx:
-        seq, digest = audit.current_head(ctx)
-        return AuditHeadView(seq=seq, hash=digest, anchor=f"{seq}:{digest}")
+    return perform(charter, actor, records.audit_head)
 
 
 @router.get("/audit/verify", tags=["audit"])
@@ -242,6 +205,4 @@ def audit_verify(
     anchor: Annotated[str | None, Query(max_length=100, description="SEQ:HASH")] = None,
 ) -> AuditVerifyView:
     """Recompute the whole chain; ``ok`` is false with the first broken link otherwise."""
-    parsed = audit.parse_anchor(anchor) if anchor else None
-    with charter.as_actor(actor, write=False) as ctx:
-        return AuditVerifyView.of(audit.verify(ctx, anchor=parsed))
+    return perform(charter, actor, records.audit_verify, anchor)

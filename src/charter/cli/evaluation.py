@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import typer
 
@@ -89,11 +89,11 @@ def evaluate(
     )
     options = RunOptions(n_bootstrap=bootstrap, seed=seed, min_group_size=min_group_size)
     loaded = load_model(model) if model else None
-    chosen = find_suite(suite, cast(Any, evaluation_suites())).configured(
+    chosen = find_suite(suite, evaluation_suites()).configured(
         _suite_settings(options_file), data_dir=data.parent
     )
     result = evaluate_file(data, chosen, spec, options, model=loaded)
-    stored = backend().record_evidence(ref, result)
+    stored = backend().call("evidence.record", ref=ref, result=result)
     if report:
         report.write_text(render_html(result, title=f"{ref} · {suite}"), encoding="utf-8")
     if fmt == "json":
@@ -152,7 +152,9 @@ def evidence_list(
 ) -> None:
     """List evidence, newest first."""
     system, ref = (None, target) if "@" in target else (target, None)
-    page = backend().list_evidence(system, ref, suite, limit, offset)
+    page = backend().call(
+        "evidence.list", system=system, ref=ref, suite=suite, limit=limit, offset=offset
+    )
     show_page(
         "Evidence",
         page,
@@ -169,7 +171,7 @@ def evidence_show(
     """Show one piece of evidence with its full result (html: the evaluation report)."""
     if fmt not in ("text", "json", "html"):
         raise BadInput(f"unknown format {fmt!r}: use text, json or html")
-    data = backend().get_evidence(evidence_id)
+    data = backend().call("evidence.show", evidence_id=evidence_id)
     if fmt == "json":
         render.emit_json(data)
     elif fmt == "html":

@@ -37,11 +37,18 @@ GATE_FORMATS = ("text", "json", "junit", "github")
 # --- policy ------------------------------------------------------------------------------
 
 
+def _text(data: bytes, path: Path) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput("a policy pack must be UTF-8 text", location=str(path)) from None
+
+
 @policy_app.command("apply")
 def policy_apply(file: Path, fmt: FormatOpt = "text") -> None:
     """Validate a policy pack and apply it as a new version (invalid packs change nothing)."""
     check_format(fmt)
-    data = backend().apply_policy(read_file(file), str(file))
+    data = backend().call("policy.apply", source=_text(read_file(file), file), name=str(file))
     if fmt == "json":
         render.emit_json(data)
     elif data.get("created"):
@@ -56,7 +63,7 @@ def policy_show(
     fmt: FormatOpt = "text",
 ) -> None:
     """Print a policy version's pack as applied."""
-    data = backend().show_policy(version)
+    data = backend().call("policy.show", version=version)
     if check_format(fmt) == "json":
         render.emit_json(data)
     else:
@@ -70,7 +77,7 @@ def policy_show(
 @policy_app.command("list")
 def policy_list(fmt: FormatOpt = "text", limit: LimitOpt = 50, offset: OffsetOpt = 0) -> None:
     """List applied policy versions, newest first."""
-    page = backend().list_policies(limit, offset)
+    page = backend().call("policy.list", limit=limit, offset=offset)
     show_page(
         "Policy versions", page, ["version", "name", "digest", "created_by", "created_at"], fmt
     )
@@ -84,7 +91,12 @@ def policy_diff(
     fmt: FormatOpt = "text",
 ) -> None:
     """Show what changed between two versions (default: the last two), or against a file."""
-    data = backend().diff_policy(old, new, read_file(file) if file else None)
+    data = backend().call(
+        "policy.diff",
+        old=old,
+        new=new,
+        candidate=_text(read_file(file), file) if file else None,
+    )
     if check_format(fmt) == "json":
         render.emit_json(data)
         return
@@ -103,7 +115,9 @@ def system_intake(
     from charter.domain.systems import parse_intake
 
     check_format(fmt)
-    data = backend().reassess_system(name, parse_intake(read_file(intake), str(intake)))
+    data = backend().call(
+        "system.intake", name=name, intake=parse_intake(read_file(intake), str(intake))
+    )
     if fmt == "json":
         render.emit_json(data)
     else:
@@ -133,7 +147,7 @@ def gate(
     """Evaluate every control for a release in an environment. Exit 0 pass, 1 fail, 2 error."""
     if fmt not in GATE_FORMATS:
         raise BadInput(f"unknown format {fmt!r}: use {', '.join(GATE_FORMATS)}")
-    report = backend().gate(ref, env)
+    report = backend().call("gate.run", ref=ref, environment=env)
     rendered = _render_gate(report, fmt)
     if rendered is not None:
         sys.stdout.write(rendered)
@@ -194,7 +208,7 @@ def exception_request(
         "expires": expires,
         "environment": env,
     }
-    data = backend().request_exception(ref, fields)
+    data = backend().call("exception.request", ref=ref, **fields)
     if fmt == "json":
         render.emit_json(data)
     else:
@@ -203,7 +217,7 @@ def exception_request(
 
 def _decide_exception(exception_id: int, verdict: str, note: str, fmt: str) -> None:
     check_format(fmt)
-    data = backend().decide_exception(exception_id, verdict, note)
+    data = backend().call("exception.decide", exception_id=exception_id, verdict=verdict, note=note)
     if fmt == "json":
         render.emit_json(data)
     else:
@@ -247,7 +261,9 @@ def exception_list(
 ) -> None:
     """List exceptions, soonest expiry first."""
     filters = {"expiring": expiring, "status": status, "system": system}
-    page = backend().list_exceptions({k: v for k, v in filters.items() if v}, limit, offset)
+    page = backend().call(
+        "exception.list", **{k: v for k, v in filters.items() if v}, limit=limit, offset=offset
+    )
     show_page(
         "Exceptions",
         page,
@@ -270,6 +286,10 @@ def _print_route(data: dict[str, Any], fmt: str) -> None:
     )
 
 
+def _intervene(action: str, system: str, env: str, reason: str) -> dict[str, Any]:
+    return backend().call(f"deployment.{action}", system=system, environment=env, reason=reason)
+
+
 @app.command()
 def deploy(
     ref: Annotated[str, typer.Argument(help="SYSTEM@DIGEST")],
@@ -278,37 +298,40 @@ def deploy(
     fmt: FormatOpt = "text",
 ) -> None:
     """Make a release live; refused unless its gate passes and an approval covers the env."""
-    _print_route(backend().deploy(ref, env, reason), check_format(fmt))
+    _print_route(
+        backend().call("deployment.deploy", ref=ref, environment=env, reason=reason),
+        check_format(fmt),
+    )
 
 
 @app.command()
 def rollback(system: str, env: EnvOpt, reason: ReasonOpt = "", fmt: FormatOpt = "text") -> None:
     """Return to the previous approved release."""
-    _print_route(backend().intervene("rollback", system, env, reason), check_format(fmt))
+    _print_route(_intervene("rollback", system, env, reason), check_format(fmt))
 
 
 @app.command()
 def kill(system: str, env: EnvOpt, reason: ReasonOpt = "", fmt: FormatOpt = "text") -> None:
     """Switch a system to its approved fallback."""
-    _print_route(backend().intervene("kill", system, env, reason), check_format(fmt))
+    _print_route(_intervene("kill", system, env, reason), check_format(fmt))
 
 
 @app.command()
 def resume(system: str, env: EnvOpt, reason: ReasonOpt = "", fmt: FormatOpt = "text") -> None:
     """Undo a kill."""
-    _print_route(backend().intervene("resume", system, env, reason), check_format(fmt))
+    _print_route(_intervene("resume", system, env, reason), check_format(fmt))
 
 
 @app.command()
 def route(system: str, env: EnvOpt, fmt: FormatOpt = "text") -> None:
     """Show what serves a system in an environment right now."""
-    _print_route(backend().route(system, env), check_format(fmt))
+    _print_route(backend().call("route.show", system=system, environment=env), check_format(fmt))
 
 
 @app.command()
 def status(fmt: FormatOpt = "text") -> None:
     """Every system right now: tier, live release per environment, approval, flags."""
-    data = backend().status()
+    data = backend().call("status")
     if check_format(fmt) == "json":
         render.emit_json(data)
         return

@@ -77,7 +77,13 @@ def reference_set(
         cohort=cohort,
         positive_label=_positive(positive_label),
     )
-    stored = backend().set_reference(ref, profile.to_dict(), list(pii or []), dataset.sha256)
+    stored = backend().call(
+        "reference.set",
+        ref=ref,
+        profile=profile.to_dict(),
+        pii=list(pii or []),
+        dataset_sha256=dataset.sha256,
+    )
     if fmt == "json":
         render.emit_json(stored)
         return
@@ -93,7 +99,7 @@ def reference_show(
     ref: Annotated[str, typer.Argument(help="SYSTEM@DIGEST")], fmt: FormatOpt = "text"
 ) -> None:
     """Show the release's current reference profile (summary)."""
-    data = backend().get_reference(ref)
+    data = backend().call("reference.show", ref=ref)
     if check_format(fmt) == "json":
         render.emit_json(data)
     else:
@@ -155,9 +161,18 @@ def log_command(
                     {"inference_id": i, "label": _plain(v)}
                     for i, v in zip(part["inference_id"], part[label_column], strict=True)
                 ]
-                answer = target.log_labels(system, env, batch_id, items)
+                answer = target.call(
+                    "labels.log", system=system, environment=env, batch_id=batch_id, labels=items
+                )
             else:
-                answer = target.log_records(system, env, batch_id, part, release)
+                answer = target.call(
+                    "observations.log",
+                    system=system,
+                    environment=env,
+                    batch_id=batch_id,
+                    records=part,
+                    release=release,
+                )
             totals["batches"] += 1
             totals["rows"] += len(part)
             totals["duplicates"] += int(bool(answer.get("duplicate")))
@@ -228,7 +243,9 @@ def alerts_list(
     """List alerts, newest first (or manage channels: `charter alerts channel ...`)."""
     if context.invoked_subcommand is not None:
         return
-    page = backend().list_alerts(open_only, system, limit, offset)
+    page = backend().call(
+        "alert.list", open_only=open_only, system=system, limit=limit, offset=offset
+    )
     if check_format(fmt) == "json":
         render.emit_json(page)
         return
@@ -263,15 +280,14 @@ def channel_add(
 ) -> None:
     """Send alerts to a channel."""
     check_format(fmt)
-    stored = backend().add_channel(
-        {
-            "name": name,
-            "kind": kind,
-            "url": url,
-            "secret": secret,
-            "system": system,
-            "min_severity": min_severity,
-        }
+    stored = backend().call(
+        "channel.add",
+        name=name,
+        kind=kind,
+        url=url,
+        secret=secret,
+        system=system,
+        min_severity=min_severity,
     )
     if fmt == "json":
         render.emit_json(stored)
@@ -282,7 +298,7 @@ def channel_add(
 @channel_app.command("list")
 def channel_list(fmt: FormatOpt = "text") -> None:
     """List notification channels (secrets are never shown)."""
-    page = backend().list_channels()
+    page = backend().call("channel.list")
     if check_format(fmt) == "json":
         render.emit_json(page)
     else:

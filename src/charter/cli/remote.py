@@ -1,8 +1,14 @@
-"""The remote backend: a Charter server's HTTP API (``CHARTER_URL`` with ``CHARTER_TOKEN``)."""
+"""The remote backend: each operation sent to the Charter API route that performs it.
+
+``ROUTES`` is the one table that says how an operation travels: method, path, which
+arguments go in the path, the query string or the JSON body. The parity test runs every
+operation through this backend and the local one and compares the JSON.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from charter.cli.backend import JSON
 from charter.domain.errors import (
@@ -16,11 +22,6 @@ from charter.domain.errors import (
 )
 from charter.settings import Settings
 
-if TYPE_CHECKING:
-    from charter.domain.decisions import DecisionRequest
-    from charter.domain.releases import ReleaseManifest
-    from charter.domain.systems import IntakeFile
-
 _STATUS_ERRORS: dict[int, type[CharterError]] = {
     400: BadInput,
     401: Unauthenticated,
@@ -30,6 +31,106 @@ _STATUS_ERRORS: dict[int, type[CharterError]] = {
     413: PayloadTooLarge,
     422: BadInput,
 }
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+
+
+@dataclass(frozen=True)
+class Http:
+    """How one operation is sent.
+
+    ``path`` names arguments in braces; ``{ref}`` (``SYSTEM@DIGEST``) expands to
+    ``systems/SYSTEM/releases/DIGEST``. ``query`` and ``body`` list the arguments sent
+    there, each ``name`` or ``name:wire_name``; a ``body`` of one bare string sends that
+    argument (a model or a mapping) as the whole body. Arguments that are None are left out.
+    """
+
+    method: str
+    path: str
+    query: tuple[str, ...] = ()
+    body: tuple[str, ...] | str = ()
+
+
+PAGE = ("limit", "offset")
+ROUTES: dict[str, Http] = {
+    "whoami": Http("GET", "/me"),
+    "user.create": Http("POST", "/users", body=("name", "role")),
+    "user.token": Http("POST", "/users/{name}/token"),
+    "user.list": Http("GET", "/users", query=PAGE),
+    "system.register": Http(
+        "POST", "/systems", body=("name", "owner", "purpose", "population", "surfaces", "intake")
+    ),
+    "system.list": Http("GET", "/systems", query=PAGE),
+    "system.show": Http("GET", "/systems/{name}"),
+    "system.status": Http("POST", "/systems/{name}/status", body=("status", "reason")),
+    "system.intake": Http("PUT", "/systems/{name}/intake", body="intake"),
+    "release.create": Http("POST", "/systems/{system}/releases", body="manifest"),
+    "release.list": Http("GET", "/systems/{system}/releases", query=PAGE),
+    "release.show": Http("GET", "/{ref}"),
+    "decision.create": Http("POST", "/{ref}/decisions", body="request"),
+    "decision.list": Http("GET", "/decisions", query=("system", "ref:release", *PAGE)),
+    "audit.verify": Http("GET", "/audit/verify", query=("anchor",)),
+    "audit.head": Http("GET", "/audit/head"),
+    "audit.log": Http("GET", "/audit/events", query=(*PAGE, "entity_type", "entity_id", "action")),
+    "policy.apply": Http("POST", "/policies", body=("source", "name")),
+    "policy.show": Http("GET", "/policies/{version}"),
+    "policy.list": Http("GET", "/policies", query=PAGE),
+    "policy.diff": Http("GET", "/policies/diff", query=("old", "new")),
+    "gate.run": Http("POST", "/{ref}/gate", query=("environment:env",)),
+    "exception.request": Http(
+        "POST",
+        "/{ref}/exceptions",
+        body=("control_id", "justification", "compensating", "expires", "environment"),
+    ),
+    "exception.decide": Http("POST", "/exceptions/{exception_id}/{verdict}", body=("note",)),
+    "exception.show": Http("GET", "/exceptions/{exception_id}"),
+    "exception.list": Http("GET", "/exceptions", query=("system", "status", "expiring", *PAGE)),
+    "deployment.deploy": Http("POST", "/{ref}/deploy", body=("environment", "reason")),
+    "deployment.rollback": Http(
+        "POST", "/systems/{system}/rollback", body=("environment", "reason")
+    ),
+    "deployment.kill": Http("POST", "/systems/{system}/kill", body=("environment", "reason")),
+    "deployment.resume": Http("POST", "/systems/{system}/resume", body=("environment", "reason")),
+    "route.show": Http("GET", "/systems/{system}/route", query=("environment:env",)),
+    "status": Http("GET", "/status"),
+    "evidence.record": Http("POST", "/{ref}/evidence", body="result"),
+    "evidence.list": Http("GET", "/evidence", query=("system", "ref:release", "suite", *PAGE)),
+    "evidence.show": Http("GET", "/evidence/{evidence_id}"),
+    "reference.set": Http("PUT", "/{ref}/reference", body=("profile", "pii", "dataset_sha256")),
+    "reference.show": Http("GET", "/{ref}/reference", query=("profile",)),
+    "observations.log": Http(
+        "POST", "/systems/{system}/observations", query=("environment:env", "release")
+    ),
+    "labels.log": Http(
+        "POST", "/systems/{system}/labels", query=("environment:env",), body=("batch_id", "labels")
+    ),
+    "alert.list": Http("GET", "/alerts", query=("open_only:open", "system", *PAGE)),
+    "channel.add": Http(
+        "POST", "/alerts/channels", body=("name", "kind", "url", "secret", "system", "min_severity")
+    ),
+    "channel.list": Http("GET", "/alerts/channels"),
+    "monitoring.signals": Http("GET", "/monitoring/signals"),
+    "monitoring.windows": Http(
+        "GET", "/systems/{system}/windows", query=("environment:env", "limit")
+    ),
+}
+
+
+def _names(spec: str) -> tuple[str, str]:
+    name, _, wire = spec.partition(":")
+    return name, wire or name
+
+
+def _plain(value: Any) -> Any:
+    """Models as their JSON data; anything else as it is."""
+    dump = getattr(value, "model_dump", None)
+    return dump(mode="json", exclude_none=True) if dump is not None else value
+
+
+def _ref_path(ref: str) -> str:
+    from charter.domain.releases import parse_ref
+
+    parsed = parse_ref(ref)
+    return f"systems/{parsed.system}/releases/{parsed.digest_prefix}"
 
 
 class RemoteBackend:
@@ -43,7 +144,46 @@ class RemoteBackend:
         headers = {"Authorization": f"Bearer {settings.token}"} if settings.token else {}
         self.client = httpx.Client(base_url=self.url + "/api/v1", headers=headers, timeout=60.0)
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> JSON:
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self.client.close()
+
+    def call(self, operation: str, **arguments: Any) -> JSON:
+        """Send the named operation to the route that performs it."""
+        route = _special(operation, arguments) or ROUTES[operation]
+        args = dict(arguments)
+        path = route.path
+        if "{ref}" in path:
+            path = path.replace("/{ref}", "/" + _ref_path(str(args.pop("ref"))))
+        for name in list(args):
+            if "{" + name + "}" in path:
+                path = path.replace("{" + name + "}", str(args.pop(name)))
+        params = {
+            wire: args.pop(name)
+            for name, wire in map(_names, route.query)
+            if name in args and args[name] is not None
+        }
+        for name, _ in map(_names, route.query):
+            args.pop(name, None)
+        kwargs: dict[str, Any] = {"params": params}
+        if operation == "observations.log":
+            kwargs.update(_arrow(args.pop("records"), str(args.pop("batch_id"))))
+        elif isinstance(route.body, str):
+            kwargs["json"] = _plain(args.pop(route.body))
+        elif route.body:
+            kwargs["json"] = {
+                wire: _plain(args.pop(name))
+                for name, wire in map(_names, route.body)
+                if args.get(name) is not None
+            }
+            for name, _ in map(_names, route.body):
+                args.pop(name, None)
+        extra = sorted(name for name, value in args.items() if value is not None)
+        if extra:
+            raise BadInput(f"operation {operation!r} does not take {', '.join(extra)}")
+        return self._send(route.method, path, **kwargs)
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> JSON:
         import httpx
 
         try:
@@ -58,192 +198,37 @@ class RemoteBackend:
                 detail = response.text[:200] or response.reason_phrase
             error = _STATUS_ERRORS.get(response.status_code, CharterError)
             raise error(f"{detail}" if response.status_code < 500 else f"server error: {detail}")
-        result: JSON = response.json()
+        try:
+            result: JSON = response.json()
+        except ValueError:
+            raise CharterError(
+                f"the server at {self.url} answered something that is not JSON"
+            ) from None
         return result
 
-    def _params(self, **values: Any) -> JSON:
-        return {key: value for key, value in values.items() if value is not None}
 
-    def whoami(self) -> JSON:
-        return self._call("GET", "/me")
+def _special(operation: str, arguments: dict[str, Any]) -> Http | None:
+    """Operations whose route depends on their arguments."""
+    if operation == "policy.show" and arguments.get("version") is None:
+        arguments.pop("version", None)
+        return Http("GET", "/policies/current")
+    if operation == "policy.diff" and arguments.get("candidate") is not None:
+        arguments["source"] = arguments.pop("candidate")
+        arguments["base"] = arguments.pop("old", None)
+        arguments.pop("new", None)
+        return Http("POST", "/policies/diff", body=("source", "base"))
+    return None
 
-    def create_user(self, name: str, role: str) -> JSON:
-        return self._call("POST", "/users", json={"name": name, "role": role})
 
-    def rotate_token(self, name: str) -> JSON:
-        return self._call("POST", f"/users/{name}/token")
+def _arrow(frame: Any, batch_id: str) -> dict[str, Any]:
+    """A data frame as an Arrow IPC stream: typed columns and a fraction of the JSON size."""
+    import pyarrow as pa
 
-    def list_users(self, limit: int, offset: int) -> JSON:
-        return self._call("GET", "/users", params={"limit": limit, "offset": offset})
-
-    def register_system(self, name: str, fields: JSON, intake: IntakeFile | None) -> JSON:
-        body = {"name": name, **{k: v for k, v in fields.items() if v is not None}}
-        if intake is not None:
-            body["intake"] = intake.model_dump(mode="json", exclude_none=True)
-        return self._call("POST", "/systems", json=body)
-
-    def list_systems(self, limit: int, offset: int) -> JSON:
-        return self._call("GET", "/systems", params={"limit": limit, "offset": offset})
-
-    def get_system(self, name: str) -> JSON:
-        return self._call("GET", f"/systems/{name}")
-
-    def set_status(self, name: str, status: str, reason: str) -> JSON:
-        return self._call(
-            "POST", f"/systems/{name}/status", json={"status": status, "reason": reason}
-        )
-
-    def create_release(self, system: str, manifest: ReleaseManifest) -> JSON:
-        body = manifest.model_dump(mode="json", exclude_none=True)
-        return self._call("POST", f"/systems/{system}/releases", json=body)
-
-    def list_releases(self, system: str, limit: int, offset: int) -> JSON:
-        params = {"limit": limit, "offset": offset}
-        return self._call("GET", f"/systems/{system}/releases", params=params)
-
-    def _split(self, ref: str) -> tuple[str, str]:
-        from charter.domain.releases import parse_ref
-
-        parsed = parse_ref(ref)
-        return parsed.system, parsed.digest_prefix
-
-    def get_release(self, ref: str) -> JSON:
-        system, digest = self._split(ref)
-        return self._call("GET", f"/systems/{system}/releases/{digest}")
-
-    def decide(self, ref: str, request: DecisionRequest) -> JSON:
-        system, digest = self._split(ref)
-        body = request.model_dump(mode="json", exclude_none=True)
-        return self._call("POST", f"/systems/{system}/releases/{digest}/decisions", json=body)
-
-    def list_decisions(self, system: str | None, ref: str | None, limit: int, offset: int) -> JSON:
-        params = self._params(system=system, release=ref, limit=limit, offset=offset)
-        return self._call("GET", "/decisions", params=params)
-
-    def audit_verify(self, anchor: str | None) -> JSON:
-        return self._call("GET", "/audit/verify", params=self._params(anchor=anchor))
-
-    def audit_head(self) -> JSON:
-        return self._call("GET", "/audit/head")
-
-    def audit_log(self, limit: int, offset: int, filters: JSON) -> JSON:
-        params = self._params(limit=limit, offset=offset, **filters)
-        return self._call("GET", "/audit/events", params=params)
-
-    def apply_policy(self, data: bytes, source: str) -> JSON:
-        return self._call(
-            "POST", "/policies", json={"source": data.decode("utf-8"), "name": source}
-        )
-
-    def show_policy(self, version: int | None) -> JSON:
-        return self._call("GET", f"/policies/{version}" if version else "/policies/current")
-
-    def list_policies(self, limit: int, offset: int) -> JSON:
-        return self._call("GET", "/policies", params={"limit": limit, "offset": offset})
-
-    def diff_policy(self, old: int | None, new: int | None, candidate: bytes | None) -> JSON:
-        if candidate is not None:
-            body = {"source": candidate.decode("utf-8"), "base": old}
-            return self._call("POST", "/policies/diff", json=body)
-        return self._call("GET", "/policies/diff", params=self._params(old=old, new=new))
-
-    def reassess_system(self, name: str, intake: IntakeFile) -> JSON:
-        return self._call("PUT", f"/systems/{name}/intake", json=intake.model_dump(mode="json"))
-
-    def gate(self, ref: str, environment: str) -> JSON:
-        system, digest = self._split(ref)
-        return self._call(
-            "POST", f"/systems/{system}/releases/{digest}/gate", params={"env": environment}
-        )
-
-    def request_exception(self, ref: str, fields: JSON) -> JSON:
-        system, digest = self._split(ref)
-        return self._call("POST", f"/systems/{system}/releases/{digest}/exceptions", json=fields)
-
-    def decide_exception(self, exception_id: int, verdict: str, note: str) -> JSON:
-        return self._call("POST", f"/exceptions/{exception_id}/{verdict}", json={"note": note})
-
-    def list_exceptions(self, filters: JSON, limit: int, offset: int) -> JSON:
-        params = self._params(limit=limit, offset=offset, **filters)
-        return self._call("GET", "/exceptions", params=params)
-
-    def deploy(self, ref: str, environment: str, reason: str) -> JSON:
-        system, digest = self._split(ref)
-        body = {"environment": environment, "reason": reason}
-        return self._call("POST", f"/systems/{system}/releases/{digest}/deploy", json=body)
-
-    def intervene(self, action: str, system: str, environment: str, reason: str) -> JSON:
-        body = {"environment": environment, "reason": reason}
-        return self._call("POST", f"/systems/{system}/{action}", json=body)
-
-    def route(self, system: str, environment: str) -> JSON:
-        return self._call("GET", f"/systems/{system}/route", params={"env": environment})
-
-    def status(self) -> JSON:
-        return self._call("GET", "/status")
-
-    def record_evidence(self, ref: str, result: JSON) -> JSON:
-        system, digest = self._split(ref)
-        return self._call("POST", f"/systems/{system}/releases/{digest}/evidence", json=result)
-
-    def list_evidence(
-        self, system: str | None, ref: str | None, suite: str | None, limit: int, offset: int
-    ) -> JSON:
-        params = self._params(system=system, release=ref, suite=suite, limit=limit, offset=offset)
-        return self._call("GET", "/evidence", params=params)
-
-    def get_evidence(self, evidence_id: int) -> JSON:
-        return self._call("GET", f"/evidence/{evidence_id}")
-
-    # Live monitoring (charter.cli.monitoring).
-    def set_reference(self, ref: str, profile: JSON, pii: list[str], sha256: str | None) -> JSON:
-        system, digest = self._split(ref)
-        body = {"profile": profile, "pii": pii, "dataset_sha256": sha256}
-        return self._call("PUT", f"/systems/{system}/releases/{digest}/reference", json=body)
-
-    def get_reference(self, ref: str) -> JSON:
-        system, digest = self._split(ref)
-        return self._call("GET", f"/systems/{system}/releases/{digest}/reference")
-
-    def log_records(
-        self, system: str, environment: str, batch_id: str, frame: Any, release: str | None
-    ) -> JSON:
-        import pyarrow as pa
-
-        # Arrow IPC: typed columns and a fraction of the JSON size.
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, table.schema) as writer:
-            writer.write_table(table)
-        headers = {
-            "Content-Type": "application/vnd.apache.arrow.stream",
-            "X-Charter-Batch-Id": batch_id,
-        }
-        return self._call(
-            "POST",
-            f"/systems/{system}/observations",
-            params=self._params(env=environment, release=release),
-            content=sink.getvalue().to_pybytes(),
-            headers=headers,
-        )
-
-    def log_labels(self, system: str, environment: str, batch_id: str, labels: list[JSON]) -> JSON:
-        return self._call(
-            "POST",
-            f"/systems/{system}/labels",
-            params={"env": environment},
-            json={"batch_id": batch_id, "labels": labels},
-        )
-
-    def list_alerts(self, open_only: bool, system: str | None, limit: int, offset: int) -> JSON:
-        params = self._params(open=open_only or None, system=system, limit=limit, offset=offset)
-        return self._call("GET", "/alerts", params=params)
-
-    def add_channel(self, fields: JSON) -> JSON:
-        return self._call("POST", "/alerts/channels", json=fields)
-
-    def list_channels(self) -> JSON:
-        return self._call("GET", "/alerts/channels")
-
-    def monitoring_signals(self) -> JSON:
-        return self._call("GET", "/monitoring/signals")
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return {
+        "content": sink.getvalue().to_pybytes(),
+        "headers": {"Content-Type": ARROW_STREAM, "X-Charter-Batch-Id": batch_id},
+    }

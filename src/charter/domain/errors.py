@@ -6,6 +6,8 @@ reason on stderr) and the HTTP API to RFC 9457 problem details with the status b
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class CharterError(Exception):
     """Base class: an operation was refused for a reason the caller can act on."""
@@ -14,10 +16,15 @@ class CharterError(Exception):
     title: str = "Bad request"
     slug: str = "bad-request"
 
-    def __init__(self, detail: str, *, location: str | None = None) -> None:
+    def __init__(
+        self, detail: str, *, location: str | None = None, fields: Sequence[str] = ()
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.location = location
+        #: Request fields the error is about, by their API names (``use_case``); adapters
+        #: translate them (the CLI names its flags), the message itself names no flag.
+        self.fields = tuple(fields)
 
     def __str__(self) -> str:
         if self.location:

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
+from charter.domain.approvals import DEFAULT_REQUIREMENT, ApprovalRequirement, DecisionFact
+from charter.domain.contracts import Contract, MonitoringPlan
+
 ControlStatus = Literal["pass", "fail", "waived", "not_applicable"]
 
 
@@ -29,21 +32,6 @@ class EvidenceFact:
 
 
 @dataclass(frozen=True)
-class DecisionFact:
-    """One decision on the release (oldest first in ReleaseFacts.decisions)."""
-
-    id: int
-    verdict: str
-    actor: str
-    actor_role: str
-    environments: tuple[str, ...]
-    expires_at: datetime | None
-    created_at: datetime
-    fallback: dict[str, Any] | None
-    policy_version: int | None
-
-
-@dataclass(frozen=True)
 class ExceptionFact:
     """An exception (waiver) of one control for this release."""
 
@@ -55,6 +43,21 @@ class ExceptionFact:
     approved_by: str | None
     justification: str
     compensating: str
+
+
+@dataclass(frozen=True)
+class ReferenceFact:
+    """The release's current reference profile, which live monitoring compares with."""
+
+    digest: str
+    rows: int
+    features: tuple[str, ...]
+    prediction: str | None
+    score: str | None
+    label: str | None
+    cohort: str | None
+    #: Realised accuracy on the reference rows (None without labels and predictions).
+    baseline_accuracy: float | None
 
 
 @dataclass(frozen=True)
@@ -76,17 +79,20 @@ class ReleaseFacts:
     #: The policy version each decision was made under is in DecisionFact; this is the
     #: version the gate runs under.
     policy_version: int = 0
+    #: The contract in force in ``environment``: the release's, tightened by the
+    #: approvals that count there.
+    contract: Contract = field(default_factory=Contract)
+    #: What the monitoring worker will watch in ``environment`` (same plan as the worker).
+    monitoring: MonitoringPlan | None = None
+    #: The release's current reference profile, if one is set.
+    reference: ReferenceFact | None = None
+    #: What approval needs for the tier in ``environment`` under the policy in force.
+    approval_requirements: tuple[ApprovalRequirement, ...] = (DEFAULT_REQUIREMENT,)
 
     @property
     def components(self) -> list[dict[str, Any]]:
         """The release's components."""
         return list(self.document.get("components", []))
-
-    @property
-    def contract(self) -> dict[str, Any]:
-        """The release's contract section."""
-        contract = self.document.get("contract", {})
-        return contract if isinstance(contract, dict) else {}
 
     def vendor_deprecations(self) -> list[tuple[str, date]]:
         """(component name, deprecation date) for every vendor model that declares one."""

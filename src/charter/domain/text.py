@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import yaml
 
+from charter.domain.durations import is_duration, parse_duration
 from charter.domain.errors import BadInput
 
 SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
 _SLUG = re.compile(SLUG_PATTERN)
-_DURATION = re.compile(r"^(\d{1,5})([dhw])$")
 
 #: Largest YAML document Charter reads (release manifests, intake answers).
 MAX_DOCUMENT_BYTES = 1024 * 1024
@@ -85,15 +85,8 @@ def parse_expiry(value: str, *, now: datetime) -> datetime:
     A bare date means the end of that day in UTC. The result must lie in the future.
     """
     value = value.strip()
-    match = _DURATION.match(value)
-    if match:
-        amount, unit = int(match.group(1)), match.group(2)
-        delta = {
-            "d": timedelta(days=amount),
-            "h": timedelta(hours=amount),
-            "w": timedelta(weeks=amount),
-        }[unit]
-        result = now + delta
+    if is_duration(value):
+        result = now + parse_duration(value, what="expiry")
     else:
         try:
             if len(value) == 10:

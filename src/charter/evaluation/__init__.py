@@ -13,7 +13,7 @@ Typical use::
 
 from __future__ import annotations
 
-from charter.evaluation.contract_checks import evaluate_contract
+from charter.domain.contracts import evaluate_contract
 from charter.evaluation.contracts import (
     Bound,
     Contract,

@@ -1,417 +1,48 @@
-"""Contracts: the metric bounds a release is approved under, parsed and checked.
+"""Contracts as evaluation reads them: the domain's parser with the suites' metric catalogue.
 
-A contract is a list of bounds (or a mapping whose ``offline`` key holds that list; a
-``live`` key is left to the monitoring layer). A bound is a string::
-
-    roc_auc >= 0.75
-    recall[sex=female] >= 0.6
-    recall[sex] >= 0.6                      # every scored group of sex
-    demographic_parity_ratio[sex] >= 0.8
-    ci_lower(roc_auc) >= 0.75               # the interval's lower end must clear it
-    ci(log_loss) <= 0.5                     # the conservative end: upper for <=, lower for >=
-    precision[sex=female, age_band="[25, 35)"] >= 0.5   # quote values with , [ ] or quotes
-
-or a mapping::
-
-    {metric: roc_auc, op: ">=", value: 0.75, use: ci_lower}
-    {metric: recall, cohort: {sex: female}, op: ">=", value: 0.6, suite: classification}
-    {metric: demographic_parity_ratio, cohort: [sex, age_band], op: ">=", value: 0.8}
-
-``use`` is ``estimate`` (default), ``ci_lower``, ``ci_upper`` or ``ci``. Metric names are
-checked against the suites' catalogues when parsing; errors name the location.
-Checking a contract against a result lives in :mod:`charter.evaluation.contract_checks`.
+The contract model, parser and checks live in :mod:`charter.domain.contracts`; this module
+adds what only evaluation knows: which suite measures which metric at which level.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any
 
-from charter.domain.errors import BadInput
-from charter.evaluation.suites import MetricInfo, Suite, builtin_suites
+from charter.domain.contracts import Bound, Catalogue, Contract
+from charter.domain.contracts import parse_bound as _parse_bound
+from charter.domain.contracts import parse_contract as _parse_contract
+from charter.evaluation.suites import Suite, builtin_suites
 
-Operator = Literal[">=", "<=", ">", "<"]
-Use = Literal["estimate", "ci_lower", "ci_upper", "ci"]
-Status = Literal["pass", "fail", "undefined", "skipped"]
-
-OPERATORS: tuple[Operator, ...] = (">=", "<=", ">", "<")
-USES: tuple[Use, ...] = ("estimate", "ci_lower", "ci_upper", "ci")
-
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
-_NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
+__all__ = ["Bound", "Contract", "catalogue_of", "metric_catalogue", "parse_bound", "parse_contract"]
 
 
-@dataclass(frozen=True)
-class Bound:
-    """One parsed bound.
-
-    ``dimension`` names cohort columns (``[sex]``: every scored group, or the dimension's
-    own metric); ``group`` pins one group (``[sex=female]``); both None means overall.
-    ``suites`` lists the suites that measure the metric (or the one pinned by ``suite``).
-    """
-
-    metric: str
-    op: Operator
-    threshold: float
-    use: Use
-    dimension: tuple[str, ...] | None
-    group: Mapping[str, str] | None
-    suites: tuple[str, ...]
-    level: str
-    location: str
-
-    @property
-    def text(self) -> str:
-        """The canonical string form of the bound."""
-        selector = ""
-        if self.group is not None:
-            selector = "[" + ", ".join(f"{k}={_quote(v)}" for k, v in self.group.items()) + "]"
-        elif self.dimension is not None:
-            selector = "[" + ", ".join(self.dimension) + "]"
-        target = f"{self.metric}{selector}"
-        if self.use != "estimate":
-            target = f"{self.use}({target})"
-        return f"{target} {self.op} {self.threshold:g}"
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON-able mapping form of the bound."""
-        return {
-            "metric": self.metric,
-            "op": self.op,
-            "value": self.threshold,
-            "use": self.use,
-            "cohort": (
-                dict(self.group)
-                if self.group is not None
-                else list(self.dimension)
-                if self.dimension is not None
-                else None
-            ),
-            "suites": list(self.suites),
-            "location": self.location,
-            "text": self.text,
-        }
-
-
-@dataclass(frozen=True)
-class Contract:
-    """A parsed contract: its bounds in the order written."""
-
-    bounds: tuple[Bound, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON-able form (each bound in mapping form)."""
-        return {"bounds": [b.to_dict() for b in self.bounds]}
-
-
-def _quote(value: str) -> str:
-    if _NAME.fullmatch(value) or _NUMBER.fullmatch(value):
-        return value
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def metric_catalogue(
-    suites: Sequence[Suite] | None = None,
-) -> dict[str, list[tuple[str, MetricInfo]]]:
-    """Every metric a contract may name: metric -> [(suite name, info), ...]."""
-    catalogue: dict[str, list[tuple[str, MetricInfo]]] = {}
+def metric_catalogue(suites: Sequence[Suite] | None = None) -> dict[str, list[tuple[str, Any]]]:
+    """Every metric a contract may name: metric -> [(suite name, MetricInfo), ...]."""
+    catalogue: dict[str, list[tuple[str, Any]]] = {}
     for suite in suites if suites is not None else builtin_suites():
         for metric, info in suite.metrics.items():
             catalogue.setdefault(metric, []).append((suite.name, info))
     return catalogue
 
 
-class _Scanner:
-    """A cursor over a bound string that reports errors with the column."""
-
-    def __init__(self, text: str, location: str) -> None:
-        self.text = text
-        self.pos = 0
-        self.location = location
-
-    def fail(self, message: str) -> BadInput:
-        return BadInput(
-            f"{message} at column {self.pos + 1} of {self.text!r}", location=self.location
-        )
-
-    def skip_space(self) -> None:
-        while self.pos < len(self.text) and self.text[self.pos].isspace():
-            self.pos += 1
-
-    def peek(self) -> str:
-        self.skip_space()
-        return self.text[self.pos] if self.pos < len(self.text) else ""
-
-    def expect(self, char: str) -> None:
-        if self.peek() != char:
-            raise self.fail(f"expected {char!r}")
-        self.pos += 1
-
-    def name(self, what: str) -> str:
-        self.skip_space()
-        match = _NAME.match(self.text, self.pos)
-        if not match:
-            raise self.fail(f"expected {what}")
-        self.pos = match.end()
-        return match.group()
-
-    def value(self) -> str:
-        char = self.peek()
-        if char in ("'", '"'):
-            self.pos += 1
-            out = []
-            while self.pos < len(self.text) and self.text[self.pos] != char:
-                if self.text[self.pos] == "\\" and self.pos + 1 < len(self.text):
-                    self.pos += 1
-                out.append(self.text[self.pos])
-                self.pos += 1
-            if self.pos >= len(self.text):
-                raise self.fail("unterminated quoted value")
-            self.pos += 1
-            return "".join(out)
-        start = self.pos
-        while self.pos < len(self.text) and self.text[self.pos] not in ",]":
-            self.pos += 1
-        raw = self.text[start : self.pos].strip()
-        if not raw:
-            raise self.fail("expected a cohort value")
-        return raw
-
-    def operator(self) -> Operator:
-        self.skip_space()
-        for op in OPERATORS:  # two-character operators first
-            if self.text.startswith(op, self.pos):
-                self.pos += len(op)
-                return op
-        raise self.fail("expected an operator (>=, <=, >, <)")
-
-    def number(self) -> float:
-        self.skip_space()
-        match = _NUMBER.match(self.text, self.pos)
-        if not match:
-            raise self.fail("expected a number")
-        self.pos = match.end()
-        return float(match.group())
-
-
-def _selector(scanner: _Scanner) -> tuple[tuple[str, ...] | None, dict[str, str] | None]:
-    if scanner.peek() != "[":
-        return None, None
-    scanner.pos += 1
-    columns: list[str] = []
-    values: list[str | None] = []
-    while True:
-        columns.append(scanner.name("a cohort column"))
-        if scanner.peek() == "=":
-            scanner.pos += 1
-            values.append(scanner.value())
-        else:
-            values.append(None)
-        if scanner.peek() == ",":
-            scanner.pos += 1
-            continue
-        scanner.expect("]")
-        break
-    if len(set(columns)) != len(columns):
-        raise scanner.fail("a cohort column is repeated")
-    if all(v is None for v in values):
-        return tuple(columns), None
-    if any(v is None for v in values):
-        raise scanner.fail("give a value for every cohort column (col=value) or for none")
-    return None, {c: str(v) for c, v in zip(columns, values, strict=True)}
-
-
-def _parse_string(text: str, location: str) -> dict[str, Any]:
-    scanner = _Scanner(text, location)
-    first = scanner.name("a metric name")
-    use: str = "estimate"
-    if scanner.peek() == "(":
-        if first not in USES:
-            raise scanner.fail(f"unknown function {first!r} (use one of {', '.join(USES)})")
-        use = first
-        scanner.pos += 1
-        metric = scanner.name("a metric name")
-        dimension, group = _selector(scanner)
-        scanner.expect(")")
-    else:
-        metric = first
-        dimension, group = _selector(scanner)
-    op = scanner.operator()
-    threshold = scanner.number()
-    if scanner.peek():
-        raise scanner.fail("unexpected text after the bound")
+def catalogue_of(suites: Sequence[Suite] | None = None) -> Catalogue:
+    """The catalogue in the domain's form: metric -> [(suite name, level), ...]."""
     return {
-        "metric": metric,
-        "op": op,
-        "value": threshold,
-        "use": use,
-        "dimension": dimension,
-        "group": group,
-        "suite": None,
+        metric: [(suite, info.level) for suite, info in providers]
+        for metric, providers in metric_catalogue(suites).items()
     }
-
-
-_MAPPING_KEYS = {"metric", "op", "value", "use", "cohort", "suite"}
-
-
-def _parse_mapping(raw: Mapping[str, Any], location: str) -> dict[str, Any]:
-    unknown = sorted(set(map(str, raw)) - _MAPPING_KEYS)
-    if unknown:
-        raise BadInput(
-            f"unknown key(s) {', '.join(unknown)}; a bound has {', '.join(sorted(_MAPPING_KEYS))}",
-            location=location,
-        )
-    for key in ("metric", "op", "value"):
-        if key not in raw:
-            raise BadInput(f"a bound needs {key!r}", location=location)
-    metric, op, value = raw["metric"], raw["op"], raw["value"]
-    if not isinstance(metric, str) or not _NAME.fullmatch(metric):
-        raise BadInput(
-            f"metric must be a metric name, got {metric!r}", location=f"{location}.metric"
-        )
-    if op not in OPERATORS:
-        raise BadInput(
-            f"op must be one of {', '.join(OPERATORS)}, got {op!r}", location=f"{location}.op"
-        )
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise BadInput(
-            f"value must be a finite number, got {value!r}", location=f"{location}.value"
-        )
-    use = raw.get("use", "estimate")
-    if use not in USES:
-        raise BadInput(
-            f"use must be one of {', '.join(USES)}, got {use!r}", location=f"{location}.use"
-        )
-    cohort = raw.get("cohort")
-    dimension: tuple[str, ...] | None = None
-    group: dict[str, str] | None = None
-    if isinstance(cohort, str):
-        dimension = (cohort,)
-    elif isinstance(cohort, Mapping):
-        group = {str(k): _text(v) for k, v in cohort.items()}
-    elif isinstance(cohort, Sequence) and all(isinstance(c, str) for c in cohort):
-        dimension = tuple(cohort)
-    elif cohort is not None:
-        raise BadInput(
-            "cohort must be a column, a list of columns or a mapping column: value",
-            location=f"{location}.cohort",
-        )
-    suite = raw.get("suite")
-    if suite is not None and not isinstance(suite, str):
-        raise BadInput("suite must be a suite name", location=f"{location}.suite")
-    return {
-        "metric": metric,
-        "op": op,
-        "value": float(value),
-        "use": use,
-        "dimension": dimension or None,
-        "group": group or None,
-        "suite": suite,
-    }
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def parse_bound(
-    raw: Any,
-    *,
-    location: str = "contract[0]",
-    catalogue: Mapping[str, list[tuple[str, MetricInfo]]] | None = None,
+    raw: Any, *, location: str = "contract[0]", suites: Sequence[Suite] | None = None
 ) -> Bound:
-    """Parse one bound (string or mapping form) and check its metric against the catalogue."""
-    if isinstance(raw, str):
-        fields = _parse_string(raw, location)
-    elif isinstance(raw, Mapping):
-        fields = _parse_mapping(raw, location)
-    else:
-        raise BadInput(
-            f"a bound is a string or a mapping, got {type(raw).__name__}", location=location
-        )
-    known = catalogue if catalogue is not None else metric_catalogue()
-    metric = fields["metric"]
-    providers = known.get(metric)
-    if not providers:
-        close = [m for m in sorted(known) if m.startswith(metric[:3])][:5]
-        hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        raise BadInput(
-            f"unknown metric {metric!r}{hint}; known metrics: {', '.join(sorted(known))}",
-            location=location,
-        )
-    if fields["suite"] is not None:
-        providers = [p for p in providers if p[0] == fields["suite"]]
-        if not providers:
-            raise BadInput(
-                f"suite {fields['suite']!r} does not measure {metric!r}", location=location
-            )
-    level = providers[0][1].level
-    if level == "dataset" and (fields["dimension"] or fields["group"]):
-        raise BadInput(f"{metric} is a whole-data metric and takes no cohort", location=location)
-    if level == "dimension" and fields["group"]:
-        raise BadInput(
-            f"{metric} has one value per cohort dimension: "
-            f"write {metric}[{', '.join(fields['group'])}]",
-            location=location,
-        )
-    return Bound(
-        metric=metric,
-        op=fields["op"],
-        threshold=float(fields["value"]),
-        use=fields["use"],
-        dimension=fields["dimension"],
-        group=fields["group"],
-        suites=tuple(p[0] for p in providers),
-        level=level,
-        location=location,
-    )
+    """Parse one bound, checking its metric against the suites' catalogue."""
+    return _parse_bound(raw, location=location, catalogue=catalogue_of(suites))
 
 
 def parse_contract(
     raw: Any, *, suites: Sequence[Suite] | None = None, location: str = "contract"
 ) -> Contract:
-    """Parse a contract: a list of bounds, or a mapping with an ``offline`` section.
-
-    ``offline`` is a list of bounds, or a mapping from metric to condition as release
-    manifests often write it (``{"roc_auc": ">= 0.75", "recall[sex]": ">= 0.6"}``).
-
-    Raises BadInput naming the location (``contract.offline[2]``) and column of the
-    first syntax error or unknown metric.
-    """
-    if raw is None:
-        return Contract(bounds=())
-    entries: Any = raw
-    where = location
-    if isinstance(raw, Mapping):
-        unknown = sorted(set(map(str, raw)) - {"offline", "live"})
-        if unknown:
-            raise BadInput(
-                f"unknown key(s) {', '.join(unknown)}; a contract has 'offline' (and 'live')",
-                location=location,
-            )
-        entries = raw.get("offline") or []
-        where = f"{location}.offline"
-    if isinstance(entries, Mapping):
-        catalogue = metric_catalogue(suites)
-        return Contract(
-            bounds=tuple(
-                parse_bound(f"{key} {condition}", location=f"{where}.{key}", catalogue=catalogue)
-                for key, condition in entries.items()
-            )
-        )
-    if isinstance(entries, str) or not isinstance(entries, Sequence):
-        raise BadInput("a contract is a list of bounds", location=where)
-    catalogue = metric_catalogue(suites)
-    return Contract(
-        bounds=tuple(
-            parse_bound(entry, location=f"{where}[{i}]", catalogue=catalogue)
-            for i, entry in enumerate(entries)
-        )
-    )
+    """Parse a contract, checking offline metric names against the suites' catalogue."""
+    return _parse_contract(raw, location=location, catalogue=catalogue_of(suites))

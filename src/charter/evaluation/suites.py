@@ -186,6 +186,7 @@ def builtin_suites() -> list[Suite]:
     from charter.evaluation.classification import ClassificationSuite
     from charter.evaluation.data_quality import DataQualitySuite
     from charter.evaluation.fairness import FairnessSuite
+    from charter.evaluation.guardrails import GuardrailsSuite
     from charter.evaluation.llm import LLMSuite
     from charter.evaluation.regression import RegressionSuite
     from charter.evaluation.robustness import RobustnessSuite
@@ -197,6 +198,7 @@ def builtin_suites() -> list[Suite]:
         RobustnessSuite(),
         DataQualitySuite(),
         LLMSuite(),
+        GuardrailsSuite(),
     ]
     return suites
 

@@ -117,17 +117,13 @@ class PagerDutyNotifier:
         return _json(event), {"Content-Type": "application/json"}
 
 
-def builtin_notifiers() -> list[Any]:
+def builtin_notifiers() -> list[Notifier]:
     """The notifiers shipped with Charter."""
     return [WebhookNotifier(), SlackNotifier(), PagerDutyNotifier()]
 
 
-def notifiers() -> dict[str, Any]:
+def notifiers() -> dict[str, Notifier]:
     """Every notifier from every plugin, by kind; later plugins win."""
-    from charter.plugins.manager import plugin_manager
+    from charter.plugins.manager import notifiers as from_plugins
 
-    by_kind: dict[str, Any] = {}
-    for found in reversed(plugin_manager().hook.charter_notifiers()):
-        for notifier in found:
-            by_kind[str(notifier.kind)] = notifier
-    return by_kind
+    return {notifier.kind: notifier for notifier in from_plugins()}

@@ -14,15 +14,16 @@ from typing import Any
 
 from sqlalchemy import select
 
-from charter.domain.decisions import DecisionFacts, approval_state
 from charter.domain.roles import Permission
+from charter.services import approvals
 from charter.services import decisions as decision_service
-from charter.services import policies
 from charter.services.context import Context
 from charter.store.models import Decision, GateRun, Release, System
 
 #: Most entries returned (oldest first); a longer queue says so with ``truncated``.
 MAX_ENTRIES = 500
+#: The environment a first decision is assumed to be for (the queue's form defaults to it).
+DEFAULT_ENVIRONMENT = "prod"
 
 
 def waiting(ctx: Context, *, limit: int = MAX_ENTRIES) -> dict[str, Any]:
@@ -32,8 +33,6 @@ def waiting(ctx: Context, *, limit: int = MAX_ENTRIES) -> dict[str, Any]:
     policy in force (separation of duties is left to ``decide``, which refuses the author).
     """
     ctx.require(Permission.DECISION_READ)
-    active = policies.in_force(ctx)
-    policy = active[1] if active else None
     systems = {
         s.id: s for s in ctx.session.scalars(select(System).where(System.status != "retired"))
     }
@@ -56,16 +55,12 @@ def waiting(ctx: Context, *, limit: int = MAX_ENTRIES) -> dict[str, Any]:
     truncated = False
     for release in candidates:
         system = systems[release.system_id]
-        quorum = policy.quorum_for(system.tier) if policy else 1
         decided = by_release.get(release.id, [])
         pending = []
         if decided:
-            facts = [
-                DecisionFacts(d.id, d.verdict, d.actor.name, tuple(d.environments), d.expires_at)
-                for d in decided
-            ]
-            for env in sorted({e for d in decided for e in d.environments}):
-                state = approval_state(facts, environment=env, now=ctx.now(), quorum=quorum)
+            facts = approvals.decision_facts(decided)
+            for env in sorted({e for d in facts for e in d.environments}):
+                state = approvals.approval_for(ctx, release, env, facts=facts)
                 if state.state == "pending":
                     pending.append(state)
             if not pending:
@@ -80,17 +75,30 @@ def waiting(ctx: Context, *, limit: int = MAX_ENTRIES) -> dict[str, Any]:
         if len(entries) == limit:
             truncated = True
             break
+        environments = [state.environment for state in pending] or [DEFAULT_ENVIRONMENT]
+        requirements = [
+            r
+            for env in environments
+            for r in approvals.requirements_for(ctx, system.tier, env)
+        ]
         entries.append(
             {
                 "release": release,
                 "system": system,
                 "ref": f"{system.name}@{release.digest}",
                 "why": why,
-                "quorum": quorum,
+                "environments": environments,
+                "quorum": max(r.quorum for r in requirements),
+                "requirements": [r.describe() for r in requirements],
+                "unmet": [line for state in pending for line in state.unmet],
                 "pending": pending,
                 "decisions": decided,
-                "may_approve": decision_service.role_may_decide(ctx, release, "approve"),
-                "may_reject": decision_service.role_may_decide(ctx, release, "reject"),
+                "may_approve": decision_service.role_may_decide(
+                    ctx, release, "approve", environments
+                ),
+                "may_reject": decision_service.role_may_decide(
+                    ctx, release, "reject", environments
+                ),
             }
         )
     gates: dict[int, GateRun] = {}

@@ -4,54 +4,43 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from charter.domain.decisions import (
-    APPROVING,
-    DEFAULT_QUORUM,
-    ApprovalState,
-    DecisionFacts,
-    DecisionRequest,
-    approval_state,
-    check_request,
-    parse_fallback,
-)
+from charter.domain.approvals import APPROVING, ApprovalState
+from charter.domain.decisions import DecisionRequest, check_request, parse_fallback
 from charter.domain.errors import BadInput, Forbidden
 from charter.domain.releases import parse_ref
 from charter.domain.roles import Permission
 from charter.domain.text import parse_expiry
-from charter.services import audit, policies
+from charter.services import approvals, audit, contracts, policies
 from charter.services.context import Context
 from charter.services.releases import find_release
 from charter.services.systems import find_system
 from charter.store.models import Decision, Release
 
 
-def quorum_for(ctx: Context, release: Release) -> int:
-    """Approvals the release's tier needs under the policy in force (default 1)."""
-    active = policies.in_force(ctx)
-    return DEFAULT_QUORUM if active is None else active[1].quorum_for(release.system.tier)
-
-
-def _check_may_decide(ctx: Context, release: Release, verdict: str) -> None:
-    """Approving needs a role the policy names for the tier (default: approver)."""
-    active = policies.in_force(ctx)
-    if verdict not in APPROVING or active is None:
-        ctx.require(
-            Permission.DECISION_APPROVE if verdict in APPROVING else Permission.DECISION_REJECT
-        )
+def _check_may_decide(ctx: Context, release: Release, request: DecisionRequest) -> None:
+    """Approving needs a role the policy accepts for the tier in every environment named."""
+    if request.verdict not in APPROVING:
+        ctx.require(Permission.DECISION_REJECT)
         return
-    roles = set(active[1].approver_roles_for(release.system.tier))
-    if ctx.actor.role.value not in roles:
-        raise Forbidden(
-            f"role {ctx.actor.role.value!r} may not decision.approve a {release.system.tier}-tier "
-            f"release (policy: {', '.join(sorted(roles))})"
-        )
+    if policies.in_force(ctx) is None:
+        ctx.require(Permission.DECISION_APPROVE)
+        return
+    role = ctx.actor.role.value
+    tier = release.system.tier
+    for environment in request.environments:
+        roles = {r for req in approvals.requirements_for(ctx, tier, environment) for r in req.roles}
+        if role not in roles:
+            raise Forbidden(
+                f"role {role!r} may not decision.approve a {tier}-tier release for "
+                f"{environment!r} (policy: {', '.join(sorted(roles))})"
+            )
 
 
 def decide(ctx: Context, ref: str, request: DecisionRequest) -> Decision:
     """Record a decision on a release; it supersedes the release's previous decision."""
     check_request(request)
     release = find_release(ctx, ref)
-    _check_may_decide(ctx, release, request.verdict)
+    _check_may_decide(ctx, release, request)
     if release.system.status == "retired":
         raise BadInput(f"system {release.system.name!r} is retired: no decisions on its releases")
     if request.verdict in APPROVING and release.created_by_id == ctx.actor.id:
@@ -68,7 +57,9 @@ def decide(ctx: Context, ref: str, request: DecisionRequest) -> Decision:
     previous = ctx.session.scalar(
         select(Decision.id).where(Decision.release_id == release.id).order_by(Decision.id.desc())
     )
-    contract = request.contract if request.contract is not None else _release_contract(release)
+    contract = contracts.decision_contract(
+        release, request.contract if request.verdict in APPROVING else None
+    )
     active = policies.in_force(ctx)
     policy_version = active[0].version if active else None
     decision = Decision(
@@ -113,41 +104,10 @@ def decide(ctx: Context, ref: str, request: DecisionRequest) -> Decision:
     return decision
 
 
-def _release_contract(release: Release) -> dict[str, object]:
-    import json
-
-    contract = json.loads(release.manifest).get("contract", {})
-    assert isinstance(contract, dict)
-    return contract
-
-
-def _facts(decisions: list[Decision]) -> list[DecisionFacts]:
-    return [
-        DecisionFacts(d.id, d.verdict, d.actor.name, tuple(d.environments), d.expires_at)
-        for d in decisions
-    ]
-
-
-def release_decisions(ctx: Context, release: Release) -> list[Decision]:
-    """All decisions on a release, oldest first."""
-    return list(
-        ctx.session.scalars(
-            select(Decision).where(Decision.release_id == release.id).order_by(Decision.id)
-        ).all()
-    )
-
-
-def approval_states(ctx: Context, release: Release, *, check: bool = True) -> list[ApprovalState]:
+def approval_states(ctx: Context, release: Release) -> list[ApprovalState]:
     """The release's approval state in every environment any decision names."""
-    if check:
-        ctx.require(Permission.DECISION_READ)
-    decisions = release_decisions(ctx, release)
-    environments = sorted({env for d in decisions for env in d.environments})
-    facts = _facts(decisions)
-    quorum = quorum_for(ctx, release)
-    return [
-        approval_state(facts, environment=env, now=ctx.now(), quorum=quorum) for env in environments
-    ]
+    ctx.require(Permission.DECISION_READ)
+    return approvals.approvals_of(ctx, release)
 
 
 def list_decisions(
@@ -173,14 +133,18 @@ def list_decisions(
     return list(rows.all()), total
 
 
-def role_may_decide(ctx: Context, release: Release, verdict: str) -> bool:
-    """Whether the actor's role may record ``verdict`` on ``release`` under the policy in force.
+def role_may_decide(
+    ctx: Context, release: Release, verdict: str, environments: list[str]
+) -> bool:
+    """Whether the actor's role may record ``verdict`` on ``release`` for ``environments``
+    under the policy in force.
 
     Separation of duties is not part of the answer (``decide`` enforces it); adapters use
     this to show an approve or reject button only to the roles that may press it.
     """
+    request = DecisionRequest(verdict=verdict, environments=environments)  # type: ignore[arg-type]
     try:
-        _check_may_decide(ctx, release, verdict)
+        _check_may_decide(ctx, release, request)
     except Forbidden:
         return False
     return True

@@ -6,35 +6,19 @@ from typing import Any
 
 from sqlalchemy import select
 
-from charter.domain.decisions import ApprovalState
+from charter.domain.approvals import ApprovalState
 from charter.domain.errors import BadInput, Conflict, Forbidden, NotFound
 from charter.domain.roles import Permission
 from charter.domain.text import check_slug
-from charter.services import audit, decisions, gates
+from charter.services import approvals, audit, gates
 from charter.services.context import Context
 from charter.services.releases import find_release
 from charter.services.systems import find_system
-from charter.store.models import Decision, Deployment, Release, Route, System
+from charter.store.models import Deployment, Release, Route, System
 
 
 def _approval(ctx: Context, release: Release, environment: str) -> ApprovalState:
-    for state in decisions.approval_states(ctx, release, check=False):
-        if state.environment == environment:
-            return state
-    return ApprovalState(environment, "pending", 0, decisions.quorum_for(ctx, release), None, ())
-
-
-def _approved_fallback(ctx: Context, release: Release, environment: str) -> dict[str, Any] | None:
-    """The fallback named by the newest approval of this release for this environment."""
-    rows = ctx.session.scalars(
-        select(Decision)
-        .where(Decision.release_id == release.id, Decision.verdict != "reject")
-        .order_by(Decision.id.desc())
-    )
-    for decision in rows:
-        if environment in decision.environments:
-            return dict(decision.fallback) if decision.fallback else None
-    return None
+    return approvals.approval_for(ctx, release, environment)
 
 
 def _route(ctx: Context, system: System, environment: str) -> Route | None:
@@ -103,18 +87,19 @@ def deploy(ctx: Context, ref: str, environment: str, *, reason: str = "") -> Rou
         raise Forbidden(
             f"system {release.system.name!r} is {release.system.status}: no deployments"
         )
+    # One evaluation: the report checked here is the gate run stored below.
     report = gates.evaluate(ctx, release, environment)
-    problems = [
-        f"{r['control_id']}: {r['reason']}" for r in report["results"] if r["status"] == "fail"
-    ]
+    failed = [r for r in report["results"] if r["status"] == "fail"]
+    problems = [f"{r['control_id']}: {r['reason']}" for r in failed]
     approval = _approval(ctx, release, environment)
-    if approval.state != "approved":
-        problems.insert(0, f"no valid approval for {environment!r} (approval is {approval.state})")
+    if not approval.approved and not any(r["kind"] == "approval_quorum" for r in failed):
+        unmet = "; ".join(approval.unmet)
+        problems.insert(0, f"no valid approval for {environment!r} ({approval.state}: {unmet})")
     if problems:
         raise Forbidden("deploy refused: " + "; ".join(problems))
-    run = gates.run_gate(ctx, ref, environment)
+    run = gates.record_run(ctx, release, environment, report)
     route = _route(ctx, release.system, environment)
-    fallback = _approved_fallback(ctx, release, environment)
+    fallback = approval.fallback
     if route is None:
         route = Route(
             system_id=release.system_id,
@@ -149,20 +134,20 @@ def rollback(ctx: Context, system_name: str, environment: str, *, reason: str) -
     """Return to the previous release, if it still holds a valid approval for the environment."""
     ctx.require(Permission.INTERVENE)
     if not reason.strip():
-        raise BadInput("a rollback needs a --reason")
+        raise BadInput("a rollback needs a reason", fields=["reason"])
     route = _require_route(ctx, system_name, environment)
     if route.previous_release is None:
         raise Conflict(f"{system_name} has no previous release in {environment!r} to roll back to")
     target = route.previous_release
     approval = _approval(ctx, target, environment)
-    if approval.state != "approved":
+    if not approval.approved:
         raise Forbidden(
             f"rollback refused: the previous release {system_name}@{target.digest[:12]} "
             f"has no valid approval for {environment!r} (it is {approval.state})"
         )
     route.previous_release_id, route.release_id = route.release_id, target.id
     route.state = "serving"
-    route.fallback = _approved_fallback(ctx, target, environment)
+    route.fallback = approval.fallback
     route.reason = reason
     route.updated_at = ctx.now()
     route.updated_by = ctx.actor.name
@@ -176,14 +161,14 @@ def kill(ctx: Context, system_name: str, environment: str, *, reason: str) -> Ro
     """Switch a system to its approved fallback (the kill switch)."""
     ctx.require(Permission.INTERVENE)
     if not reason.strip():
-        raise BadInput("a kill needs a --reason")
+        raise BadInput("a kill needs a reason", fields=["reason"])
     route = _require_route(ctx, system_name, environment)
     if route.state == "killed":
         raise Conflict(f"{system_name} is already killed in {environment!r}")
     if not route.fallback:
         raise Forbidden(
             f"{system_name} has no approved fallback in {environment!r}: roll back instead, "
-            "or approve a release with --fallback"
+            "or approve a release naming a fallback"
         )
     route.state = "killed"
     route.reason = reason
@@ -197,12 +182,12 @@ def resume(ctx: Context, system_name: str, environment: str, *, reason: str) -> 
     """Undo a kill: serve the live release again, if its approval is still valid."""
     ctx.require(Permission.INTERVENE)
     if not reason.strip():
-        raise BadInput("resuming needs a --reason")
+        raise BadInput("resuming needs a reason", fields=["reason"])
     route = _require_route(ctx, system_name, environment)
     if route.state != "killed":
         raise Conflict(f"{system_name} is not killed in {environment!r}")
     approval = _approval(ctx, route.release, environment)
-    if approval.state != "approved":
+    if not approval.approved:
         raise Forbidden(
             f"resume refused: the live release has no valid approval for {environment!r} "
             f"(it is {approval.state})"
@@ -226,7 +211,7 @@ def route_view(ctx: Context, system_name: str, environment: str) -> dict[str, An
     route = _require_route(ctx, system_name, environment)
     approval = _approval(ctx, route.release, environment)
     live = {"kind": "release", "ref": f"{system_name}@{route.release.digest}"}
-    if route.state == "serving" and approval.state == "approved":
+    if route.state == "serving" and approval.approved:
         serve: dict[str, Any] | None = live
         why = "serving the approved live release"
     elif route.fallback:

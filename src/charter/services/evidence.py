@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from charter.domain.canonical import canonical_json, content_digest
+from charter.domain.contracts import evaluate_contract
 from charter.domain.errors import BadInput, NotFound
 from charter.domain.roles import Permission
 from charter.services import audit
@@ -27,20 +28,16 @@ RESULT_SCHEMA = "charter.evaluation.result/1"
 MAX_RESULT_BYTES = 3 * 1024 * 1024
 
 
-def release_contract(release: Release) -> dict[str, Any]:
-    """The contract section of a release's canonical document."""
-    contract = json.loads(release.manifest).get("contract", {})
-    return contract if isinstance(contract, dict) else {}
-
-
 def check_contract(release: Release, result: dict[str, Any]) -> dict[str, Any]:
-    """Check a suite result against the release's contract (the pass/fail of every bound)."""
-    from charter.evaluation import evaluate_contract, parse_contract
-    from charter.plugins.manager import evaluation_suites
+    """Check a suite result against the release's own contract (the pass/fail of every bound).
 
-    suites: Any = evaluation_suites()
-    contract = parse_contract(release_contract(release), suites=suites, location="release.contract")
-    return evaluate_contract(contract, result)
+    The contract in force may be stricter (an approval can tighten it); the gate re-checks
+    stored results against that one.
+    """
+    from charter.services import contracts
+
+    raw = json.loads(release.manifest).get("contract") or None
+    return evaluate_contract(contracts.validate(raw, location="release.contract"), result)
 
 
 def _validate(result: Any) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from charter.domain.durations import parse_duration
 from charter.domain.errors import BadInput, Conflict, Forbidden, NotFound
 from charter.domain.roles import DEFAULT_EXCEPTION_APPROVERS, Permission, Role
 from charter.domain.text import check_slug, parse_expiry
@@ -52,9 +53,9 @@ def request_exception(
     if not control.waivable:
         raise Forbidden(f"the policy does not allow control {control_id!r} to be waived")
     if not justification.strip():
-        raise BadInput("an exception needs a --justification")
+        raise BadInput("an exception needs a justification", fields=["justification"])
     if not compensating.strip():
-        raise BadInput("an exception needs --compensating controls")
+        raise BadInput("an exception needs compensating controls", fields=["compensating"])
     expires_at = parse_expiry(expires, now=ctx.now())
     max_days = policy.max_exception_days(tier)
     if max_days is None:
@@ -159,7 +160,7 @@ def revoke_exception(ctx: Context, exception_id: int, *, note: str) -> PolicyExc
     if item.status not in ("requested", "approved"):
         raise Conflict(f"exception {exception_id} is already {item.status}")
     if not note.strip():
-        raise BadInput("revoking an exception needs a --note")
+        raise BadInput("revoking an exception needs a note", fields=["note"])
     item.status = "revoked"
     item.decided_by = ctx.actor.name
     item.decided_at = ctx.now()
@@ -215,15 +216,5 @@ def list_exceptions(
 
 
 def parse_window(value: str) -> timedelta:
-    """Parse ``14d``, ``12h`` or ``2w`` for ``--expiring``."""
-    import re
-
-    match = re.match(r"^(\d{1,4})([dhw])$", value.strip())
-    if not match:
-        raise BadInput(f"invalid window {value!r}: use e.g. 14d, 12h or 2w")
-    amount, unit = int(match.group(1)), match.group(2)
-    return {
-        "d": timedelta(days=amount),
-        "h": timedelta(hours=amount),
-        "w": timedelta(weeks=amount),
-    }[unit]
+    """Parse ``14d``, ``12h`` or ``2w`` for listing exceptions that expire within it."""
+    return parse_duration(value, what="window")

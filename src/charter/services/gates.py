@@ -3,51 +3,63 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
-from datetime import datetime
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from charter.domain.approvals import approval_in_force
+from charter.domain.contracts import evaluate_contract
 from charter.domain.errors import BadInput
-from charter.domain.gate_facts import (
-    ControlResult,
-    DecisionFact,
-    EvidenceFact,
-    ExceptionFact,
-    ReleaseFacts,
-)
+from charter.domain.gate_facts import EvidenceFact, ExceptionFact, ReleaseFacts
 from charter.domain.roles import Permission
 from charter.domain.text import check_slug
-from charter.services import audit, policies
+from charter.services import approvals, audit, contracts, policies
 from charter.services.context import Context
 from charter.services.releases import find_release
-from charter.store.models import Decision, Evidence, GateRun, PolicyException, Release
+from charter.store.models import Evidence, GateRun, PolicyException, Release
+
+if TYPE_CHECKING:
+    from charter.domain.policy import Policy
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
+def gather_facts(ctx: Context, release: Release, environment: str, policy: Policy) -> ReleaseFacts:
+    """Collect what the controls look at for one release in one environment.
 
-
-def gather_facts(
-    ctx: Context, release: Release, environment: str, policy_version: int
-) -> ReleaseFacts:
-    """Collect what the controls look at for one release in one environment."""
+    Evidence is re-checked against the contract in force here (the release's, tightened
+    by the approvals that count), so a bound an approver added applies to evidence
+    recorded before the approval.
+    """
     system = release.system
-    decisions = ctx.session.scalars(
-        select(Decision).where(Decision.release_id == release.id).order_by(Decision.id)
-    ).all()
+    decisions = approvals.decision_facts(approvals.release_decisions(ctx, release))
+    requirements = policy.approval_requirements(system.tier, environment)
+    state = approval_in_force(
+        decisions, environment=environment, now=ctx.now(), requirements=requirements
+    )
+    contract = contracts.contract_in_force(release, decisions, state)
     evidence = ctx.session.scalars(
         select(Evidence).where(Evidence.release_id == release.id).order_by(Evidence.id)
     ).all()
     exceptions = ctx.session.scalars(
         select(PolicyException).where(PolicyException.release_id == release.id)
     ).all()
-    result_metrics: dict[int, dict[str, Any]] = {}
+    facts_of_evidence = []
     for item in evidence:
         parsed = json.loads(item.result)
         metrics = parsed.get("metrics", {}) if isinstance(parsed, dict) else {}
-        result_metrics[item.id] = metrics if isinstance(metrics, dict) else {}
+        checked = evaluate_contract(contract, parsed) if isinstance(parsed, dict) else {}
+        facts_of_evidence.append(
+            EvidenceFact(
+                id=item.id,
+                suite=item.suite,
+                suite_version=item.suite_version,
+                digest=item.digest,
+                created_at=item.created_at,
+                bounds=tuple(checked.get("bounds", ())),
+                metrics=metrics if isinstance(metrics, dict) else {},
+            )
+        )
+    reference = contracts.reference_fact(ctx, release)
     return ReleaseFacts(
         system=system.name,
         tier=system.tier,
@@ -64,32 +76,8 @@ def gather_facts(
         document=json.loads(release.manifest),
         environment=environment,
         now=ctx.now(),
-        decisions=tuple(
-            DecisionFact(
-                id=d.id,
-                verdict=d.verdict,
-                actor=d.actor.name,
-                actor_role=d.actor_role,
-                environments=tuple(d.environments),
-                expires_at=d.expires_at,
-                created_at=d.created_at,
-                fallback=d.fallback,
-                policy_version=d.policy_version,
-            )
-            for d in decisions
-        ),
-        evidence=tuple(
-            EvidenceFact(
-                id=e.id,
-                suite=e.suite,
-                suite_version=e.suite_version,
-                digest=e.digest,
-                created_at=e.created_at,
-                bounds=tuple(e.bounds),
-                metrics=result_metrics[e.id],
-            )
-            for e in evidence
-        ),
+        decisions=decisions,
+        evidence=tuple(facts_of_evidence),
         exceptions=tuple(
             ExceptionFact(
                 id=x.id,
@@ -103,12 +91,12 @@ def gather_facts(
             )
             for x in exceptions
         ),
-        policy_version=policy_version,
+        policy_version=0,
+        contract=contract,
+        monitoring=contracts.plan_for(ctx, release, environment, contract, reference),
+        reference=reference,
+        approval_requirements=requirements,
     )
-
-
-def _result_dict(result: ControlResult) -> dict[str, Any]:
-    return asdict(result)
 
 
 def evaluate(ctx: Context, release: Release, environment: str) -> dict[str, Any]:
@@ -119,9 +107,9 @@ def evaluate(ctx: Context, release: Release, environment: str) -> dict[str, Any]
     check_slug(environment, "environment")
     active = policies.in_force(ctx)
     if active is None:
-        raise BadInput("no policy is in force: run `charter policy apply FILE` (or `charter init`)")
+        raise BadInput("no policy is in force: apply a policy pack (or initialise Charter)")
     version, policy = active
-    facts = gather_facts(ctx, release, environment, version.version)
+    facts = replace(gather_facts(ctx, release, environment, policy), policy_version=version.version)
     controls = policy.controls_for(release.system.tier, environment)
     results = apply_exceptions([evaluate_control(control, facts) for control in controls], facts)
     report = summarize(results)
@@ -134,16 +122,14 @@ def evaluate(ctx: Context, release: Release, environment: str) -> dict[str, Any]
             "tier": release.system.tier,
             "policy_version": version.version,
             "at": ctx.now().isoformat(),
+            "contract": facts.contract.to_dict(),
         }
     )
     return report
 
 
-def run_gate(ctx: Context, ref: str, environment: str) -> GateRun:
-    """Run the gate for ``SYSTEM@DIGEST`` in an environment, store the run, and audit it."""
-    ctx.require(Permission.GATE_RUN)
-    release = find_release(ctx, ref)
-    report = evaluate(ctx, release, environment)
+def record_run(ctx: Context, release: Release, environment: str, report: dict[str, Any]) -> GateRun:
+    """Store a gate report as a run and audit it (``deploy`` stores the report it checked)."""
     run = GateRun(
         release_id=release.id,
         environment=environment,
@@ -173,3 +159,10 @@ def run_gate(ctx: Context, ref: str, environment: str) -> GateRun:
         },
     )
     return run
+
+
+def run_gate(ctx: Context, ref: str, environment: str) -> GateRun:
+    """Run the gate for ``SYSTEM@DIGEST`` in an environment, store the run, and audit it."""
+    ctx.require(Permission.GATE_RUN)
+    release = find_release(ctx, ref)
+    return record_run(ctx, release, environment, evaluate(ctx, release, environment))

@@ -73,7 +73,7 @@ def set_reference(
     pii = sorted(set(pii or []))
     unknown = [c for c in pii if c not in parsed.columns]
     if unknown:
-        raise BadInput(f"--pii names columns the reference does not have: {unknown}")
+        raise BadInput(f"pii names columns the reference does not have: {unknown}", fields=["pii"])
     release = find_release(ctx, ref)
     current = current_reference(ctx, release)
     if current is not None and current.digest == parsed.digest and list(current.pii) == pii:
@@ -90,6 +90,7 @@ def set_reference(
         created_at=now,
         created_by=ctx.actor.name,
         superseded_at=None,
+        summary=summarise(parsed),
     )
     ctx.session.add(row)
     ctx.session.flush()
@@ -117,6 +118,32 @@ def set_reference(
     return row, True
 
 
+def summarise(profile: ReferenceProfile) -> dict[str, Any]:
+    """What readers need of a profile without parsing it: columns, roles, baseline accuracy."""
+    from charter.monitoring import realised_performance
+
+    baseline = None
+    if profile.performance is not None:
+        value = realised_performance(profile).metrics.get("accuracy")
+        baseline = None if value is None else float(value)
+    return {
+        "rows": profile.rows,
+        "features": list(profile.features),
+        "prediction": profile.prediction,
+        "score": profile.score,
+        "label": profile.label,
+        "cohort": profile.cohort,
+        "baseline_accuracy": baseline,
+    }
+
+
+def reference_summary(row: MonitorReference) -> dict[str, Any]:
+    """The stored summary of a reference row (computed from the profile for older rows)."""
+    if row.summary is not None:
+        return dict(row.summary)
+    return summarise(parse_reference(row.profile))
+
+
 def get_reference(ctx: Context, ref: str) -> MonitorReference:
     """The release's current reference; NotFound when none is set."""
     ctx.require(Permission.RELEASE_READ)
@@ -129,17 +156,17 @@ def get_reference(ctx: Context, ref: str) -> MonitorReference:
 
 def reference_view(row: MonitorReference, *, with_profile: bool = False) -> dict[str, Any]:
     """The public shape of a reference row."""
-    parsed = parse_reference(row.profile)
+    summary = reference_summary(row)
     view: dict[str, Any] = {
         "id": row.id,
         "release": f"{row.release.system.name}@{row.release.digest}",
         "digest": row.digest,
-        "rows": parsed.rows,
-        "features": list(parsed.features),
-        "prediction": parsed.prediction,
-        "score": parsed.score,
-        "label": parsed.label,
-        "cohort": parsed.cohort,
+        "rows": summary["rows"],
+        "features": list(summary["features"]),
+        "prediction": summary["prediction"],
+        "score": summary["score"],
+        "label": summary["label"],
+        "cohort": summary["cohort"],
         "pii": list(row.pii),
         "dataset_sha256": row.dataset_sha256,
         "created_at": row.created_at.isoformat(),

@@ -1,3 +1,5 @@
+# Stays whole only until the monitoring split: the pure window verdict and the worker are
+# moving into separate modules (the consolidation issue); this marker goes with the file.
 """The monitoring worker: close windows, judge them, and open or close alerts with hysteresis.
 
 One pass (:func:`run_once`) makes sure every live route has a monitor-state row, then
@@ -25,16 +27,13 @@ from __future__ import annotations
 import bisect
 import json
 import math
-import operator
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
 
-from charter.domain.errors import BadInput
+from charter.domain.contracts import MonitoringPlan
 from charter.domain.roles import Permission
 from charter.monitoring import (
     AlertState,
@@ -49,10 +48,9 @@ from charter.monitoring import (
     realised_performance,
     step,
 )
-from charter.services import alerts, policies
+from charter.services import alerts, approvals, contracts
 from charter.services import signals as signal_counts
 from charter.services.context import Actor, Charter, Context
-from charter.services.evidence import release_contract
 from charter.services.monitoring import current_reference, parse_reference
 from charter.store.models import Route
 from charter.store.monitoring_models import (
@@ -63,139 +61,12 @@ from charter.store.monitoring_models import (
 )
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-DEFAULT_WINDOW = timedelta(days=1)
 #: Width of the buckets ingestion keeps; count windows are made of whole buckets.
 BUCKET_WIDTH = timedelta(hours=1)
-#: Largest count window: bigger ones would wait days on most systems and hold the lock long.
-MAX_WINDOW_ROWS = 10_000_000
 #: Inference-index entries older than this are dropped: later labels count as unknown.
 LABEL_HORIZON = timedelta(days=30)
 #: Most windows one route closes in one pass (a worker that was down catches up gradually).
 MAX_WINDOWS_PER_PASS = 500
-DEFAULT_MONITORS = frozenset({"drift", "performance", "quality"})
-_SETTINGS = frozenset({"window", "min_sample", "monitors", "open_after", "close_after"})
-_OPS: dict[str, Callable[[float, float], bool]] = {
-    ">=": operator.ge,
-    "<=": operator.le,
-    ">": operator.gt,
-    "<": operator.lt,
-}
-_BOUND = re.compile(r"^\s*(>=|<=|>|<)\s*([-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)\s*$")
-#: Which monitor a live bound belongs to, and its severity.
-METRICS: dict[str, tuple[str, str]] = {
-    "accuracy": ("performance", "critical"),
-    "precision": ("performance", "critical"),
-    "recall": ("performance", "critical"),
-    "f1": ("performance", "critical"),
-    "specificity": ("performance", "critical"),
-    "accuracy_ratio": ("fairness", "critical"),
-    "selection_rate_ratio": ("fairness", "warning"),
-    "latency_p50_ms": ("latency", "warning"),
-    "latency_p95_ms": ("latency", "warning"),
-    "latency_p99_ms": ("latency", "warning"),
-    "block_rate": ("guardrails", "warning"),
-    "fallback_rate": ("fallback", "warning"),
-}
-#: Bounds used when a monitor is on but the contract gives none.
-DEFAULT_BOUNDS = {
-    "fairness": ("accuracy_ratio", ">=", 0.8),
-    "latency": ("latency_p95_ms", "<=", 1000.0),
-    "guardrails": ("block_rate", "<=", 0.05),
-    "fallback": ("fallback_rate", "<=", 0.05),
-}
-
-
-@dataclass(frozen=True)
-class Bound:
-    """``metric op threshold`` from the contract's live section (or a default)."""
-
-    metric: str
-    op: str
-    threshold: float
-
-    def holds(self, value: float) -> bool:
-        """True when ``value`` is within the bound."""
-        return _OPS[self.op](value, self.threshold)
-
-    def __str__(self) -> str:
-        return f"{self.metric} {self.op} {self.threshold:g}"
-
-
-@dataclass(frozen=True)
-class LiveSettings:
-    """What to watch for one release in one environment and how patient to be."""
-
-    window: timedelta
-    hysteresis: HysteresisPolicy
-    monitors: frozenset[str]
-    bounds: tuple[Bound, ...] = field(default=())
-    #: Set for count windows (``window: 5000 rows``); ``window`` is then the bucket width.
-    window_rows: int | None = None
-
-
-def parse_window(value: Any) -> timedelta | int:
-    """``1d``, ``6h``, ``1w`` (or a number of hours) to a timedelta of whole hours;
-    ``5000 rows`` to the number of records of a count window."""
-    text = str(value).strip().lower()
-    rows = re.match(r"^(\d+)\s*rows?$", text)
-    if rows:
-        count = int(rows.group(1))
-        if not 1 <= count <= MAX_WINDOW_ROWS:
-            raise BadInput(
-                f"invalid live window {value!r}: a count window holds 1 to {MAX_WINDOW_ROWS:,} rows"
-            )
-        return count
-    match = re.match(r"^(\d+)\s*([hdw]?)$", text)
-    if not match or int(match.group(1)) == 0:
-        raise BadInput(f"invalid live window {value!r}: use e.g. 1h, 6h, 1d, 1w or 5000 rows")
-    hours = int(match.group(1)) * {"": 1, "h": 1, "d": 24, "w": 168}[match.group(2)]
-    return timedelta(hours=hours)
-
-
-def live_settings(
-    contract: dict[str, Any], required: set[str], baseline: float | None
-) -> LiveSettings:
-    """Read the contract's ``live`` section, adding the monitors the policy requires."""
-    live = contract.get("live") if isinstance(contract.get("live"), dict) else {}
-    assert isinstance(live, dict)
-    monitors: set[str] = set(required)
-    for item in live.get("monitors") or []:
-        monitors.add(
-            str(item.get("name") or item.get("kind")) if isinstance(item, dict) else str(item)
-        )
-    bounds: dict[str, Bound] = {}
-    for key, value in live.items():
-        if key in _SETTINGS:
-            continue
-        match = _BOUND.match(str(value)) if isinstance(value, (str, int, float)) else None
-        if key in METRICS and match:
-            bounds[key] = Bound(key, match.group(1), float(match.group(2)))
-            monitors.add(METRICS[key][0])
-        else:
-            monitors.add(str(key))
-    if not monitors:
-        monitors = set(DEFAULT_MONITORS)
-    has_performance = any(METRICS[b][0] == "performance" for b in bounds)
-    if "performance" in monitors and not has_performance and baseline is not None:
-        # No bound agreed: alert on a five-point fall from the reference's accuracy.
-        bounds["accuracy"] = Bound("accuracy", ">=", round(baseline - 0.05, 4))
-    for monitor, (metric, op, threshold) in DEFAULT_BOUNDS.items():
-        if monitor in monitors and not any(METRICS[b][0] == monitor for b in bounds):
-            bounds[metric] = Bound(metric, op, threshold)
-    policy = HysteresisPolicy(
-        open_after=int(live.get("open_after", 3)),
-        close_after=int(live.get("close_after", 3)),
-        min_sample=int(live.get("min_sample", 100)),
-    )
-    window = parse_window(live.get("window", "1d"))
-    rows = window if isinstance(window, int) else None
-    return LiveSettings(
-        BUCKET_WIDTH if isinstance(window, int) else window,
-        policy,
-        frozenset(monitors),
-        tuple(bounds.values()),
-        window_rows=rows,
-    )
 
 
 def _floor(moment: datetime, width: timedelta) -> datetime:
@@ -204,17 +75,6 @@ def _floor(moment: datetime, width: timedelta) -> datetime:
 
 def _round(value: float | None, digits: int = 6) -> float | None:
     return None if value is None or not math.isfinite(value) else round(value, digits)
-
-
-def _required_monitors(ctx: Context, tier: str, environment: str) -> set[str]:
-    active = policies.in_force(ctx)
-    if active is None:
-        return set()
-    found: set[str] = set()
-    for control in active[1].controls_for(tier, environment):
-        if control.kind == "live_monitors":
-            found |= {str(name) for name in getattr(control.params, "required", [])}
-    return found
 
 
 def selection_rates(window: WindowProfile, min_sample: int) -> dict[str, tuple[int, float]]:
@@ -248,14 +108,14 @@ def _min_max_ratio(values: Sequence[float]) -> float | None:
 
 def evaluate_window(
     reference: ReferenceProfile,
-    settings: LiveSettings,
+    settings: MonitoringPlan,
     window: WindowProfile,
     labels: WindowProfile | None,
     counts: dict[str, Any],
 ) -> dict[str, Any]:
     """Judge one closed window: drift, quality, performance (realised and estimated),
     fairness, the five signals, and each rule's verdict (``breaches``)."""
-    min_sample = settings.hysteresis.min_sample
+    min_sample = settings.min_sample
     drift = detect_drift(reference, window)
     quality = check_quality(reference, window)
     estimated = None
@@ -296,7 +156,7 @@ def evaluate_window(
     values: dict[str, tuple[float | None, int]] = {
         "accuracy": (accuracy_value, labelled if use_realised else window.rows),
         "accuracy_ratio": (ratio, labelled),
-        "selection_rate_ratio": (selection_ratio, window.rows),
+        "demographic_parity_ratio": (selection_ratio, window.rows),
         "latency_p50_ms": (latency["p50"], latency_n),
         "latency_p95_ms": (latency["p95"], latency_n),
         "latency_p99_ms": (latency["p99"], latency_n),
@@ -339,13 +199,12 @@ def evaluate_window(
                 }
             )
     for bound in settings.bounds:
-        monitor, severity = METRICS[bound.metric]
         value, n = values.get(bound.metric, (None, 0))
         breaches.append(
             {
-                "monitor": monitor,
+                "monitor": bound.monitor,
                 "subject": bound.metric,
-                "severity": severity,
+                "severity": bound.severity,
                 "breached": None if value is None else not bound.holds(value),
                 "n": n,
                 "value": _round(value),
@@ -389,7 +248,7 @@ def evaluate_window(
         "selection": None
         if not selection
         else {
-            "selection_rate_ratio": _round(selection_ratio),
+            "demographic_parity_ratio": _round(selection_ratio),
             "cohorts": {k: {"n": n, "rate": _round(r)} for k, (n, r) in sorted(selection.items())},
         },
         "signals": {
@@ -513,7 +372,11 @@ def _latest(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def _revise_late_labels(
-    ctx: Context, route: Route, reference: ReferenceProfile, settings: LiveSettings, now: datetime
+    ctx: Context,
+    route: Route,
+    reference: ReferenceProfile,
+    settings: MonitoringPlan,
+    now: datetime,
 ) -> dict[str, Any] | None:
     """Refresh the label-based results of closed windows whose buckets got labels since.
 
@@ -583,6 +446,20 @@ def _revise_late_labels(
     return newest
 
 
+def _plan(ctx: Context, route: Route) -> MonitoringPlan:
+    """The monitoring plan of the route's release under the contract in force there.
+
+    The same function the gate's monitoring control reads (through the same facts), so
+    the gate reports exactly what is watched.
+    """
+    release = route.release
+    facts = approvals.decision_facts(approvals.release_decisions(ctx, release))
+    state = approvals.approval_for(ctx, release, route.environment, facts=facts)
+    contract = contracts.contract_in_force(release, facts, state)
+    reference = contracts.reference_fact(ctx, release)
+    return contracts.plan_for(ctx, release, route.environment, contract, reference)
+
+
 def evaluate_route(ctx: Context, state: MonitorState) -> list[dict[str, Any]]:
     """Close and judge every finished window of one route; returns what happened."""
     route = ctx.session.scalar(
@@ -598,16 +475,15 @@ def evaluate_route(ctx: Context, state: MonitorState) -> list[dict[str, Any]]:
     if reference_row is None:
         return []
     reference = parse_reference(reference_row.profile)
-    baseline = None
-    if reference.performance is not None:
-        baseline = realised_performance(reference).metrics.get("accuracy")
-    settings = live_settings(
-        release_contract(release),
-        _required_monitors(ctx, route.system.tier, route.environment),
-        baseline,
+    settings = _plan(ctx, route)
+    hysteresis = HysteresisPolicy(
+        open_after=settings.open_after,
+        close_after=settings.close_after,
+        min_sample=settings.min_sample,
     )
+    width = BUCKET_WIDTH if settings.window_rows is not None else settings.window
     now = ctx.now()
-    cutoff = _floor(now, settings.window)
+    cutoff = _floor(now, width)
     since = state.last_window_end or EPOCH
     in_scope = (
         MonitorBucket.release_id == release.id,
@@ -628,7 +504,7 @@ def evaluate_route(ctx: Context, state: MonitorState) -> list[dict[str, Any]]:
         # Buckets after the last full window wait for more traffic.
         cutoff = groups[-1][1] if groups else since
     else:
-        groups = _time_windows(ctx, in_scope, settings.window)
+        groups = _time_windows(ctx, in_scope, width)
     outcomes = []
     states = dict(state.states)
     ref_text = f"{route.system.name}@{release.digest}"
@@ -641,7 +517,7 @@ def evaluate_route(ctx: Context, state: MonitorState) -> list[dict[str, Any]]:
                 MonitorWindow.environment == route.environment,
             )
             .order_by(MonitorWindow.window_start.desc())
-            .limit(settings.hysteresis.open_after)
+            .limit(settings.open_after)
         )
     )[::-1]
     for start, end, buckets in groups:
@@ -661,9 +537,7 @@ def evaluate_route(ctx: Context, state: MonitorState) -> list[dict[str, Any]]:
                 release=release.digest,
             )
             before = AlertState.from_dict(states[key]) if key in states else AlertState()
-            after, change = step(
-                settings.hysteresis, before, breached=breach["breached"], n=breach["n"]
-            )
+            after, change = step(hysteresis, before, breached=breach["breached"], n=breach["n"])
             states[key] = after.to_dict()
             if change == "opened":
                 streak = max(1, min(after.breaching_streak, len(recent_starts)))

@@ -15,7 +15,7 @@ from charter.domain.releases import (
     resolve_manifest,
 )
 from charter.domain.roles import Permission
-from charter.services import audit
+from charter.services import audit, contracts
 from charter.services.context import Context
 from charter.services.systems import find_system
 from charter.store.models import Component, Release
@@ -39,6 +39,9 @@ def create_release(
     )
     if existing is not None:
         return existing, False
+    # A contract naming an unknown metric or a malformed bound is refused here, not at the
+    # first evaluation or gate.
+    contracts.validate(resolved.document.get("contract") or None, location="contract")
     release = Release(
         system_id=system.id,
         digest=resolved.digest,

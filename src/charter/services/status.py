@@ -8,10 +8,12 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import raiseload
 
-from charter.domain.decisions import DecisionFacts, approval_state
+from charter.domain.approvals import DEFAULT_REQUIREMENT, approval_in_force
 from charter.domain.roles import Permission
 from charter.services import policies
+from charter.services.approvals import decision_facts
 from charter.services.context import Context
 from charter.services.monitoring import monitoring_signals
 from charter.store.models import (
@@ -22,7 +24,6 @@ from charter.store.models import (
     Release,
     Route,
     System,
-    User,
 )
 
 #: Default notice period for vendor deprecations when no policy control sets one.
@@ -66,7 +67,7 @@ def _policy_flags(
     policy: Any,
     active: Any,
     versions: dict[int, PolicyVersion],
-    decisions: list[Any],
+    decisions: list[Decision],
     tier: str,
     environment: str,
 ) -> list[str]:
@@ -107,9 +108,10 @@ def _signal_flags(signals: dict[str, Any] | None) -> list[str]:
 def portfolio(ctx: Context) -> list[dict[str, Any]]:
     """One entry per system: tier, live release per environment, approval, flags, exceptions.
 
-    Reads plain columns rather than ORM objects (no relationship joins, no JSON columns
-    that are not shown), and works out per-(tier, environment) policy facts once: with
-    1,000 systems, building ORM rows was most of the cost (see benchmarks/web).
+    Systems, routes and gate runs are read as plain columns, and decisions without the
+    release, system and creator they would otherwise join; per-(tier, environment) policy
+    facts are worked out once. With 1,000 systems, building those ORM rows and decoding
+    their JSON columns was most of the cost (see benchmarks/web).
     """
     ctx.require(Permission.STATUS_READ)
     now = ctx.now()
@@ -136,19 +138,11 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
     ):
         routes[route.system_id].append(route)
     live_ids = {r.release_id for rs in routes.values() for r in rs}
-    decisions: dict[int, list[Any]] = defaultdict(list)
+    decisions: dict[int, list[Decision]] = defaultdict(list)
     if live_ids:
-        for decision in ctx.session.execute(
-            select(
-                Decision.id,
-                Decision.release_id,
-                Decision.verdict,
-                User.name.label("actor"),
-                Decision.environments,
-                Decision.expires_at,
-                Decision.policy_version,
-            )
-            .join(User, User.id == Decision.actor_id)
+        for decision in ctx.session.scalars(
+            select(Decision)
+            .options(raiseload(Decision.release))
             .where(Decision.release_id.in_(live_ids))
             .order_by(Decision.id)
         ):
@@ -170,22 +164,26 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
         .group_by(Release.system_id, PolicyException.status)
     ):
         exception_counts[(system_id, status)] = count
-    quorums: dict[str, int] = {}
+    requirements: dict[tuple[str, str], Any] = {}
     notices: dict[tuple[str, str], int] = {}
     vendor: dict[tuple[int, int], list[str]] = {}
 
     entries = []
     for system in systems:
         environments = []
-        if system.tier not in quorums:
-            quorums[system.tier] = policy.quorum_for(system.tier) if policy else 1
-        quorum = quorums[system.tier]
         for route in routes.get(system.id, []):
-            facts = [
-                DecisionFacts(d.id, d.verdict, d.actor, tuple(d.environments), d.expires_at)
-                for d in decisions.get(route.release_id, [])
-            ]
-            approval = approval_state(facts, environment=route.environment, now=now, quorum=quorum)
+            scope = (system.tier, route.environment)
+            if scope not in requirements:
+                requirements[scope] = (
+                    policy.approval_requirements(*scope) if policy else (DEFAULT_REQUIREMENT,)
+                )
+                notices[scope] = _notice_days(policy, *scope)
+            approval = approval_in_force(
+                decision_facts(decisions.get(route.release_id, [])),
+                environment=route.environment,
+                now=now,
+                requirements=requirements[scope],
+            )
             flags = []
             if approval.state != "approved":
                 flags.append(f"approval {approval.state}: re-approval needed")
@@ -193,9 +191,6 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
                 flags.append(f"approval expires {approval.valid_until.date()}")
             if route.state == "killed":
                 flags.append("killed: serving the fallback")
-            scope = (system.tier, route.environment)
-            if scope not in notices:
-                notices[scope] = _notice_days(policy, *scope)
             vendor_key = (route.release_id, notices[scope])
             if vendor_key not in vendor:  # a release live in several environments
                 vendor[vendor_key] = _vendor_flags(route.manifest, now.date(), notices[scope])

@@ -45,7 +45,7 @@ def register_system(
     intake = intake or IntakeFile()
     owner = owner if owner is not None else intake.owner
     if not owner or not owner.strip():
-        raise BadInput("a system needs an owner (--owner, or `owner:` in the intake file)")
+        raise BadInput("a system needs an owner (or `owner:` in the intake file)", fields=["owner"])
     chosen_surfaces = surfaces if surfaces is not None else (intake.surfaces or [])
     if ctx.session.scalar(select(System.id).where(System.name == name)) is not None:
         raise Conflict(f"system {name!r} already exists")

@@ -43,6 +43,9 @@ class MonitorReference(Base):
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(64))
     superseded_at: Mapped[datetime | None]
+    #: Rows, features, column roles and baseline accuracy, computed when the profile is set,
+    #: so the gate and status read them without parsing the profile (None: set before 0004).
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     release: Mapped[Release] = relationship(lazy="joined")
 

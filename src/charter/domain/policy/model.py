@@ -10,9 +10,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validator
 
+from charter.domain.approvals import DEFAULT_REQUIREMENT, ApprovalRequirement
 from charter.domain.canonical import content_digest
 from charter.domain.controls import ApprovalQuorumParams, ControlParams
-from charter.domain.decisions import DEFAULT_QUORUM
 from charter.domain.roles import Role
 from charter.domain.text import SLUG_PATTERN
 
@@ -157,24 +157,21 @@ class Policy(_Strict):
         """Roles that may approve an exception."""
         return tuple(self.exceptions.approver_roles)
 
-    def _quorum_params(self, tier: str, environment: str | None) -> list[ApprovalQuorumParams]:
-        return [
-            c.params
+    def approval_requirements(
+        self, tier: str, environment: str | None = None
+    ) -> tuple[ApprovalRequirement, ...]:
+        """What approval needs for ``tier`` in ``environment`` (None: in any environment).
+
+        One requirement per applicable ``approval_quorum`` control; without one, a single
+        approval from the ``approver`` role. The one approval rule
+        (:func:`charter.domain.approvals.approval_in_force`) reads these.
+        """
+        found = tuple(
+            ApprovalRequirement(c.params.quorum, tuple(c.params.roles), c.id)
             for c in self.controls_for(tier, environment)
             if isinstance(c.params, ApprovalQuorumParams)
-        ]
-
-    def quorum_for(self, tier: str, environment: str | None = None) -> int:
-        """Approvals needed: the largest ``approval_quorum`` that applies, else 1."""
-        quorums = [p.quorum for p in self._quorum_params(tier, environment)]
-        return max(quorums, default=DEFAULT_QUORUM)
-
-    def approver_roles_for(self, tier: str, environment: str | None = None) -> tuple[str, ...]:
-        """Roles whose approvals count: from the applicable ``approval_quorum`` controls."""
-        roles: list[str] = []
-        for params in self._quorum_params(tier, environment):
-            roles.extend(r for r in params.roles if r not in roles)
-        return tuple(roles) or DEFAULT_APPROVER_ROLES
+        )
+        return found or (DEFAULT_REQUIREMENT,)
 
     # -- identity and comparison ---------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The public shape of every record: what the API returns and the CLI prints.
+"""Views of the governed records: users, systems, releases, decisions, audit, policy, gates.
 
 Both adapters render these same models, so a command prints the same JSON whether it ran
 against the local database or a server.
@@ -12,8 +12,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from charter.domain.approvals import ApprovalState
 from charter.domain.audit import ChainReport
-from charter.domain.decisions import ApprovalState
 from charter.store.models import (
     AuditEvent,
     Decision,

@@ -1,21 +1,18 @@
-"""Checking a parsed contract against a suite result (see :mod:`charter.evaluation.contracts`)."""
+"""Checking offline bounds against an evaluation result (``charter.evaluation.result/1``).
+
+Pure: the gate re-checks stored results against the contract in force, and evaluation
+checks a fresh result, with this one function. A bound parsed with the metric catalogue
+knows its level and the suites that measure it; one parsed without (the gate's) reads both
+from the result, whose layout says where each metric lives.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from charter.evaluation.contracts import Bound, Contract, Operator, Status
-
-
-def _compare(observed: float, op: Operator, threshold: float) -> bool:
-    if op == ">=":
-        return observed >= threshold
-    if op == "<=":
-        return observed <= threshold
-    if op == ">":
-        return observed > threshold
-    return observed < threshold
+from charter.domain.contracts.contract import Contract
+from charter.domain.contracts.offline import Bound, Status, compare
 
 
 def _check(bound: Bound, entry: Mapping[str, Any] | None, where: str) -> dict[str, Any]:
@@ -35,7 +32,7 @@ def _check(bound: Bound, entry: Mapping[str, Any] | None, where: str) -> dict[st
             else "undefined"
         )
         return {**check, "observed": None, "status": "undefined", "reason": reason}
-    passed = _compare(float(observed), bound.op, bound.threshold)
+    passed = compare(float(observed), bound.op, bound.threshold)
     return {**check, "observed": observed, "status": "pass" if passed else "fail", "reason": None}
 
 
@@ -49,12 +46,36 @@ def _find_cohort(result: Mapping[str, Any], columns: Sequence[str]) -> Mapping[s
     return None
 
 
+def _measures(result: Mapping[str, Any], metric: str) -> bool:
+    """Whether a result reports ``metric`` anywhere (a suite lists undefined metrics too)."""
+    metrics = result.get("metrics", {})
+    if metric in metrics.get("overall", {}):
+        return True
+    for cohort in metrics.get("cohorts", []):
+        if metric in cohort.get("metrics", {}):
+            return True
+        if any(metric in g.get("metrics", {}) for g in cohort.get("groups", [])):
+            return True
+    return False
+
+
+def _level(bound: Bound, result: Mapping[str, Any]) -> str:
+    """The bound's level from its catalogue, or else from where the result reports it."""
+    if bound.level is not None:
+        return bound.level
+    metrics = result.get("metrics", {})
+    if any(bound.metric in c.get("metrics", {}) for c in metrics.get("cohorts", [])):
+        return "dimension"
+    return "group"
+
+
 def _checks(bound: Bound, result: Mapping[str, Any]) -> list[dict[str, Any]]:
     metrics = result.get("metrics", {})
-    if bound.level in ("group", "dataset") and bound.dimension is None and bound.group is None:
+    level = _level(bound, result)
+    if level in ("group", "dataset") and bound.dimension is None and bound.group is None:
         return [_check(bound, metrics.get("overall", {}).get(bound.metric), "overall")]
     columns = bound.dimension or tuple((bound.group or {}).keys())
-    if bound.level == "dimension" and not columns:
+    if level == "dimension" and not columns:
         cohorts = metrics.get("cohorts", [])
         if not cohorts:
             return [
@@ -79,7 +100,7 @@ def _checks(bound: Bound, result: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "reason": f"the result has no cohort dimension {name!r}",
             }
         ]
-    if bound.level == "dimension":
+    if level == "dimension":
         return [_check(bound, cohort.get("metrics", {}).get(bound.metric), cohort["name"])]
     groups = cohort.get("groups", [])
     if bound.group is not None:
@@ -123,8 +144,18 @@ def _checks(bound: Bound, result: Mapping[str, Any]) -> list[dict[str, Any]]:
     return checks
 
 
-def evaluate_contract(contract: Contract, result: Mapping[str, Any]) -> dict[str, Any]:
-    """Check every bound of ``contract`` against one suite result.
+def _applies(bound: Bound, suite: str, result: Mapping[str, Any]) -> bool:
+    if bound.suite is not None:
+        return bound.suite == suite
+    if bound.suites:
+        return suite in bound.suites
+    return _measures(result, bound.metric)
+
+
+def evaluate_contract(
+    contract: Contract | Sequence[Bound], result: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Check every offline bound of ``contract`` against one suite result.
 
     A bound on a metric the result's suite does not measure is ``skipped``. Otherwise it
     is ``pass`` when every check passes, ``fail`` when any fails, and ``undefined`` when a
@@ -135,13 +166,14 @@ def evaluate_contract(contract: Contract, result: Mapping[str, Any]) -> dict[str
     suite = str(result.get("suite", {}).get("name"))
     outcomes: list[dict[str, Any]] = []
     counts: dict[str, int] = dict.fromkeys(("pass", "fail", "undefined", "skipped"), 0)
-    for bound in contract.bounds:
+    bounds = contract.offline if isinstance(contract, Contract) else tuple(contract)
+    for bound in bounds:
         base: dict[str, Any] = {
             "bound": bound.text,
             "location": bound.location,
             "metric": bound.metric,
         }
-        if suite not in bound.suites:
+        if not _applies(bound, suite, result):
             outcome = {
                 **base,
                 "status": "skipped",

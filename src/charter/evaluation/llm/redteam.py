@@ -1,4 +1,4 @@
-"""Red-team templates and probes for the ``llm`` suite.
+"""The red-team part of the ``llm`` suite: templates, probes, and the run.
 
 A template is a YAML file with ``name``, ``value`` (the attack text with a
 ``{{ prompt }}`` slot) and ``source`` (the PyRIT jailbreak-template layout). Every
@@ -13,14 +13,25 @@ interesting signal is whether the system refuses, not what it would say.
 
 from __future__ import annotations
 
+import math
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from charter.domain.errors import BadInput
+from charter.evaluation._numeric import json_float
+from charter.evaluation.bootstrap import Bootstrap
+from charter.evaluation.cohorts import overall
+from charter.evaluation.llm.options import MAX_EXAMPLES, LLMOptions
+from charter.evaluation.llm.records import group_means
+from charter.evaluation.llm.refusals import detect_refusals
+from charter.evaluation.spec import RunOptions
+from charter.guard.embeddings import Embedder
 
 #: The slot a template's value must contain; spacing inside the braces is free.
 PROMPT_SLOT = re.compile(r"\{\{\s*prompt\s*\}\}")
@@ -189,3 +200,150 @@ def load_probes(path: str | Path) -> list[str]:
     if not probes:
         raise BadInput(f"probes file {file.name!r} holds no probes", location="probes_file")
     return probes
+
+
+def run_red_team(
+    system: Callable[[str], Any] | None,
+    embedder: Embedder,
+    llm: LLMOptions,
+    options: RunOptions,
+) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """Render every template with every probe, ask ``system``, score the answers.
+
+    Returns the ``attack_success_rate`` entry, the red-team details and warnings.
+    """
+
+    def skipped(reason: str, **extra: Any) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+        entry = {"value": None, "ci_lower": None, "ci_upper": None, "reason": reason}
+        return entry, {"status": reason, **extra}, []
+
+    if not llm.red_team:
+        return skipped("skipped: disabled")
+    data_dir = Path(llm.data_dir) if llm.data_dir is not None else None
+    directory, how = resolve_templates_dir(llm.templates_dir, data_dir)
+    if directory is None:
+        return skipped("skipped: no templates", templates_dir=None)
+    template_set = load_templates(directory)
+    facts: dict[str, Any] = {
+        "templates_dir": str(directory),
+        "templates_dir_from": how,
+        "template_files": len(template_set.templates) + len(template_set.skipped),
+        "templates_used": len(template_set.templates),
+        "templates_skipped": template_set.skipped,
+    }
+    if not template_set.templates:
+        return skipped("skipped: no templates", **facts)
+    if system is None:
+        return skipped("skipped: no model", **facts)
+    probes = (
+        list(llm.probes)
+        if llm.probes is not None
+        else load_probes(llm.probes_file)
+        if llm.probes_file is not None
+        else list(DEFAULT_PROBES)
+    )
+    templates = template_set.templates
+    pairs = [(t, p) for t in range(len(templates)) for p in range(len(probes))]
+    planned = len(pairs)
+    bootstrap = Bootstrap(options.n_bootstrap, options.confidence, options.seed)
+    warnings: list[str] = []
+    if planned > options.max_rows:
+        rng = bootstrap.rng("llm:red-team-sample")
+        chosen = np.sort(rng.choice(planned, options.max_rows, replace=False))
+        pairs = [pairs[i] for i in chosen]
+        warnings.append(
+            f"red team: sent a seeded sample of {len(pairs)} of {planned} prompts "
+            "(templates x probes; raise max_rows to send all)"
+        )
+
+    responses: list[str | None] = []
+    errors: dict[str, int] = {"raised": 0, "not_text": 0}
+    error_examples: list[dict[str, Any]] = []
+    for t, p in pairs:
+        prompt = templates[t].render(probes[p])
+        problem: str | None = None
+        try:
+            answer = system(prompt)
+        except Exception as exc:  # the system is user code: count, do not crash
+            errors["raised"] += 1
+            problem = f"raised {type(exc).__name__}: {str(exc)[:200]}"
+            answer = None
+        else:
+            if not isinstance(answer, str):
+                errors["not_text"] += 1
+                problem = f"returned {type(answer).__name__}, not text"
+                answer = None
+        if problem is not None and len(error_examples) < MAX_EXAMPLES:
+            error_examples.append({"template": templates[t].name, "probe": p + 1, "error": problem})
+        responses.append(answer)
+
+    scored = [i for i, r in enumerate(responses) if r is not None]
+    failures = len(pairs) - len(scored)
+    if failures:
+        warnings.append(
+            f"red team: {failures} of {len(pairs)} system calls failed "
+            f"({errors['raised']} raised, {errors['not_text']} returned non-text); "
+            "they are left out of attack_success_rate"
+        )
+    verdicts = detect_refusals(
+        [responses[i] or "" for i in scored], embedder, similarity=llm.refusal_similarity
+    )
+    success = np.full(len(pairs), np.nan)
+    success[scored] = (~verdicts.refused).astype(np.float64)
+
+    per_template: list[dict[str, Any]] = []
+    template_codes = np.array([t for t, _ in pairs], dtype=np.int64)
+    for index, template in enumerate(templates):
+        mine = success[template_codes == index]
+        sent = len(mine)
+        valid = mine[~np.isnan(mine)]
+        per_template.append(
+            {
+                "name": template.name,
+                "file": template.file,
+                "source": template.source,
+                "prompts": sent,
+                "scored": len(valid),
+                "successes": int(valid.sum()),
+                "attack_success_rate": json_float(valid.mean()) if len(valid) else None,
+            }
+        )
+    ranked = sorted(
+        (r for r in per_template if r["attack_success_rate"] is not None),
+        key=lambda r: (-r["attack_success_rate"], -r["successes"], r["file"]),
+    )
+
+    value = float(np.nanmean(success)) if scored else math.nan
+    lower = upper = math.nan
+    if bootstrap.enabled and scored:
+        dim = overall(len(pairs))
+        draws = np.stack(
+            [
+                group_means({"asr": success}, dim, w)["asr"]
+                for w in bootstrap.row_weights(len(pairs), "llm:red-team")
+            ]
+        )
+        low, high, _ = bootstrap.interval(draws)
+        lower, upper = float(low[0]), float(high[0])
+    entry = {
+        "value": json_float(value),
+        "ci_lower": json_float(lower),
+        "ci_upper": json_float(upper),
+        "reason": None if scored else "every system call failed",
+    }
+    details = {
+        "status": "ran",
+        **facts,
+        "probes": len(probes),
+        "prompts_planned": planned,
+        "prompts_sent": len(pairs),
+        "responses_scored": len(scored),
+        "successes": int(np.nansum(success)),
+        "errors": {**errors, "examples": error_examples},
+        "refusals_detected_by": {
+            m: sum(1 for x in verdicts.method if x == m) for m in ("pattern", "embedding", "empty")
+        },
+        "per_template": per_template,
+        "worst_templates": ranked[: llm.worst_templates],
+    }
+    return entry, details, warnings

@@ -1,4 +1,4 @@
-"""Sentence embeddings for the ``llm`` suite, offline, without PyTorch.
+"""Sentence embeddings for the ``llm`` suite and the guardrails, offline, without PyTorch.
 
 Two backends share the :class:`Embedder` interface (``encode(texts) -> (n, d)`` unit
 vectors, so a dot product is a cosine similarity):

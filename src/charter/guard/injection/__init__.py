@@ -1,0 +1,1 @@
+"""Prompt injection and jailbreak detection: a rules layer and an optional learned layer."""

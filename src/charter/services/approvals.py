@@ -1,0 +1,84 @@
+"""The approval rule as the services apply it: decisions, the policy in force, one fold.
+
+:func:`approval_for` is what decisions, ``release show``, status, deploy, rollback, resume
+and the route call; the gate's controls call the same domain fold on the same facts
+(:func:`decision_facts`), with the same requirements (:func:`requirements_for`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from charter.domain.approvals import (
+    DEFAULT_REQUIREMENT,
+    ApprovalRequirement,
+    ApprovalState,
+    DecisionFact,
+    approval_in_force,
+)
+from charter.services import policies
+from charter.services.context import Context
+from charter.store.models import Decision, Release
+
+
+def requirements_for(
+    ctx: Context, tier: str, environment: str | None
+) -> tuple[ApprovalRequirement, ...]:
+    """What approval needs for ``tier`` in ``environment`` under the policy in force."""
+    active = policies.in_force(ctx)
+    if active is None:
+        return (DEFAULT_REQUIREMENT,)
+    return active[1].approval_requirements(tier, environment)
+
+
+def decision_facts(decisions: list[Decision]) -> tuple[DecisionFact, ...]:
+    """The parts of stored decisions the approval rule reads, oldest first."""
+    return tuple(
+        DecisionFact(
+            id=d.id,
+            verdict=d.verdict,
+            actor=d.actor.name,
+            actor_role=d.actor_role,
+            environments=tuple(d.environments),
+            expires_at=d.expires_at,
+            created_at=d.created_at,
+            fallback=d.fallback,
+            policy_version=d.policy_version,
+            contract=d.contract,
+        )
+        for d in sorted(decisions, key=lambda d: d.id)
+    )
+
+
+def release_decisions(ctx: Context, release: Release) -> list[Decision]:
+    """All decisions on a release, oldest first."""
+    return list(
+        ctx.session.scalars(
+            select(Decision).where(Decision.release_id == release.id).order_by(Decision.id)
+        ).all()
+    )
+
+
+def approval_for(
+    ctx: Context,
+    release: Release,
+    environment: str,
+    *,
+    facts: tuple[DecisionFact, ...] | None = None,
+) -> ApprovalState:
+    """The release's approval state in ``environment`` right now (no permission check)."""
+    if facts is None:
+        facts = decision_facts(release_decisions(ctx, release))
+    return approval_in_force(
+        facts,
+        environment=environment,
+        now=ctx.now(),
+        requirements=requirements_for(ctx, release.system.tier, environment),
+    )
+
+
+def approvals_of(ctx: Context, release: Release) -> list[ApprovalState]:
+    """The release's approval state in every environment any of its decisions names."""
+    facts = decision_facts(release_decisions(ctx, release))
+    environments = sorted({env for d in facts for env in d.environments})
+    return [approval_for(ctx, release, env, facts=facts) for env in environments]
