@@ -77,9 +77,7 @@ def waiting(ctx: Context, *, limit: int = MAX_ENTRIES) -> dict[str, Any]:
             break
         environments = [state.environment for state in pending] or [DEFAULT_ENVIRONMENT]
         requirements = [
-            r
-            for env in environments
-            for r in approvals.requirements_for(ctx, system.tier, env)
+            r for env in environments for r in approvals.requirements_for(ctx, system.tier, env)
         ]
         entries.append(
             {

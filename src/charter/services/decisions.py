@@ -133,9 +133,7 @@ def list_decisions(
     return list(rows.all()), total
 
 
-def role_may_decide(
-    ctx: Context, release: Release, verdict: str, environments: list[str]
-) -> bool:
+def role_may_decide(ctx: Context, release: Release, verdict: str, environments: list[str]) -> bool:
     """Whether the actor's role may record ``verdict`` on ``release`` for ``environments``
     under the policy in force.
 
