@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import raiseload
+from sqlalchemy.orm import defer, raiseload
 
 from charter.domain.approvals import DEFAULT_REQUIREMENT, approval_in_force
 from charter.domain.roles import Permission
@@ -142,7 +142,14 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
     if live_ids:
         for decision in ctx.session.scalars(
             select(Decision)
-            .options(raiseload(Decision.release))
+            # What the approval rule does not read stays in the database.
+            .options(
+                raiseload(Decision.release),
+                defer(Decision.conditions),
+                defer(Decision.note),
+                defer(Decision.use_case),
+                defer(Decision.population),
+            )
             .where(Decision.release_id.in_(live_ids))
             .order_by(Decision.id)
         ):
@@ -167,6 +174,7 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
     requirements: dict[tuple[str, str], Any] = {}
     notices: dict[tuple[str, str], int] = {}
     vendor: dict[tuple[int, int], list[str]] = {}
+    facts: dict[int, Any] = {}
 
     entries = []
     for system in systems:
@@ -178,8 +186,10 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
                     policy.approval_requirements(*scope) if policy else (DEFAULT_REQUIREMENT,)
                 )
                 notices[scope] = _notice_days(policy, *scope)
+            if route.release_id not in facts:  # a release live in several environments
+                facts[route.release_id] = decision_facts(decisions.get(route.release_id, []))
             approval = approval_in_force(
-                decision_facts(decisions.get(route.release_id, [])),
+                facts[route.release_id],
                 environment=route.environment,
                 now=now,
                 requirements=requirements[scope],
