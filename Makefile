@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install chromium screenshots demo test lint typecheck test-sqlite test-postgres bench clean
+.PHONY: install chromium screenshots demo test lint typecheck test-sqlite test-postgres bench bench-quick bench-peers clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,12 +61,26 @@ test-postgres: install
 test: lint typecheck
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
+# Every benchmark in benchmarks/ (figures: docs/benchmarks.md); QUICK=1 or bench-quick runs
+# each one small (a few minutes on 2 cores). The drift benchmark's peers (Evidently, whylogs)
+# need pandas < 3, so they live in their own venv: `make bench-peers` first to include them.
 bench: install
-	$(BIN)/python benchmarks/bench_spine.py
+	$(BIN)/python benchmarks/run_all.py $(if $(QUICK),--quick)
+
+bench-quick: install
+	$(BIN)/python benchmarks/run_all.py --quick
+
+bench-peers: .venv-bench/.installed
+
+.venv-bench/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet --upgrade pip
+	.venv-bench/bin/pip install --quiet -e '.[bench]'
+	touch $@
 
 # The console's screenshots in docs/images, taken by the browser tests.
 screenshots: install
 	$(BIN)/python scripts/screenshots.py
 
 clean:
-	rm -rf $(VENV) .charter-demo .pytest-tmp .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-bench .charter-demo .pytest-tmp .pytest_cache .mypy_cache .ruff_cache

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from charter.api.deps import ActorDep, CharterDep, PagingDep
 from charter.api.problems import PROBLEM_RESPONSES
 from charter.domain.systems import IntakeFile
-from charter.services.operations import governance, inventory, perform
+from charter.services.operations import deployments, gates, inventory, perform, policy
+from charter.services.operations import status as status_ops
 from charter.services.views import (
     ExceptionView,
     GateReportView,
@@ -69,7 +70,7 @@ class Intervention(BaseModel):
 @router.post("/policies", status_code=status.HTTP_201_CREATED, tags=["policy"])
 def apply_policy(body: PolicySource, charter: CharterDep, actor: ActorDep) -> PolicyVersionView:
     """Validate a pack and apply it as a new version (an invalid pack changes nothing)."""
-    return perform(charter, actor, governance.apply_policy, body.source, body.name)
+    return perform(charter, actor, policy.apply_policy, body.source, body.name)
 
 
 @router.get("/policies", tags=["policy"])
@@ -77,13 +78,13 @@ def list_policies(
     charter: CharterDep, actor: ActorDep, paging: PagingDep
 ) -> Page[PolicyVersionView]:
     """Applied versions, newest first."""
-    return perform(charter, actor, governance.list_policies, paging.limit, paging.offset)
+    return perform(charter, actor, policy.list_policies, paging.limit, paging.offset)
 
 
 @router.get("/policies/current", tags=["policy"])
 def current_policy(charter: CharterDep, actor: ActorDep) -> PolicyVersionView:
     """The version in force, with its source."""
-    return perform(charter, actor, governance.show_policy)
+    return perform(charter, actor, policy.show_policy)
 
 
 @router.get("/policies/diff", tags=["policy"])
@@ -94,13 +95,13 @@ def diff_policies(
     new: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
 ) -> PolicyDiffView:
     """Changes between two versions (default: the last two)."""
-    return perform(charter, actor, governance.diff_policy, old, new)
+    return perform(charter, actor, policy.diff_policy, old, new)
 
 
 @router.post("/policies/diff", tags=["policy"])
 def diff_candidate(body: PolicySource, charter: CharterDep, actor: ActorDep) -> PolicyDiffView:
     """Changes between a version (``base``, default: in force) and a candidate pack."""
-    return perform(charter, actor, governance.diff_policy, body.base, None, body.source)
+    return perform(charter, actor, policy.diff_policy, body.base, None, body.source)
 
 
 @router.get("/policies/{version}", tags=["policy"])
@@ -108,7 +109,7 @@ def get_policy(
     version: Annotated[int, Path(ge=1, le=1_000_000)], charter: CharterDep, actor: ActorDep
 ) -> PolicyVersionView:
     """One version, with its source."""
-    return perform(charter, actor, governance.show_policy, version)
+    return perform(charter, actor, policy.show_policy, version)
 
 
 @router.put("/systems/{name}/intake", tags=["systems"])
@@ -126,7 +127,7 @@ def run_gate(
     name: Name, digest: Digest, env: Environment, charter: CharterDep, actor: ActorDep
 ) -> GateReportView:
     """Evaluate every control for the release in ``env``; the run is stored as evidence."""
-    return perform(charter, actor, governance.run_gate, f"{name}@{digest}", env)
+    return perform(charter, actor, gates.run_gate, f"{name}@{digest}", env)
 
 
 @router.post(
@@ -138,9 +139,7 @@ def request_exception(
     name: Name, digest: Digest, body: ExceptionRequest, charter: CharterDep, actor: ActorDep
 ) -> ExceptionView:
     """Request a time-boxed waiver of one control."""
-    return perform(
-        charter, actor, governance.request_exception, f"{name}@{digest}", **body.model_dump()
-    )
+    return perform(charter, actor, gates.request_exception, f"{name}@{digest}", **body.model_dump())
 
 
 @router.get("/exceptions", tags=["exceptions"])
@@ -156,7 +155,7 @@ def list_exceptions(
     return perform(
         charter,
         actor,
-        governance.list_exceptions,
+        gates.list_exceptions,
         system,
         status_,
         expiring,
@@ -170,7 +169,7 @@ def get_exception(
     exception_id: Annotated[int, Path(ge=1, le=2**31 - 1)], charter: CharterDep, actor: ActorDep
 ) -> ExceptionView:
     """One exception."""
-    return perform(charter, actor, governance.get_exception, exception_id)
+    return perform(charter, actor, gates.get_exception, exception_id)
 
 
 @router.post("/exceptions/{exception_id}/{verdict}", tags=["exceptions"])
@@ -182,7 +181,7 @@ def decide_exception(
     actor: ActorDep,
 ) -> ExceptionView:
     """Approve, reject or revoke an exception."""
-    return perform(charter, actor, governance.decide_exception, exception_id, verdict, body.note)
+    return perform(charter, actor, gates.decide_exception, exception_id, verdict, body.note)
 
 
 @router.post("/systems/{name}/releases/{digest}/deploy", tags=["deployments"])
@@ -191,35 +190,35 @@ def deploy(
 ) -> RouteView:
     """Make a release live (refused unless the gate passes and an approval covers the env)."""
     return perform(
-        charter, actor, governance.deploy, f"{name}@{digest}", body.environment, body.reason
+        charter, actor, deployments.deploy, f"{name}@{digest}", body.environment, body.reason
     )
 
 
 @router.post("/systems/{name}/rollback", tags=["deployments"])
 def rollback(name: Name, body: Intervention, charter: CharterDep, actor: ActorDep) -> RouteView:
     """Return to the previous approved release."""
-    return perform(charter, actor, governance.rollback, name, body.environment, body.reason)
+    return perform(charter, actor, deployments.rollback, name, body.environment, body.reason)
 
 
 @router.post("/systems/{name}/kill", tags=["deployments"])
 def kill(name: Name, body: Intervention, charter: CharterDep, actor: ActorDep) -> RouteView:
     """Switch the system to its approved fallback."""
-    return perform(charter, actor, governance.kill, name, body.environment, body.reason)
+    return perform(charter, actor, deployments.kill, name, body.environment, body.reason)
 
 
 @router.post("/systems/{name}/resume", tags=["deployments"])
 def resume(name: Name, body: Intervention, charter: CharterDep, actor: ActorDep) -> RouteView:
     """Undo a kill."""
-    return perform(charter, actor, governance.resume, name, body.environment, body.reason)
+    return perform(charter, actor, deployments.resume, name, body.environment, body.reason)
 
 
 @router.get("/systems/{name}/route", tags=["deployments"])
 def get_route(name: Name, env: Environment, charter: CharterDep, actor: ActorDep) -> RouteView:
     """What the serving SDK should route to right now."""
-    return perform(charter, actor, governance.route, name, env)
+    return perform(charter, actor, deployments.route, name, env)
 
 
 @router.get("/status", tags=["status"])
 def portfolio_status(charter: CharterDep, actor: ActorDep) -> StatusView:
     """Every system right now: tier, live releases, approvals, flags, exceptions."""
-    return perform(charter, actor, governance.status)
+    return perform(charter, actor, status_ops.status)

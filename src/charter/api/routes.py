@@ -13,6 +13,7 @@ from charter.domain.decisions import DecisionRequest
 from charter.domain.releases import ReleaseManifest
 from charter.domain.systems import IntakeFile
 from charter.services.operations import inventory, perform, records
+from charter.services.operations import releases as release_ops
 from charter.services.views import (
     AuditEventView,
     AuditHeadView,
@@ -124,7 +125,7 @@ def create_release(
     name: Name, body: ReleaseManifest, charter: CharterDep, actor: ActorDep, response: Response
 ) -> ReleaseView:
     """Create a release from a manifest whose local files are already resolved."""
-    view = perform(charter, actor, inventory.create_release, name, body)
+    view = perform(charter, actor, release_ops.create_release, name, body)
     if not view.created:
         response.status_code = status.HTTP_200_OK
     return view
@@ -135,13 +136,13 @@ def list_releases(
     name: Name, charter: CharterDep, actor: ActorDep, paging: PagingDep
 ) -> Page[ReleaseView]:
     """List a system's releases, newest first."""
-    return perform(charter, actor, inventory.list_releases, name, paging.limit, paging.offset)
+    return perform(charter, actor, release_ops.list_releases, name, paging.limit, paging.offset)
 
 
 @router.get("/systems/{name}/releases/{digest}", tags=["releases"])
 def get_release(name: Name, digest: Digest, charter: CharterDep, actor: ActorDep) -> ReleaseView:
     """Read one release with its approval state per environment."""
-    return perform(charter, actor, inventory.get_release, f"{name}@{digest}")
+    return perform(charter, actor, release_ops.get_release, f"{name}@{digest}")
 
 
 @router.post(

@@ -10,7 +10,9 @@ once on ``tests/data/german_credit.csv`` with a logistic-regression score fitted
 the results are stored on every release through ``services.evidence.record_evidence``
 (which checks them against each release's own contract). The fallback drill has no
 built-in suite; it is recorded as a small result of suite ``fallback-drill``, as a drill
-tool would submit it. Two approvers approve every release for prod with a fallback.
+tool would submit it. A reference profile of the same hold-out data is set on every
+release (the high tier's live monitors need one). Two approvers approve every release for
+prod with a fallback.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spine_common import ROOT, init_home
+from benchmarks.common import ROOT, Home, init_home
 
 GERMAN = ROOT / "tests" / "data" / "german_credit.csv"
 
@@ -46,9 +48,7 @@ APPROVAL = {
 class GateHome:
     """A prepared home: its tokens, and the refs (``SYSTEM@DIGEST``) of its releases."""
 
-    home: Path
-    url: str
-    admin_token: str
+    home: Home
     dev_token: str
     approver_tokens: tuple[str, str]
     systems: list[str]
@@ -96,8 +96,13 @@ class _Model:
         return self.pipeline.predict_proba(frame)
 
 
-def suite_results(workdir: Path) -> list[dict[str, Any]]:
-    """Run the four built-in suites once on German credit with a fitted score; the results."""
+def suite_results(workdir: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Run the four built-in suites once on German credit with a fitted score.
+
+    Returns the results and a reference profile of the same hold-out data (features,
+    prediction, score, label, cohort ``sex``): what the live monitors of a high-tier
+    release compare production windows with.
+    """
     import pandas as pd
     from sklearn.compose import ColumnTransformer
     from sklearn.linear_model import LogisticRegression
@@ -105,6 +110,7 @@ def suite_results(workdir: Path) -> list[dict[str, Any]]:
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     from charter.evaluation import InputSpec, RunOptions, evaluate_file
+    from charter.monitoring import build_reference
     from charter.plugins.manager import evaluation_suites
 
     frame = pd.read_csv(GERMAN)
@@ -150,7 +156,15 @@ def suite_results(workdir: Path) -> list[dict[str, Any]]:
             "metrics": {"switch_seconds": 4.2, "served_by_fallback": 1.0},
         }
     )
-    return results
+    reference = build_reference(
+        holdout,
+        features=list(features.columns),
+        prediction="pred",
+        score="score",
+        label="risk",
+        cohort="sex",
+    )
+    return results, reference.to_dict()
 
 
 def prepare(
@@ -163,27 +177,23 @@ def prepare(
     """``charter init`` a home under ``workdir`` and fill it; returns what was made."""
     from charter.domain.decisions import DecisionRequest
     from charter.domain.systems import IntakeFile
-    from charter.services import decisions, evidence, users
+    from charter.services import decisions, evidence, monitoring, users
     from charter.services import releases as release_svc
     from charter.services import systems as system_svc
-    from charter.services.context import Charter
-    from charter.store.db import Database
 
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    home = workdir / "home"
-    admin_token = init_home(home)
+    home = init_home(workdir / "home")
     seconds["charter init (CLI)"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    results = suite_results(workdir)
+    results, reference = suite_results(workdir)
     seconds["evaluation suites (once)"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    url = f"sqlite:///{home / 'charter.db'}"
-    charter = Charter(Database(url))
+    charter = home.charter()
     names = [f"credit-limit-{i:02d}" for i in range(systems)]
-    with charter.act(admin_token, write=True) as ctx:
+    with charter.act(home.token, write=True) as ctx:
         _, dev_token = users.create_user(ctx, "dana", "developer")
         _, approver_a = users.create_user(ctx, "avery", "approver")
         _, approver_b = users.create_user(ctx, "blake", "approver")
@@ -209,6 +219,7 @@ def prepare(
             ref = f"{names[i % systems]}@{release.digest}"
             for result in results:
                 evidence.record_evidence(ctx, ref, result)
+            monitoring.set_reference(ctx, ref, reference)
         for token in (approver_a, approver_b):
             with charter.act(token, write=True) as ctx:
                 decisions.decide(ctx, ref, request)
@@ -221,8 +232,6 @@ def prepare(
     )
     return GateHome(
         home=home,
-        url=url,
-        admin_token=admin_token,
         dev_token=dev_token,
         approver_tokens=(approver_a, approver_b),
         systems=names,

@@ -1,8 +1,9 @@
 """A small closed-loop HTTP/1.1 load generator for loopback servers (asyncio, keep-alive).
 
-Run as its own process so that its CPU does not share an interpreter with the caller::
+Run as its own process (from the repository root), so that its CPU does not share an
+interpreter with the caller::
 
-    python spine_loadgen.py --port 8000 --path /api/v1/health --concurrency 16 --duration 10
+    python -m benchmarks.spine.loadgen --port 8000 --path /api/v1/health --duration 10
 
 Each of ``concurrency`` connections sends one request, reads the whole response, and
 sends the next, until ``duration`` seconds have passed or ``max_requests`` requests were
@@ -18,14 +19,7 @@ import json
 import sys
 import time
 
-
-def _percentile(ordered: list[float], q: float) -> float:
-    if not ordered:
-        return float("nan")
-    pos = (len(ordered) - 1) * q / 100.0
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+from benchmarks.common import percentile
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
@@ -131,7 +125,7 @@ async def _main(args: argparse.Namespace) -> dict[str, object]:
     latencies.sort()
     ok = sum(n for code, n in statuses.items() if 200 <= code < 300)
     return {
-        "tool": "spine_loadgen (python asyncio)",
+        "tool": "benchmarks.spine.loadgen (python asyncio)",
         "concurrency": args.concurrency,
         "seconds": elapsed,
         "requests": len(latencies),
@@ -139,9 +133,9 @@ async def _main(args: argparse.Namespace) -> dict[str, object]:
         "statuses": {str(k): v for k, v in sorted(statuses.items())},
         "errors": len(errors),
         "rps": len(latencies) / elapsed if elapsed > 0 else 0.0,
-        "p50_ms": _percentile(latencies, 50) * 1000,
-        "p90_ms": _percentile(latencies, 90) * 1000,
-        "p99_ms": _percentile(latencies, 99) * 1000,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p90_ms": percentile(latencies, 90) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
         "max_ms": (latencies[-1] * 1000) if latencies else float("nan"),
         "budget_exhausted": budget[0] <= 0,
     }
@@ -162,7 +156,7 @@ def main() -> None:
     parser.add_argument("--max-requests", type=int, default=1_000_000)
     args = parser.parse_args()
     if not ipaddress.ip_address(args.host).is_loopback:
-        sys.exit("spine_loadgen only targets loopback addresses (127.0.0.0/8, ::1)")
+        sys.exit("loadgen only targets loopback addresses (127.0.0.0/8, ::1)")
     if not (0 < args.duration <= 300 and 0 <= args.warmup <= 60 and 0 < args.concurrency <= 256):
         sys.exit("duration must be in (0, 300], warmup in [0, 60], concurrency in (0, 256]")
     result = asyncio.run(_main(args))

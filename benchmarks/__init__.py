@@ -1,0 +1,1 @@
+"""Charter's benchmarks: one folder per benchmark, shared helpers in ``common``."""

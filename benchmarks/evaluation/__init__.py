@@ -1,0 +1,1 @@
+"""Classification and fairness suites beside fairlearn."""

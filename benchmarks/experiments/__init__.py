@@ -1,0 +1,1 @@
+"""What-if experiments: questions about changes to Charter, not benchmarks of it."""

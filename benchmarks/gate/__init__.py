@@ -1,0 +1,1 @@
+"""The release gate: one `charter gate` process, and many gates in one process."""

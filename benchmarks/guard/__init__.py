@@ -1,0 +1,1 @@
+"""Guardrail scanners: latency per prompt and held-out detection per layer."""

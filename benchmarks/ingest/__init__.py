@@ -1,0 +1,1 @@
+"""Observation ingestion through the real HTTP server."""

@@ -1,0 +1,1 @@
+"""The LLM suite: its NumPy sentence encoder beside sentence-transformers."""

@@ -1,0 +1,1 @@
+"""The portfolio read-model behind `charter status`."""
