@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install demo test lint typecheck test-sqlite test-postgres bench bench-quick bench-peers clean
+.PHONY: install chromium screenshots demo test lint typecheck test-sqlite test-postgres bench bench-quick bench-peers clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,27 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet 'safetensors>=0.4' 'tokenizers>=0.15'
 	touch $@
 
-install: $(BIN)/.installed
+install: $(BIN)/.installed chromium
+
+# The console's browser tests drive Debian's chromium through Playwright (which cannot
+# download a browser of its own here). Installed once; skipped, with a message, where
+# there is no apt-get (the browser tests then skip, or fail under CI=true).
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+		echo "note: no apt-get here: install chromium yourself for the browser tests (tests/web)"; \
+	elif [ "$$(id -u)" -eq 0 ]; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+		echo "installing Debian's chromium for the browser tests (sudo)"; \
+		sudo DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "note: run 'sudo apt-get install chromium' for the browser tests (tests/web)"; \
+	fi
 
 demo: install
 	scripts/demo.sh
@@ -57,6 +77,10 @@ bench-peers: .venv-bench/.installed
 	.venv-bench/bin/pip install --quiet --upgrade pip
 	.venv-bench/bin/pip install --quiet -e '.[bench]'
 	touch $@
+
+# The console's screenshots in docs/images, taken by the browser tests.
+screenshots: install
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) .venv-bench .charter-demo .pytest-tmp .pytest_cache .mypy_cache .ruff_cache

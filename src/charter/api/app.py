@@ -80,7 +80,7 @@ def create_app(charter: Charter) -> FastAPI:
         version=__version__,
         description="Control plane for AI model risk: inventory, releases, decisions, audit.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served by charter.web from vendored assets, not a CDN
         redoc_url=None,
     )
     app.state.charter = charter
@@ -96,5 +96,8 @@ def create_app(charter: Charter) -> FastAPI:
         """Liveness: no authentication."""
         return JSONResponse({"status": "ok", "version": __version__})
 
+    from charter.web import mount  # the console at /, and the API docs page
+
+    mount(app, charter)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     return app

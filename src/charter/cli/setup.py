@@ -90,7 +90,7 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to bind.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /api/v1/docs)."""
+    """Serve the web console (at /) and the HTTP API (OpenAPI docs at /api/v1/docs)."""
     import uvicorn
 
     from charter.settings import Settings
@@ -98,7 +98,10 @@ def serve(
     from charter.store.migrate import ensure_current
 
     ensure_current(Database(Settings.load().database_url))
-    render.line(f"Charter API on http://{host}:{port}/api/v1 (docs at /api/v1/docs)")
+    render.line(
+        f"Charter on http://{host}:{port}/ (console; sign in with an API token), "
+        "API at /api/v1, docs at /api/v1/docs"
+    )
     uvicorn.run(
         "charter.api.server:app", host=host, port=port, workers=workers, log_level="warning"
     )

@@ -131,3 +131,18 @@ def list_decisions(
     total = ctx.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = ctx.session.scalars(query.order_by(Decision.id.desc()).limit(limit).offset(offset))
     return list(rows.all()), total
+
+
+def role_may_decide(ctx: Context, release: Release, verdict: str, environments: list[str]) -> bool:
+    """Whether the actor's role may record ``verdict`` on ``release`` for ``environments``
+    under the policy in force.
+
+    Separation of duties is not part of the answer (``decide`` enforces it); adapters use
+    this to show an approve or reject button only to the roles that may press it.
+    """
+    request = DecisionRequest(verdict=verdict, environments=environments)  # type: ignore[arg-type]
+    try:
+        _check_may_decide(ctx, release, request)
+    except Forbidden:
+        return False
+    return True

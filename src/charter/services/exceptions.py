@@ -107,6 +107,11 @@ def _approver_roles(ctx: Context) -> frozenset[str]:
     return frozenset(active[1].exception_approver_roles)
 
 
+def may_decide_exceptions(ctx: Context) -> bool:
+    """Whether the actor's role may approve or reject exceptions (for adapters' buttons)."""
+    return ctx.actor.role.value in _approver_roles(ctx)
+
+
 def decide_exception(
     ctx: Context, exception_id: int, verdict: str, *, note: str = ""
 ) -> PolicyException:

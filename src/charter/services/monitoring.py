@@ -192,9 +192,12 @@ def monitoring_signals(ctx: Context) -> dict[tuple[str, str], dict[str, Any]]:
         .join(System, System.id == Route.system_id)
         .join(Release, Release.id == Route.release_id)
     ).all()
+    # Only the columns read: the ORM row would also decode the hysteresis states' JSON.
     states = {
         (row.system_id, row.environment): row.latest
-        for row in ctx.session.scalars(select(MonitorState))
+        for row in ctx.session.execute(
+            select(MonitorState.system_id, MonitorState.environment, MonitorState.latest)
+        )
     }
     open_alerts: dict[tuple[int, str], int] = defaultdict(int)
     for system_id, environment, count in ctx.session.execute(

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import defer, raiseload
 
 from charter.domain.approvals import DEFAULT_REQUIREMENT, approval_in_force
 from charter.domain.roles import Permission
@@ -105,27 +106,60 @@ def _signal_flags(signals: dict[str, Any] | None) -> list[str]:
 
 
 def portfolio(ctx: Context) -> list[dict[str, Any]]:
-    """One entry per system: tier, live release per environment, approval, flags, exceptions."""
+    """One entry per system: tier, live release per environment, approval, flags, exceptions.
+
+    Systems, routes and gate runs are read as plain columns, and decisions without the
+    release, system and creator they would otherwise join; per-(tier, environment) policy
+    facts are worked out once. With 1,000 systems, building those ORM rows and decoding
+    their JSON columns was most of the cost (see benchmarks/web).
+    """
     ctx.require(Permission.STATUS_READ)
     now = ctx.now()
     active = policies.in_force(ctx)
     policy = active[1] if active else None
     versions = {v.version: v for v in ctx.session.scalars(select(PolicyVersion))}
-    systems = ctx.session.scalars(select(System).order_by(System.name)).all()
-    routes: dict[int, list[Route]] = defaultdict(list)
-    for route in ctx.session.scalars(select(Route).order_by(Route.environment)):
+    systems = ctx.session.execute(
+        select(System.id, System.name, System.tier, System.status, System.owner).order_by(
+            System.name
+        )
+    ).all()
+    routes: dict[int, list[Any]] = defaultdict(list)
+    for route in ctx.session.execute(
+        select(
+            Route.system_id,
+            Route.environment,
+            Route.release_id,
+            Route.state,
+            Release.digest,
+            Release.manifest,
+        )
+        .join(Release, Release.id == Route.release_id)
+        .order_by(Route.environment)
+    ):
         routes[route.system_id].append(route)
     live_ids = {r.release_id for rs in routes.values() for r in rs}
     decisions: dict[int, list[Decision]] = defaultdict(list)
     if live_ids:
         for decision in ctx.session.scalars(
-            select(Decision).where(Decision.release_id.in_(live_ids)).order_by(Decision.id)
+            select(Decision)
+            # What the approval rule does not read stays in the database.
+            .options(
+                raiseload(Decision.release),
+                defer(Decision.conditions),
+                defer(Decision.note),
+                defer(Decision.use_case),
+                defer(Decision.population),
+            )
+            .where(Decision.release_id.in_(live_ids))
+            .order_by(Decision.id)
         ):
             decisions[decision.release_id].append(decision)
-    last_gate: dict[tuple[int, str], GateRun] = {}
+    last_gate: dict[tuple[int, str], Any] = {}
     if live_ids:
-        for run in ctx.session.scalars(
-            select(GateRun).where(GateRun.release_id.in_(live_ids)).order_by(GateRun.id)
+        for run in ctx.session.execute(
+            select(GateRun.release_id, GateRun.environment, GateRun.passed, GateRun.created_at)
+            .where(GateRun.release_id.in_(live_ids))
+            .order_by(GateRun.id)
         ):
             last_gate[(run.release_id, run.environment)] = run
     live_signals = monitoring_signals(ctx)
@@ -137,18 +171,28 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
         .group_by(Release.system_id, PolicyException.status)
     ):
         exception_counts[(system_id, status)] = count
+    requirements: dict[tuple[str, str], Any] = {}
+    notices: dict[tuple[str, str], int] = {}
+    vendor: dict[tuple[int, int], list[str]] = {}
+    facts: dict[int, Any] = {}
 
     entries = []
     for system in systems:
         environments = []
         for route in routes.get(system.id, []):
+            scope = (system.tier, route.environment)
+            if scope not in requirements:
+                requirements[scope] = (
+                    policy.approval_requirements(*scope) if policy else (DEFAULT_REQUIREMENT,)
+                )
+                notices[scope] = _notice_days(policy, *scope)
+            if route.release_id not in facts:  # a release live in several environments
+                facts[route.release_id] = decision_facts(decisions.get(route.release_id, []))
             approval = approval_in_force(
-                decision_facts(decisions.get(route.release_id, [])),
+                facts[route.release_id],
                 environment=route.environment,
                 now=now,
-                requirements=policy.approval_requirements(system.tier, route.environment)
-                if policy
-                else (DEFAULT_REQUIREMENT,),
+                requirements=requirements[scope],
             )
             flags = []
             if approval.state != "approved":
@@ -157,11 +201,10 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
                 flags.append(f"approval expires {approval.valid_until.date()}")
             if route.state == "killed":
                 flags.append("killed: serving the fallback")
-            flags += _vendor_flags(
-                route.release.manifest,
-                now.date(),
-                _notice_days(policy, system.tier, route.environment),
-            )
+            vendor_key = (route.release_id, notices[scope])
+            if vendor_key not in vendor:  # a release live in several environments
+                vendor[vendor_key] = _vendor_flags(route.manifest, now.date(), notices[scope])
+            flags += vendor[vendor_key]
             flags += _policy_flags(
                 policy,
                 active,
@@ -176,7 +219,7 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
             environments.append(
                 {
                     "environment": route.environment,
-                    "release": f"{system.name}@{route.release.digest}",
+                    "release": f"{system.name}@{route.digest}",
                     "state": route.state,
                     "approval": approval.state,
                     "valid_until": approval.valid_until,

@@ -116,3 +116,22 @@ def list_users(ctx: Context, *, limit: int = 50, offset: int = 0) -> tuple[list[
     total = ctx.session.scalar(select(func.count()).select_from(User)) or 0
     rows = ctx.session.scalars(select(User).order_by(User.name).limit(limit).offset(offset)).all()
     return list(rows), total
+
+
+def session_credentials(session: Session, user_id: int) -> tuple[Actor, tuple[str, ...]]:
+    """The enabled user ``user_id`` and the hashes of their unrevoked tokens.
+
+    A signed web session holds a fingerprint of the hash of the token it was opened with,
+    never the token; the web console re-checks that fingerprint against these hashes on
+    every request, so rotating the token or disabling the user ends the session. Raises
+    Unauthenticated when the user is gone, disabled or holds no valid token.
+    """
+    rows = session.execute(
+        select(User.name, User.role, User.disabled, ApiToken.token_hash)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(User.id == user_id, ApiToken.revoked_at.is_(None))
+    ).all()
+    if not rows or rows[0].disabled:
+        raise Unauthenticated("the session has ended: sign in again")
+    actor = Actor(id=user_id, name=rows[0].name, role=Role(rows[0].role))
+    return actor, tuple(row.token_hash for row in rows)
