@@ -8,7 +8,6 @@ afterwards, so tests never see each other's rows.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,15 +17,11 @@ from typing import Any
 import pytest
 
 from charter.domain.roles import Role
-from charter.services.context import Actor, Charter, Context
-from charter.services.users import authenticate, bootstrap_admin, create_user
+from charter.services.context import Charter, Context
+from charter.services.users import bootstrap_admin, create_user
 from charter.store.db import Database
 from charter.store.migrate import upgrade
-
-BACKEND = os.environ.get("CHARTER_TEST_DB", "sqlite")
-PG_URL = os.environ.get("CHARTER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATASETS = REPO.parent / "shared" / "datasets"
+from tests.helpers import BACKEND, PG_URL, SHARED_DATASETS, actor_of
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -163,12 +158,6 @@ def act(charter: Charter, tokens: dict[str, str]):  # type: ignore[no-untyped-de
         return charter.act(tokens[role], write=write)
 
     return _act
-
-
-def actor_of(charter: Charter, token: str) -> Actor:
-    """The actor a token belongs to."""
-    with charter.db.transaction(write=False) as session:
-        return authenticate(session, token)
 
 
 __all__ = ["SHARED_DATASETS", "Context", "FakeClock", "actor_of"]

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from charter.domain.releases import ReleaseManifest
+from charter.services.context import Actor, Charter
+from charter.services.users import authenticate
+
+BACKEND = os.environ.get("CHARTER_TEST_DB", "sqlite")
+PG_URL = os.environ.get("CHARTER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATASETS = REPO.parent / "shared" / "datasets"
+
+
+def actor_of(charter: Charter, token: str) -> Actor:
+    """The actor a token belongs to."""
+    with charter.db.transaction(write=False) as session:
+        return authenticate(session, token)
+
 
 SHA_A = "a" * 64
 

@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from tests.conftest import BACKEND, PG_URL
-from tests.helpers import ThreadedServer, manifest
+from tests.helpers import BACKEND, PG_URL, ThreadedServer, manifest
 
 from charter.api.app import create_app
 from charter.cli.local import LocalBackend

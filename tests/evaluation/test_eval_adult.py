@@ -7,8 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn import metrics as skm
-from tests.evaluation.support import close
-from tests.evaluation.test_eval_fairness import check_against_fairlearn
+from tests.evaluation.support import check_against_fairlearn, close
 
 from charter.evaluation import InputSpec, RunOptions
 from charter.evaluation.classification import ClassificationSuite

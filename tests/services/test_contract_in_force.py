@@ -4,13 +4,7 @@ bounds, an approval can tighten the contract in force and never loosen it."""
 from __future__ import annotations
 
 import pytest
-from tests.services.test_governance import (
-    approve_twice,
-    make_release,
-    policy,  # noqa: F401 - fixture
-    satisfy_evidence,
-    system,  # noqa: F401 - fixture
-)
+from tests.services.support import approve_twice, make_release, satisfy_evidence
 
 from charter.domain.decisions import DecisionRequest
 from charter.domain.errors import BadInput
@@ -34,7 +28,7 @@ def worker_plan(ctx, ref: str, env: str):
 
 
 @pytest.mark.parametrize("live", CATALOGUE)
-def test_gate_and_worker_watch_the_same_plan(system, act, charter, live) -> None:  # noqa: F811
+def test_gate_and_worker_watch_the_same_plan(system, act, charter, live) -> None:
     ref = make_release(act, seed=str(len(live)) + str(sorted(live)), live=live)
     satisfy_evidence(charter, ref)
     approve_twice(act, ref)
@@ -66,7 +60,7 @@ def tighten(act, ref: str, contract: dict, who: str = "approver"):
         return decisions.decide(ctx, ref, DecisionRequest(**body))
 
 
-def test_an_approval_tightens_what_gate_and_worker_enforce(system, act, charter) -> None:  # noqa: F811
+def test_an_approval_tightens_what_gate_and_worker_enforce(system, act, charter) -> None:
     ref = make_release(act, live={"accuracy": ">= 0.7"})
     satisfy_evidence(charter, ref)
     release_contract = {
@@ -96,7 +90,7 @@ def test_an_approval_tightens_what_gate_and_worker_enforce(system, act, charter)
     assert [str(b) for b in in_force.live.bounds] == ["accuracy >= 0.9"]
 
 
-def test_a_looser_approval_is_refused_and_writes_nothing(system, act, charter) -> None:  # noqa: F811
+def test_a_looser_approval_is_refused_and_writes_nothing(system, act, charter) -> None:
     ref = make_release(act)
     looser = {"offline": {"roc_auc": ">= 0.5", "demographic_parity_ratio[sex]": ">= 0.8"}}
     with pytest.raises(BadInput, match="loosens or drops the bound 'roc_auc >= 0.75'"):

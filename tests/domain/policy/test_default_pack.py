@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tests.domain.policy.packs import facts
 
 from charter.domain.controls import evaluate_gate
 from charter.domain.policy import assess_intake, load_policy, render_policy_schema
 from charter.domain.systems import parse_intake
-from tests.policy.packs import facts
 
 POLICIES = files("charter.policies")
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

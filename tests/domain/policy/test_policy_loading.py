@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests.domain.policy.packs import dump, load, pack
 
 from charter.domain.controls.evidence import EvaluationEvidenceParams
 from charter.domain.errors import BadInput
 from charter.domain.policy import Policy, load_policy, parse_policy
-from tests.policy.packs import dump, load, pack
 
 
 def refused(data: dict[str, Any]) -> BadInput:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from tests.domain.policy.packs import load, pack
 
 from charter.domain.errors import BadInput
 from charter.domain.policy import assess_intake, normalize_answers
-from tests.policy.packs import load, pack
 
 
 def test_each_tier() -> None:

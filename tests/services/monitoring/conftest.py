@@ -12,14 +12,14 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from tests.helpers import SHARED_DATASETS, actor_of
+from tests.services.support import CREDIT, SHA, satisfy_evidence
 
 from charter.domain.decisions import DecisionRequest
 from charter.domain.releases import ReleaseManifest
 from charter.domain.systems import IntakeFile
 from charter.monitoring import build_reference
 from charter.services import decisions, deployments, monitoring, policies, releases, systems
-from tests.conftest import SHARED_DATASETS, actor_of
-from tests.services.test_governance import CREDIT, SHA, satisfy_evidence
 
 CAR_LOAN = SHARED_DATASETS / "car_loan"
 FEATURES = [

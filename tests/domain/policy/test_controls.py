@@ -7,6 +7,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from tests.domain.policy.packs import (
+    NOW,
+    decision,
+    evidence,
+    exception,
+    facts,
+    load,
+    pack,
+    reference,
+)
 
 from charter.domain.contracts import parse_contract
 from charter.domain.controls import (
@@ -18,7 +28,6 @@ from charter.domain.controls import (
 from charter.domain.errors import BadInput
 from charter.domain.gate_facts import ControlResult
 from charter.domain.policy import Control, Policy
-from tests.policy.packs import NOW, decision, evidence, exception, facts, load, pack, reference
 
 
 def control(kind: str, params: dict[str, Any], **extra: Any) -> Control:

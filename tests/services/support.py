@@ -1,0 +1,179 @@
+"""Builders shared by the service-layer tests: a credit system under the default pack, releases,
+evidence that satisfies its controls, approvals."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from charter.domain.decisions import DecisionRequest
+from charter.domain.releases import ReleaseManifest
+from charter.services import decisions as decision_service
+from charter.services import gates, releases
+from charter.store.models import Evidence, Release
+
+CREDIT = {
+    "domain": "credit_scoring",
+    "automated_decision": True,
+    "affects_natural_persons": True,
+    "uses_personal_data": True,
+}
+SHA = "c" * 64
+
+
+def release_body(seed: str = "1", live: dict | None = None, **config) -> ReleaseManifest:
+    """A credit-limit release that declares what the default high tier asks for."""
+    return ReleaseManifest.model_validate(
+        {
+            "label": f"v{seed}",
+            "description": "limit model",
+            "components": [
+                {"kind": "model", "name": "scorer", "uri": "s3://m/scorer.pkl", "sha256": SHA},
+                {"kind": "dataset", "name": "train", "uri": "s3://d/train.parquet", "sha256": SHA},
+            ],
+            "config": {"threshold": 0.5, "seed": seed, **config},
+            "contract": {
+                "offline": {"roc_auc": ">= 0.75", "demographic_parity_ratio[sex]": ">= 0.8"},
+                "live": {
+                    "monitors": ["performance", "drift", "fairness", "latency", "guardrails"],
+                    **(live or {}),
+                },
+            },
+        }
+    )
+
+
+def make_release(act, seed="1", live=None, **config) -> str:
+    with act("developer") as ctx:
+        release, _ = releases.create_release(
+            ctx, "credit-limit", release_body(seed, live, **config), base_dir=None
+        )
+        return f"credit-limit@{release.digest}"
+
+
+def result_for(suite: str, bounds) -> dict:
+    """A minimal suite result reporting each bound's value where the suite would report it."""
+    overall: dict = {}
+    cohorts: dict = {}
+    for bound in bounds:
+        metric, value = bound["metric"], {"value": bound.get("value")}
+        if "[" in bound["bound"]:
+            column = bound["bound"].split("[", 1)[1].split("]", 1)[0]
+            cohorts.setdefault(column, {"name": column, "columns": [column], "metrics": {}})
+            cohorts[column]["metrics"][metric] = value
+        else:
+            overall[metric] = value
+    return {
+        "suite": {"name": suite, "version": "1"},
+        "metrics": {"overall": overall, "cohorts": list(cohorts.values())},
+    }
+
+
+def set_reference(charter, ref: str) -> None:
+    """A reference profile with predictions, labels and a cohort, so monitors can run."""
+    import numpy as np
+    import pandas as pd
+
+    from charter.monitoring import build_reference
+    from charter.services.monitoring import summarise
+    from charter.store.models import MonitorReference
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=500),
+            "sex": rng.choice(["f", "m"], 500),
+            "pred": rng.integers(0, 2, 500),
+            "y": rng.integers(0, 2, 500),
+        }
+    )
+    profile = build_reference(frame, features=["x"], prediction="pred", label="y", cohort="sex")
+    digest = ref.split("@")[1]
+    with charter.db.transaction(write=True) as session:
+        release = session.scalar(select(Release).where(Release.digest == digest))
+        session.add(
+            MonitorReference(
+                release_id=release.id,
+                digest=profile.digest,
+                profile=json.dumps(profile.to_dict(), separators=(",", ":"), sort_keys=True),
+                pii=[],
+                dataset_sha256=None,
+                created_at=charter.clock(),
+                created_by="developer",
+                superseded_at=None,
+                summary=summarise(profile),
+            )
+        )
+
+
+def add_evidence(charter, ref: str, suite: str, bounds=(), clock=None) -> None:
+    """Evidence rows as the evaluation service stores them (the suites are tested elsewhere)."""
+    digest = ref.split("@")[1]
+    with charter.db.transaction(write=True) as session:
+        release = session.scalar(select(Release).where(Release.digest == digest))
+        session.add(
+            Evidence(
+                release_id=release.id,
+                suite=suite,
+                suite_version="1",
+                digest=f"{suite}{len(bounds)}".ljust(64, "0"),
+                dataset_sha256=SHA,
+                passed=all(b["status"] == "pass" for b in bounds),
+                bounds=list(bounds),
+                result=json.dumps(result_for(suite, bounds)),
+                created_at=charter.clock(),
+                created_by="developer",
+            )
+        )
+
+
+def satisfy_evidence(charter, ref: str, *, fairness_ok: bool = True, skip=()) -> None:
+    add_evidence(
+        charter,
+        ref,
+        "classification",
+        [{"bound": "roc_auc >= 0.75", "metric": "roc_auc", "status": "pass", "value": 0.8}],
+    )
+    add_evidence(
+        charter,
+        ref,
+        "fairness",
+        [
+            {
+                "bound": "demographic_parity_ratio[sex] >= 0.8",
+                "metric": "demographic_parity_ratio",
+                "status": "pass" if fairness_ok else "fail",
+                "value": 0.9 if fairness_ok else 0.6,
+            }
+        ],
+    )
+    for suite in ("robustness", "data-quality", "fallback-drill"):
+        if suite not in skip:
+            add_evidence(charter, ref, suite)
+    if "reference" not in skip:
+        set_reference(charter, ref)
+
+
+def approve_twice(act, ref: str, **overrides) -> None:
+    body = {
+        "verdict": "approve",
+        "use_case": "limit increases",
+        "population": "UK retail",
+        "environments": ["prod"],
+        "expires": "90d",
+        "fallback": "static:manual-review",
+        **overrides,
+    }
+    for who in ("approver", "approver2"):
+        with act(who) as ctx:
+            decision_service.decide(ctx, ref, DecisionRequest(**body))
+
+
+def gate(act, ref, env="prod", role="developer"):
+    with act(role) as ctx:
+        return gates.run_gate(ctx, ref, env).report
+
+
+def failing(report) -> set[str]:
+    return {r["control_id"] for r in report["results"] if r["status"] == "fail"}
