@@ -1,11 +1,11 @@
-# Two commands: `make demo` (set up, run the demo on SQLite, serve the API) and
+# Two commands: `make demo` (set up, build the demo portfolio on SQLite, serve the console) and
 # `make test` (set up, lint, type-check, run the tests on SQLite and PostgreSQL).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install chromium screenshots demo test lint typecheck test-sqlite test-postgres bench bench-quick bench-peers clean
+.PHONY: install chromium screenshots demo walkthrough test lint typecheck test-sqlite test-postgres bench bench-quick bench-peers clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,11 @@ chromium:
 	fi
 
 demo: install
-	scripts/demo.sh
+	$(BIN)/charter demo --home .charter-demo $(if $(filter 0,$(DEMO_SERVE)),--no-serve)
+
+# The terminal walkthrough of the spine (one credit model through gate, approval and kill).
+walkthrough: install
+	scripts/walkthrough.sh
 
 lint: install
 	$(BIN)/ruff check .

@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "evaluation",
     "monitoring",
     "guard",
+    "demo",
 )
 
 #: The command-line flag that sets each request field a service error can name.
@@ -83,6 +84,7 @@ ENTRY_MODULES: dict[str, tuple[str, ...]] = {
     "worker": ("monitoring",),
     "alerts": ("monitoring",),
     "guard": ("guard",),
+    "demo": ("demo",),
 }
 
 

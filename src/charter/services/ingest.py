@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from charter.domain.errors import BadInput, PayloadTooLarge
@@ -444,18 +444,21 @@ def _sample(
     kept = [c for c in (*reference.monitored, *META) if c in part.columns and c not in pii]
     kept = [c for c in dict.fromkeys(kept) if c != "release"]
     tail = part.iloc[-size:]
-    session.add_all(
-        ObservationSample(
-            system_id=system.id,
-            environment=environment,
-            release_id=release.id,
-            inference_id=row.get("inference_id"),
-            received_at=now,
-            record=row,
-        )
+    # Core inserts and deletes: the ORM would track (and re-evaluate on every delete) each
+    # sampled row, which was most of the cost of a large `charter log`.
+    rows = [
+        {
+            "system_id": system.id,
+            "environment": environment,
+            "release_id": release.id,
+            "inference_id": row.get("inference_id"),
+            "received_at": now,
+            "record": row,
+        }
         for row in _json_rows(tail[kept])
-    )
-    session.flush()
+    ]
+    if rows:
+        session.execute(insert(ObservationSample), rows)
     scope = (ObservationSample.system_id == system.id, ObservationSample.environment == environment)
     threshold = session.scalar(
         select(ObservationSample.id)
@@ -465,7 +468,11 @@ def _sample(
         .limit(1)
     )
     if threshold is not None:
-        session.execute(delete(ObservationSample).where(*scope, ObservationSample.id <= threshold))
+        session.execute(
+            delete(ObservationSample)
+            .where(*scope, ObservationSample.id <= threshold)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
@@ -552,7 +559,10 @@ def ingest_labels(
         bucket.updated_at = now
     for chunk in _chunks([e.id for e in fresh]):
         ctx.session.execute(
-            update(InferenceIndex).where(InferenceIndex.id.in_(chunk)).values(labelled=True)
+            update(InferenceIndex)
+            .where(InferenceIndex.id.in_(chunk))
+            .values(labelled=True)
+            .execution_options(synchronize_session=False)
         )
     summary = {
         "batch_id": batch_id,

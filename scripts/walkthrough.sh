@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The demo: a fresh Charter on SQLite taking a real credit model (trained on the German
+# The walkthrough: a fresh Charter on SQLite taking a real credit model (trained on the German
 # credit data) through the whole loop, then the API served.
 set -euo pipefail
 cd "$(dirname "$0")/.."
