@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse
 from charter.api.deps import ActorDep, CharterDep
 from charter.api.problems import PROBLEM_RESPONSES
 from charter.domain.errors import BadInput
-from charter.services import ingest, monitoring
+from charter.services import ingest, signals_view
 from charter.services.operations import monitoring as operations
 from charter.services.operations import perform
 from charter.services.views import (
@@ -261,7 +261,7 @@ def render_metrics(found: dict[tuple[str, str], dict[str, Any]]) -> str:
 def metrics(charter: CharterDep, actor: ActorDep) -> Response:
     """Prometheus metrics per system, release and environment (bearer token required)."""
     with charter.as_actor(actor, write=False) as ctx:
-        found = monitoring.monitoring_signals(ctx)
+        found = signals_view.monitoring_signals(ctx)
     return PlainTextResponse(
         render_metrics(found), media_type="text/plain; version=0.0.4; charset=utf-8"
     )

@@ -16,7 +16,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from charter.api.app import create_app
 from charter.domain.errors import BadInput, PayloadTooLarge
-from charter.services import ingest, monitors
+from charter.services import ingest, worker
 from charter.store.models import AuditEvent
 from charter.store.monitoring_models import MonitorBucket, ObservationBatch, ObservationSample
 
@@ -89,7 +89,7 @@ def test_json_batches_are_idempotent_and_labels_join(
     ).json()
     assert relabel["already_labelled"] == 10 and relabel["matched"] == 0
     clock.advance(days=1)
-    monitors.run_once(charter, service_actor, backoff=0.01)
+    worker.run_once(charter, service_actor, backoff=0.01)
     window = client.get(f"{API}/windows?env=prod", headers=headers).json()["items"][0]
     assert window["rows"] == 500 and window["labelled"] == 500
     expected = float((rng_frame["pred"].iloc[:500] == rng_frame["label"].iloc[:500]).mean())
