@@ -279,7 +279,7 @@ def render_metrics(
     from prometheus_client.exposition import choose_encoder
 
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SignalsCollector(found))  # type: ignore[arg-type]  # duck-typed Collector
+    registry.register(SignalsCollector(found))
     encoder, content_type = choose_encoder(accept or "")
     return encoder(registry), content_type
 
