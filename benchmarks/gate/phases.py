@@ -65,7 +65,7 @@ LAZY_GROUPS = {
         "charter.services.releases",
         "charter.services.audit",
         "charter.services.views",
-        "charter.services.monitoring",
+        "charter.services.references",
         "charter.domain.gate_report",
     ],
 }

@@ -177,7 +177,7 @@ def prepare(
     """``charter init`` a home under ``workdir`` and fill it; returns what was made."""
     from charter.domain.decisions import DecisionRequest
     from charter.domain.systems import IntakeFile
-    from charter.services import decisions, evidence, monitoring, users
+    from charter.services import decisions, evidence, references, users
     from charter.services import releases as release_svc
     from charter.services import systems as system_svc
 
@@ -219,7 +219,7 @@ def prepare(
             ref = f"{names[i % systems]}@{release.digest}"
             for result in results:
                 evidence.record_evidence(ctx, ref, result)
-            monitoring.set_reference(ctx, ref, reference)
+            references.set_reference(ctx, ref, reference)
         for token in (approver_a, approver_b):
             with charter.act(token, write=True) as ctx:
                 decisions.decide(ctx, ref, request)

@@ -74,7 +74,7 @@ def prepare(home: Home, reference: Any) -> tuple[str, str]:
     from charter.domain.releases import ReleaseManifest
     from charter.domain.systems import IntakeFile
     from charter.monitoring import build_reference
-    from charter.services import monitoring, releases, systems, users
+    from charter.services import references, releases, systems, users
 
     charter = home.charter()
     with charter.act(home.token, write=True) as ctx:
@@ -99,7 +99,7 @@ def prepare(home: Home, reference: Any) -> tuple[str, str]:
             score="y_pred_proba",
             label="repaid",
         )
-        monitoring.set_reference(ctx, f"car-loan@{release.digest}", profile.to_dict())
+        references.set_reference(ctx, f"car-loan@{release.digest}", profile.to_dict())
     charter.db.dispose()
     return service, release.digest
 

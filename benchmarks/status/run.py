@@ -8,8 +8,8 @@ A home made by ``charter init`` (the default policy in force) is filled with ``-
 systems, each with a release serving in prod, ``--hours`` hourly monitor buckets (a month
 by default) and a monitor state with the latest signals. These rows are inserted in bulk
 through the ORM tables: ingesting a month of traffic for 1,000 systems through the service
-would take hours. Then ``services.monitoring.monitoring_signals`` and
-``services.status.portfolio`` are timed in-process (best of 3), and the real
+would take hours. Then ``services.signals_view.monitoring_signals`` and
+``services.portfolio.portfolio`` are timed in-process (best of 3), and the real
 ``charter status --format json`` from process start to exit. SQLite.
 Figures: docs/benchmarks.md, "Status".
 """
@@ -160,7 +160,7 @@ def fill(home: Home, systems: int, hours: int) -> None:
 
 def body(args: Namespace) -> dict[str, Any]:
     """Fill a home, time the read-model in-process and through the CLI; one table each."""
-    from charter.services import monitoring, status
+    from charter.services import portfolio, signals_view
 
     figures: dict[str, Any] = {"systems": args.systems, "hours": args.hours}
     with temporary_home("status") as home:
@@ -174,8 +174,8 @@ def body(args: Namespace) -> dict[str, Any]:
         charter = home.charter()
         rows = []
         for label, call in (
-            ("services.monitoring.monitoring_signals", monitoring.monitoring_signals),
-            ("services.status.portfolio (with the signals)", status.portfolio),
+            ("services.signals_view.monitoring_signals", signals_view.monitoring_signals),
+            ("services.portfolio.portfolio (with the signals)", portfolio.portfolio),
         ):
             timings = []
             for _ in range(3):

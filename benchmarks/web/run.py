@@ -11,7 +11,7 @@ approvers with expiries spread over the next months, monitor states carrying the
 live signals (some drifted), open alerts on some, exceptions on others, and the default
 policy in force. Then it times, best and median of ``--repeat`` runs:
 
-1. ``status.portfolio(ctx)``: the service the page reads;
+1. ``portfolio.portfolio(ctx)``: the service the page reads;
 2. the page's template alone, on that service's entries;
 3. ``GET /`` through the ASGI app in-process (session check, service, filters, render);
 4. ``GET /`` from the real uvicorn server on 127.0.0.1 (adds HTTP and the network stack),
@@ -268,7 +268,7 @@ def in_process(url: str, token: str, repeat: int) -> dict[str, tuple[float, floa
     from markupsafe import Markup
 
     from charter.api.app import create_app
-    from charter.services import status
+    from charter.services import portfolio
     from charter.services.context import Charter
     from charter.store.db import Database
     from charter.web.portfolio import Filters, portfolio_view
@@ -284,9 +284,9 @@ def in_process(url: str, token: str, repeat: int) -> dict[str, tuple[float, floa
 
     def service() -> None:
         with charter.act(token, write=False) as ctx:
-            status.portfolio(ctx)
+            portfolio.portfolio(ctx)
 
-    results["status.portfolio (service)"] = timed(service, repeat)
+    results["portfolio.portfolio (service)"] = timed(service, repeat)
     templates = environment()
     with charter.act(token, write=False) as ctx:
         start = time.perf_counter()

@@ -47,8 +47,8 @@ def test_status_quick(tmp_path: Path) -> None:
     assert figures["systems"] == 50
     assert figures["hours"] == 48
     # The run checked that every system was listed; here: every call was timed.
-    assert figures["services.status.portfolio (with the signals)"] > 0
-    assert figures["services.monitoring.monitoring_signals"] > 0
+    assert figures["services.portfolio.portfolio (with the signals)"] > 0
+    assert figures["services.signals_view.monitoring_signals"] > 0
     assert figures["cli_ms"]["charter status --format json"]["median"] > 0
 
 

@@ -42,13 +42,42 @@ def test_flip_rates_with_a_pipeline(fitted: tuple[pd.DataFrame, object]) -> None
     overall = result["metrics"]["overall"]
     assert 0.0 < overall["flip_rate"]["value"] < 0.5
     assert overall["mean_score_change"]["value"] > 0
-    assert overall["flip_rate_numeric_noise"]["value"] is not None
-    assert overall["flip_rate_category_swap"]["value"] is not None
+    rounds = len(frame) * 2  # rows x n_repeats: every rate is a whole number of flips over it
+    for name in ("flip_rate", "flip_rate_numeric_noise", "flip_rate_category_swap"):
+        entry = overall[name]
+        assert 0.0 < entry["value"] < 0.5, name
+        assert entry["value"] * rounds == pytest.approx(round(entry["value"] * rounds)), name
+        assert entry["ci_lower"] <= entry["value"] <= entry["ci_upper"], name
+        # The cohorts partition the rows: their size-weighted rates are the overall rate.
+        groups = result["metrics"]["cohorts"][0]["groups"]
+        assert sum(g["n"] for g in groups) == len(frame)
+        weighted = sum(g["n"] * g["metrics"][name]["value"] for g in groups) / len(frame)
+        assert weighted == pytest.approx(entry["value"]), name
     features = {row["feature"] for row in result["details"]["per_feature"]}
     assert features == set(FEATURES)
-    assert result["metrics"]["cohorts"][0]["groups"][0]["metrics"]["flip_rate"]["value"] is not None
     again = RobustnessSuite().run(frame, spec, RunOptions(n_bootstrap=50, n_repeats=2), model=model)
     assert content_digest(result) == content_digest(again)  # seeded
+
+
+def test_flip_rates_match_a_model_with_known_flips() -> None:
+    """A model that reads one two-valued category flips exactly when that cell is swapped,
+    so its flip rate is the swap rate (binomial error), and noise never flips it."""
+    n, rate, repeats = 4000, 0.2, 3
+    frame = pd.DataFrame({"c": ["a", "b"] * (n // 2), "x": np.linspace(-1.0, 1.0, n)})
+    model = FunctionModel(lambda f: (f["c"] == "a").to_numpy().astype(int))
+    result = RobustnessSuite().run(
+        frame,
+        InputSpec(features=["c", "x"]),
+        RunOptions(n_bootstrap=0, n_repeats=repeats, swap_rate=rate),
+        model=model,
+    )
+    overall = result["metrics"]["overall"]
+    sigma = (rate * (1 - rate) / (n * repeats)) ** 0.5
+    assert abs(overall["flip_rate_category_swap"]["value"] - rate) < 4 * sigma
+    assert abs(overall["flip_rate"]["value"] - rate) < 4 * sigma
+    assert overall["flip_rate_numeric_noise"]["value"] == 0.0
+    assert result["details"]["numeric_features"] == ["x"]
+    assert result["details"]["categorical_features"] == ["c"]
 
 
 def test_a_model_ignoring_inputs_never_flips() -> None:

@@ -141,7 +141,7 @@ def test_estimation_needs_a_calibrated_binary_setup(rng: np.random.Generator) ->
 def test_label_free_selection_rates_agree_with_fairlearn(rng: np.random.Generator) -> None:
     from fairlearn.metrics import demographic_parity_ratio
 
-    from charter.services.monitors import _rate_ratio, selection_rates
+    from charter.monitoring.verdict import rate_ratio, selection_rates
 
     reference = _reference(rng)
     data = _scored(rng, 3_000, shift=0.4)
@@ -155,7 +155,7 @@ def test_label_free_selection_rates_agree_with_fairlearn(rng: np.random.Generato
     for group, (n, rate) in rates.items():
         assert n == expected.loc[group, "size"]
         assert rate == pytest.approx(expected.loc[group, "mean"], abs=1e-9)
-    assert _rate_ratio(rates) == pytest.approx(
+    assert rate_ratio(rates) == pytest.approx(
         demographic_parity_ratio(data["pred"], data["pred"], sensitive_features=data["group"]),
         abs=1e-9,
     )

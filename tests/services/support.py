@@ -76,7 +76,7 @@ def set_reference(charter, ref: str) -> None:
     import pandas as pd
 
     from charter.monitoring import build_reference
-    from charter.services.monitoring import summarise
+    from charter.services.references import summarise
     from charter.store.models import MonitorReference
 
     rng = np.random.default_rng(3)

@@ -8,7 +8,7 @@ from tests.services.support import approve_twice, make_release, satisfy_evidence
 
 from charter.domain.decisions import DecisionRequest
 from charter.domain.errors import BadInput
-from charter.services import approvals, contracts, decisions, deployments, gates, monitors
+from charter.services import approvals, contracts, decisions, deployments, gates, worker
 from charter.services.releases import find_release
 
 CATALOGUE = [
@@ -24,7 +24,7 @@ CATALOGUE = [
 def worker_plan(ctx, ref: str, env: str):
     release = find_release(ctx, ref)
     route = deployments._route(ctx, release.system, env)
-    return monitors._plan(ctx, route)
+    return worker._plan(ctx, route)
 
 
 @pytest.mark.parametrize("live", CATALOGUE)

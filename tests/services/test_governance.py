@@ -17,7 +17,7 @@ from tests.services.support import (
 
 from charter.domain.errors import BadInput, Conflict, Forbidden, NotFound
 from charter.domain.systems import IntakeFile
-from charter.services import deployments, exceptions, gates, policies, status, systems
+from charter.services import deployments, exceptions, gates, policies, portfolio, systems
 from charter.store.models import AuditEvent, PolicyVersion
 
 
@@ -201,7 +201,7 @@ def test_deploy_rollback_kill_resume(system, act, charter, clock) -> None:
         with pytest.raises(Forbidden):
             deployments.rollback(ctx, "credit-limit", "prod", reason="again")
     with act("auditor", write=False) as ctx:
-        (entry,) = [s for s in status.portfolio(ctx) if s["name"] == "credit-limit"]
+        (entry,) = [s for s in portfolio.portfolio(ctx) if s["name"] == "credit-limit"]
         assert entry["needs_attention"]
         assert any("re-approval" in flag for flag in entry["environments"][0]["flags"])
 
@@ -238,7 +238,7 @@ def test_status_flags_policy_that_requires_more(system, act, charter, tokens) ->
         diff = policies.diff(ctx, None, None)
         assert any("extra-doc" in change for change in diff["changes"])
     with act("auditor", write=False) as ctx:
-        (entry,) = status.portfolio(ctx)
+        (entry,) = portfolio.portfolio(ctx)
         assert any("requires more than v1" in f for f in entry["environments"][0]["flags"])
 
 

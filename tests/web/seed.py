@@ -22,6 +22,7 @@ import yaml
 from charter.domain.decisions import DecisionRequest
 from charter.domain.releases import ReleaseManifest
 from charter.domain.systems import IntakeFile
+from charter.domain.window_results import Breach
 from charter.services import (
     alerts,
     decisions,
@@ -258,14 +259,15 @@ def seed(charter: Charter) -> Seeded:
             ctx,
             fraud_route,
             "fraud-score:prod:accuracy",
-            {
-                "monitor": "performance",
-                "subject": "accuracy",
-                "severity": "critical",
-                "value": 0.81,
-                "bound": ">= 0.9",
-                "n": 5000,
-            },
+            Breach(
+                monitor="performance",
+                subject="accuracy",
+                severity="critical",
+                value=0.81,
+                bound=">= 0.9",
+                n=5000,
+                breached=True,
+            ),
             now - timedelta(hours=3),
             {"start": (now - timedelta(hours=4)).isoformat(), "end": now.isoformat()},
         )

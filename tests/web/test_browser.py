@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from charter.domain.decisions import DecisionRequest
 from charter.domain.systems import IntakeFile
+from charter.domain.window_results import Breach
 from charter.services import alerts, decisions, deployments, releases, users
 from charter.services import systems as system_service
 from charter.store.models import Decision, Route, User
@@ -276,14 +277,15 @@ def test_script_in_names_notes_and_alerts_is_shown_escaped(page: Any, server: Se
             ctx,
             fraud,
             "fraud-score:prod:probe",
-            {
-                "monitor": "quality",
-                "subject": IMAGE,
-                "severity": "warning",
-                "value": 1,
-                "bound": SCRIPT,
-                "n": 10,
-            },
+            Breach(
+                monitor="quality",
+                subject=IMAGE,
+                severity="warning",
+                value=1,
+                bound=SCRIPT,
+                n=10,
+                breached=True,
+            ),
             ctx.now(),
             {"start": "a", "end": "b"},
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
@@ -10,7 +11,7 @@ from fastapi.responses import PlainTextResponse
 from charter.api.deps import ActorDep, CharterDep
 from charter.api.problems import PROBLEM_RESPONSES
 from charter.domain.errors import BadInput
-from charter.services import ingest, monitoring
+from charter.services import ingest, signals_view
 from charter.services.operations import monitoring as operations
 from charter.services.operations import perform
 from charter.services.views import (
@@ -212,56 +213,86 @@ def windows(
     return perform(charter, actor, operations.windows, name, env, limit)
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+class SignalsCollector:
+    """A Prometheus collector over one read of the live signals (a fresh one per scrape).
+
+    ``prometheus_client`` writes the exposition: label escaping, the text format 0.0.4 and
+    OpenMetrics 1.0 (negotiated from ``Accept`` in :func:`metrics`).
+    """
+
+    FAMILIES = (
+        ("charter_latency_ms", "Latency quantiles of the newest closed window (ms)."),
+        ("charter_accuracy_realised", "Realised accuracy on labelled rows."),
+        ("charter_accuracy_estimated", "Label-free accuracy estimate."),
+        ("charter_drift_columns_flagged", "Columns flagged as drifting."),
+        ("charter_block_rate", "Share of guarded requests blocked by guardrails."),
+        ("charter_fallback_rate", "Share of requests served by the fallback."),
+        ("charter_open_alerts", "Open alerts."),
+        ("charter_window_rows", "Rows in the newest closed window."),
+    )
+    LABELS = ("system", "release", "environment")
+
+    def __init__(self, found: dict[tuple[str, str], dict[str, Any]]) -> None:
+        self.found = found
+
+    def collect(self) -> Iterator[Any]:
+        """One gauge family per signal; absent data is no sample rather than NaN."""
+        from prometheus_client.core import GaugeMetricFamily
+
+        families = {
+            name: GaugeMetricFamily(
+                name,
+                help_text,
+                labels=[*self.LABELS, "quantile"]
+                if name == "charter_latency_ms"
+                else list(self.LABELS),
+            )
+            for name, help_text in self.FAMILIES
+        }
+
+        def add(name: str, labels: list[str], value: float | None) -> None:
+            if value is not None:
+                families[name].add_metric(labels, float(value))
+
+        for (system, environment), entry in sorted(self.found.items()):
+            labels = [system, entry["release"].split("@", 1)[1][:12], environment]
+            for quantile, text in (("p50", "0.5"), ("p95", "0.95"), ("p99", "0.99")):
+                add("charter_latency_ms", [*labels, text], entry["latency_ms"].get(quantile))
+            add("charter_accuracy_realised", labels, entry["accuracy"].get("realised"))
+            add("charter_accuracy_estimated", labels, entry["accuracy"].get("estimated"))
+            columns = entry["drift"].get("columns")
+            flagged = None if entry["window"] is None else float(len(columns or []))
+            add("charter_drift_columns_flagged", labels, flagged)
+            add("charter_block_rate", labels, entry["block_rate"])
+            add("charter_fallback_rate", labels, entry["fallback_rate"])
+            add("charter_open_alerts", labels, float(entry["open_alerts"]))
+            add("charter_window_rows", labels, entry["rows"])
+        yield from families.values()
 
 
-def render_metrics(found: dict[tuple[str, str], dict[str, Any]]) -> str:
-    """Prometheus text exposition (format 0.0.4) of the live signals."""
-    families: list[tuple[str, str, list[tuple[dict[str, str], float | None]]]] = [
-        ("charter_latency_ms", "Latency quantiles of the newest closed window (ms).", []),
-        ("charter_accuracy_realised", "Realised accuracy on labelled rows.", []),
-        ("charter_accuracy_estimated", "Label-free accuracy estimate.", []),
-        ("charter_drift_columns_flagged", "Columns flagged as drifting.", []),
-        ("charter_block_rate", "Share of guarded requests blocked by guardrails.", []),
-        ("charter_fallback_rate", "Share of requests served by the fallback.", []),
-        ("charter_open_alerts", "Open alerts.", []),
-        ("charter_window_rows", "Rows in the newest closed window.", []),
-    ]
-    by_name = {name: samples for name, _, samples in families}
-    for (system, environment), entry in sorted(found.items()):
-        digest = entry["release"].split("@", 1)[1][:12]
-        labels = {"system": system, "release": digest, "environment": environment}
-        for quantile in ("p50", "p95", "p99"):
-            value = entry["latency_ms"].get(quantile)
-            quantile_label = {"p50": "0.5", "p95": "0.95", "p99": "0.99"}[quantile]
-            by_name["charter_latency_ms"].append(({**labels, "quantile": quantile_label}, value))
-        by_name["charter_accuracy_realised"].append((labels, entry["accuracy"].get("realised")))
-        by_name["charter_accuracy_estimated"].append((labels, entry["accuracy"].get("estimated")))
-        columns = entry["drift"].get("columns")
-        by_name["charter_drift_columns_flagged"].append(
-            (labels, None if entry["window"] is None else float(len(columns or [])))
-        )
-        by_name["charter_block_rate"].append((labels, entry["block_rate"]))
-        by_name["charter_fallback_rate"].append((labels, entry["fallback_rate"]))
-        by_name["charter_open_alerts"].append((labels, float(entry["open_alerts"])))
-        by_name["charter_window_rows"].append((labels, entry["rows"]))
-    lines = []
-    for name, help_text, samples in families:
-        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
-        for labels, value in samples:
-            if value is None:
-                continue  # no sample rather than NaN: absent data is not a value
-            text = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
-            lines.append(f"{name}{{{text}}} {float(value):.10g}")
-    return "\n".join(lines) + "\n"
+def render_metrics(
+    found: dict[tuple[str, str], dict[str, Any]], accept: str | None = None
+) -> tuple[bytes, str]:
+    """The exposition of the live signals in the format ``accept`` asks for (Prometheus
+    text 0.0.4 by default, OpenMetrics when asked), and its content type."""
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.exposition import choose_encoder
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SignalsCollector(found))
+    encoder, content_type = choose_encoder(accept or "")
+    return encoder(registry), content_type
 
 
 @metrics_router.get("/metrics", tags=["meta"], response_class=PlainTextResponse)
-def metrics(charter: CharterDep, actor: ActorDep) -> Response:
-    """Prometheus metrics per system, release and environment (bearer token required)."""
+def metrics(
+    charter: CharterDep,
+    actor: ActorDep,
+    accept: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Prometheus metrics per system, release and environment (bearer token required);
+    OpenMetrics when ``Accept`` asks for ``application/openmetrics-text``."""
     with charter.as_actor(actor, write=False) as ctx:
-        found = monitoring.monitoring_signals(ctx)
-    return PlainTextResponse(
-        render_metrics(found), media_type="text/plain; version=0.0.4; charset=utf-8"
-    )
+        found = signals_view.monitoring_signals(ctx)
+    body, content_type = render_metrics(found, accept)
+    return Response(body, media_type=content_type)

@@ -202,21 +202,12 @@ def worker(
     PostgreSQL; run one against SQLite.
     """
     check_format(fmt)
-    from charter.services import monitors
-    from charter.services.context import Charter
-    from charter.services.users import authenticate
+    from charter.services import worker as monitor_worker
     from charter.settings import Settings
-    from charter.store.db import Database
-    from charter.store.migrate import ensure_current
 
-    settings = Settings.load()
-    db = Database(settings.database_url)
-    ensure_current(db)
-    charter = Charter(db)
-    with db.transaction(write=False) as session:
-        actor = authenticate(session, settings.token)
+    charter, actor = monitor_worker.connect(Settings.load())
     while True:
-        summary = monitors.run_once(charter, actor)
+        summary = monitor_worker.run_once(charter, actor)
         if fmt == "json":
             render.emit_json(summary)
         else:

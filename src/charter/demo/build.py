@@ -42,7 +42,7 @@ def build_demo(home: Path, *, quiet: bool = False, force: bool = False) -> DemoR
             result.systems.update(portfolio.build(demo))
         demo.clock.catch_up()
         with progress.step("a last worker pass and the audit chain verified"):
-            from charter.services.monitors import run_once
+            from charter.services.worker import run_once
 
             run_once(demo.charter, demo.actors["serving"], deliver=False, backoff=0.01)
             verified = demo.call("audrey", "audit.verify")

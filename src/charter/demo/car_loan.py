@@ -163,7 +163,7 @@ def build(demo: DemoSession, intake: dict[str, Any]) -> dict[str, Any]:
 
 def replay(demo: DemoSession, digest: str, analysis: pd.DataFrame) -> dict[str, Any]:
     """Log each window's inferences and late labels, then run the worker, a day apart."""
-    from charter.services.monitors import run_once
+    from charter.services.worker import run_once
 
     rng = np.random.default_rng(1)
     totals = {"windows": 0, "opened": 0}

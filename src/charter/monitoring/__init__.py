@@ -15,7 +15,6 @@ mergeable :class:`WindowProfile` objects, and asks for verdicts::
 See docs/monitoring.md for the statistics and their guarantees.
 """
 
-from charter.monitoring.alerts import AlertState, HysteresisPolicy, Transition, dedup_key, step
 from charter.monitoring.drift import ColumnDrift, DriftConfig, DriftReport, detect_drift
 from charter.monitoring.estimates import (
     EstimatedPerformance,
@@ -24,6 +23,7 @@ from charter.monitoring.estimates import (
     realised_performance,
 )
 from charter.monitoring.exact import ExactSum
+from charter.monitoring.hysteresis import AlertState, HysteresisPolicy, Transition, dedup_key, step
 from charter.monitoring.performance import ASSUMPTIONS, PerformanceEstimate
 from charter.monitoring.profiles import (
     ReferenceProfile,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 
@@ -23,6 +23,10 @@ from charter.services.context import Actor, Charter, Context
 from charter.services.systems import find_system
 from charter.store.models import Route
 from charter.store.monitoring_models import Alert, Delivery, NotificationChannel
+
+if TYPE_CHECKING:
+    # Listing alerts must not load the statistics stack; only the worker builds breaches.
+    from charter.domain.window_results import Breach
 
 SEVERITIES = ("info", "warning", "critical")
 #: Attempts per delivery (the first plus retries), and the cap on one wait between them.
@@ -56,17 +60,15 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def _summary(breach: dict[str, Any]) -> str:
-    return (
-        f"{breach['monitor']} on {breach['subject']}: {breach['value']} (bound {breach['bound']})"
-    )
+def _summary(breach: Breach) -> str:
+    return f"{breach.monitor} on {breach.subject}: {breach.value} (bound {breach.bound})"
 
 
 def open_alert(
     ctx: Context,
     route: Route,
     key: str,
-    breach: dict[str, Any],
+    breach: Breach,
     streak_start: datetime,
     window: dict[str, Any],
 ) -> Alert:
@@ -81,15 +83,15 @@ def open_alert(
         system_id=route.system_id,
         environment=route.environment,
         release_id=route.release_id,
-        monitor=breach["monitor"],
-        subject=breach["subject"][:200],
-        severity=breach["severity"],
+        monitor=breach.monitor,
+        subject=breach.subject[:200],
+        severity=breach.severity,
         status="open",
         summary=_summary(breach),
         details={
-            "value": breach["value"],
-            "bound": breach["bound"],
-            "n": breach["n"],
+            "value": breach.value,
+            "bound": breach.bound,
+            "n": breach.n,
             "window": window,
         },
         breach_started_at=streak_start,
@@ -118,7 +120,7 @@ def open_alert(
     return alert
 
 
-def close_alert(ctx: Context, key: str, breach: dict[str, Any], window: dict[str, Any]) -> None:
+def close_alert(ctx: Context, key: str, window: dict[str, Any]) -> None:
     """Resolve the open alert of a condition that has been clean long enough."""
     alert = ctx.session.scalar(select(Alert).where(Alert.dedup_key == key, Alert.status == "open"))
     if alert is not None:

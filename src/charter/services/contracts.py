@@ -114,7 +114,7 @@ def reference_fact(ctx: Context, release: Release) -> ReferenceFact | None:
     if row.summary is not None:
         summary = dict(row.summary)
     else:  # set before the summary was stored: parse the profile (numpy) once
-        from charter.services.monitoring import reference_summary
+        from charter.services.references import reference_summary
 
         summary = reference_summary(row)
     return ReferenceFact(

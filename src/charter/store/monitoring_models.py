@@ -67,7 +67,7 @@ class MonitorBucket(Base):
     #: Window profile of the labelled rows, built when labels arrive; JSON text.
     labels_profile: Mapped[str | None] = mapped_column(Text)
     labelled: Mapped[int] = mapped_column(Integer, default=0)
-    #: Signal counts: latency histogram, guard verdicts, fallback use (see services.signals).
+    #: Latency histogram, guard verdicts, fallback use (see charter.monitoring.signal_counts).
     signals: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime]
 

@@ -8,8 +8,15 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from charter.domain.roles import Permission
-from charter.services import alerts, approval_queue, audit, decisions, deployments, exceptions
-from charter.services import monitoring as monitoring_service
+from charter.services import (
+    alerts,
+    approval_queue,
+    audit,
+    decisions,
+    deployments,
+    exceptions,
+    signals_view,
+)
 from charter.services import releases as release_service
 from charter.services import systems as system_service
 from charter.services.views import AuditEventView, AuditVerifyView
@@ -59,7 +66,7 @@ def system(request: Request, name: Name) -> Response:
         # The newest closed window per environment: its signals and each bound's verdict.
         latest: dict[str, dict[str, Any] | None] = {}
         for env in routes:
-            newest = monitoring_service.windows(ctx, name, env["environment"], limit=1)
+            newest = signals_view.windows(ctx, name, env["environment"], limit=1)
             latest[env["environment"]] = newest[0] if newest else None
         rows, release_total = release_service.list_releases(ctx, name, limit=20)
         release_rows = [

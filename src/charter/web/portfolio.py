@@ -1,4 +1,4 @@
-"""The portfolio page: every system from ``status.portfolio``, filtered, searched and sorted.
+"""The portfolio page: every system from ``portfolio.portfolio``, filtered, searched and sorted.
 
 Filtering and sorting are presentation over the service's entries; what an entry says
 (approval state, flags, attention) is the service's.
@@ -12,7 +12,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from charter.services import exceptions, status
+from charter.services import exceptions
+from charter.services import portfolio as portfolio_service
 from charter.web.render import light_of_state, short, signal_lights
 
 SORTS = ("name", "tier", "attention", "expiry", "alerts")
@@ -161,17 +162,17 @@ def rows_of(entries: list[dict[str, Any]]) -> list[Row]:
 
 def portfolio_view(ctx: Any, filters: Filters) -> dict[str, Any]:
     """The values the portfolio template renders."""
-    entries = status.portfolio(ctx)
+    entries = portfolio_service.portfolio(ctx)
     shown = sorted((e for e in entries if _keep(e, filters)), key=_sort_key(filters.sort))
     environments = [env for e in entries for env in e["environments"]]
     expiring_approvals = [
         (e["name"], env)
         for e in entries
         for env in e["environments"]
-        if env["valid_until"] and env["valid_until"] <= ctx.now() + status.EXPIRY_WARNING
+        if env["valid_until"] and env["valid_until"] <= ctx.now() + portfolio_service.EXPIRY_WARNING
     ]
     expiring_exceptions, _ = exceptions.list_exceptions(
-        ctx, expiring_within=status.EXPIRY_WARNING, limit=20
+        ctx, expiring_within=portfolio_service.EXPIRY_WARNING, limit=20
     )
     return {
         "rows": rows_of(shown),
@@ -188,5 +189,5 @@ def portfolio_view(ctx: Any, filters: Filters) -> dict[str, Any]:
         },
         "expiring_approvals": sorted(expiring_approvals, key=lambda item: item[1]["valid_until"]),
         "expiring_exceptions": expiring_exceptions,
-        "warning_days": status.EXPIRY_WARNING // timedelta(days=1),
+        "warning_days": portfolio_service.EXPIRY_WARNING // timedelta(days=1),
     }

@@ -19,7 +19,7 @@ from charter.domain.decisions import DecisionRequest
 from charter.domain.releases import ReleaseManifest
 from charter.domain.systems import IntakeFile
 from charter.monitoring import build_reference
-from charter.services import decisions, deployments, monitoring, policies, releases, systems
+from charter.services import decisions, deployments, policies, references, releases, systems
 
 CAR_LOAN = SHARED_DATASETS / "car_loan"
 FEATURES = [
@@ -146,7 +146,7 @@ def live_small(charter: Any, act: Any, policy: None, small_profile: Any) -> str:
     """A deployed release with a small synthetic reference; returns its digest."""
     digest = deploy_release(charter, act)
     with act("developer") as ctx:
-        monitoring.set_reference(ctx, f"credit-limit@{digest}", small_profile.to_dict())
+        references.set_reference(ctx, f"credit-limit@{digest}", small_profile.to_dict())
     return digest
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from charter.services import alerts, ingest, monitoring, monitors, status
+from charter.services import alerts, ingest, portfolio, references, signals_view, worker
 from charter.store.monitoring_models import Alert, Delivery, MonitorWindow
 
 from .conftest import deploy_release, needs_car_loan
@@ -26,7 +26,7 @@ SECRET = "s3cret-for-tests"
 def replay(charter, act, clock, policy, car_loan, receiver, service_actor) -> dict[str, Any]:
     digest = deploy_release(charter, act)
     with act("developer") as ctx:
-        monitoring.set_reference(
+        references.set_reference(
             ctx, f"credit-limit@{digest}", car_loan["profile"].to_dict(), pii=["salary_range"]
         )
     with act("admin") as ctx:
@@ -59,7 +59,7 @@ def replay(charter, act, clock, policy, car_loan, receiver, service_actor) -> di
             summary = ingest.ingest_labels(ctx, "credit-limit", "prod", f"l{k}", labels)
         assert summary["matched"] == len(chunk)
         clock.advance(days=1)
-        runs.append(monitors.run_once(charter, service_actor, backoff=0.01))
+        runs.append(worker.run_once(charter, service_actor, backoff=0.01))
     with charter.db.transaction(write=False) as session:
         windows = session.scalars(select(MonitorWindow).order_by(MonitorWindow.window_start)).all()
         results = [w.result for w in windows]
@@ -114,7 +114,7 @@ def test_car_loan_end_to_end(replay, charter, act, receiver) -> None:
         assert json.loads(body)["event"] == "opened"
 
     with act("auditor", write=False) as ctx:
-        signals = monitoring.monitoring_signals(ctx)
+        signals = signals_view.monitoring_signals(ctx)
         listed = alerts.list_alerts(ctx, open_only=True, system_name="credit-limit")
     entry = signals[("credit-limit", "prod")]
     assert entry["drift"]["verdict"] == "drift" and "car_value" in entry["drift"]["columns"]
@@ -122,7 +122,7 @@ def test_car_loan_end_to_end(replay, charter, act, receiver) -> None:
     assert entry["accuracy"]["realised"] < 0.93
     # `charter status` carries the same signals and flags what needs a look.
     with act("auditor", write=False) as ctx:
-        (system,) = [s for s in status.portfolio(ctx) if s["name"] == "credit-limit"]
+        (system,) = [s for s in portfolio.portfolio(ctx) if s["name"] == "credit-limit"]
     (prod,) = [e for e in system["environments"] if e["environment"] == "prod"]
     assert prod["monitoring"] == entry
     assert any(f.startswith("drift in ") and "car_value" in f for f in prod["flags"])

@@ -6,8 +6,10 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -224,12 +226,32 @@ def test_sdk_logger_batches_in_the_background(charter, tokens, live_small, rng_f
         assert bad.failed == 1
     finally:
         server.close()
+    # Deterministic drop: the sender thread is held inside its first request, so the queue
+    # (room for one) fills with the second record and the third is dropped.
+    sending, release = threading.Event(), threading.Event()
+
+    def held(request: httpx.Request) -> httpx.Response:
+        sending.set()
+        release.wait(10)
+        return httpx.Response(200, json={})
+
     tiny = CharterLogger(
-        "http://127.0.0.1:9", "t", "s", "prod", max_queue=1, retries=0, flush_interval=60
+        "http://charter.invalid",
+        "t",
+        "s",
+        "prod",
+        max_queue=1,
+        retries=0,
+        flush_interval=60,
+        transport=httpx.MockTransport(held),
     )
-    tiny.log({"a": 1})
-    tiny.log({"a": 2})
-    assert tiny.dropped >= 1
+    assert tiny.log({"a": 1}) is True
+    assert sending.wait(10)
+    assert tiny.log({"a": 2}) is True
+    assert tiny.log({"a": 3}) is False
+    assert tiny.dropped == 1
+    release.set()
     tiny.close()
+    assert (tiny.sent, tiny.failed, tiny.dropped) == (2, 0, 1)
     with pytest.raises(RuntimeError):
         tiny.log({"a": 3})

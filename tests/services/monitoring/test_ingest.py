@@ -11,12 +11,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 from starlette.exceptions import StarletteDeprecationWarning
 
 from charter.api.app import create_app
 from charter.domain.errors import BadInput, PayloadTooLarge
-from charter.services import ingest, monitors
+from charter.services import ingest, worker
 from charter.store.models import AuditEvent
 from charter.store.monitoring_models import MonitorBucket, ObservationBatch, ObservationSample
 
@@ -89,7 +90,7 @@ def test_json_batches_are_idempotent_and_labels_join(
     ).json()
     assert relabel["already_labelled"] == 10 and relabel["matched"] == 0
     clock.advance(days=1)
-    monitors.run_once(charter, service_actor, backoff=0.01)
+    worker.run_once(charter, service_actor, backoff=0.01)
     window = client.get(f"{API}/windows?env=prod", headers=headers).json()["items"][0]
     assert window["rows"] == 500 and window["labelled"] == 500
     expected = float((rng_frame["pred"].iloc[:500] == rng_frame["label"].iloc[:500]).mean())
@@ -97,15 +98,32 @@ def test_json_batches_are_idempotent_and_labels_join(
     signals = window["signals"]
     assert signals["fallback_rate"] == pytest.approx(0.1)
     assert signals["block_rate"] == pytest.approx(0.05)
-    assert 5.0 <= signals["latency_ms"]["p50"] <= 12.0
+    # The histogram's bins are 10^(1/20) wide (12.2% relative): each quantile is within that
+    # of the exact one (see charter.monitoring.signal_counts).
+    latencies = np.array([record["latency_ms"] for record in records(rng_frame.iloc[:500])])
+    for key, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
+        exact = float(np.quantile(latencies, q))
+        assert signals["latency_ms"][key] == pytest.approx(exact, rel=10 ** (1 / 20) - 1), key
+    assert signals["latency_ms"]["n"] == 500
     metrics = client.get("/metrics", headers=headers)
     assert metrics.status_code == 200
+    assert metrics.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
     text = metrics.text
-    assert 'charter_open_alerts{system="credit-limit"' in text
-    assert (
-        f'charter_latency_ms{{system="credit-limit",release="{live_small[:12]}",'
-        'environment="prod",quantile="0.95"}' in text
+    samples = {
+        (sample.name, sample.labels.get("quantile")): sample
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+    where = {"system": "credit-limit", "release": live_small[:12], "environment": "prod"}
+    assert samples[("charter_open_alerts", None)].labels == where
+    latency = samples[("charter_latency_ms", "0.95")]
+    assert latency.labels == {**where, "quantile": "0.95"}
+    assert latency.value == signals["latency_ms"]["p95"]
+    openmetrics = client.get(
+        "/metrics", headers={**headers, "Accept": "application/openmetrics-text; version=1.0.0"}
     )
+    assert openmetrics.headers["content-type"].startswith("application/openmetrics-text")
+    assert openmetrics.text.endswith("# EOF\n")
     assert client.get("/metrics").status_code == 401
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from charter.services import alerts
-from charter.services import monitoring as references
+from charter.services import alerts, references, signals_view
 from charter.services.context import Context
 from charter.services.operations import operation
 from charter.services.views import (
@@ -119,7 +118,7 @@ def list_channels(ctx: Context) -> ChannelList:
 @operation("monitoring.signals", write=False)
 def signals(ctx: Context) -> SignalsView:
     """The five live signals of every route, from the newest closed window."""
-    found = references.monitoring_signals(ctx)
+    found = signals_view.monitoring_signals(ctx)
     return SignalsView(
         items=[{"system": s, "environment": e, **v} for (s, e), v in sorted(found.items())]
     )
@@ -130,4 +129,4 @@ def windows(
     ctx: Context, system: str, environment: str | None = None, limit: int = 50
 ) -> WindowsView:
     """Closed windows with their drift, quality, performance and signals, newest first."""
-    return WindowsView(items=references.windows(ctx, system, environment, limit=limit))
+    return WindowsView(items=signals_view.windows(ctx, system, environment, limit=limit))

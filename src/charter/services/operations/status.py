@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from charter.services import status as portfolio
+from charter.services import portfolio
 from charter.services.context import Context
 from charter.services.operations import operation
 from charter.services.views import StatusView

@@ -1,26 +1,25 @@
-"""Live monitoring: reference profiles per release, and the signals status and /metrics show.
+"""Reference profiles per release: set, read, summarise.
 
-Ingestion lives in :mod:`charter.services.ingest`, the worker that closes windows and
-raises alerts in :mod:`charter.services.monitors`, alerts and notifications in
-:mod:`charter.services.alerts`. The statistics are :mod:`charter.monitoring`'s.
+The read-model of live signals is :mod:`charter.services.signals_view`, ingestion
+:mod:`charter.services.ingest`, the worker that closes windows and raises alerts
+:mod:`charter.services.worker`, alerts and notifications :mod:`charter.services.alerts`.
+The statistics are :mod:`charter.monitoring`'s.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from charter.domain.errors import BadInput, NotFound
 from charter.domain.roles import Permission
 from charter.services import audit
 from charter.services.context import Context
 from charter.services.releases import find_release
-from charter.store.models import MonitorReference, Release, Route, System
-from charter.store.monitoring_models import Alert, MonitorState
+from charter.store.models import MonitorReference, Release
 
 if TYPE_CHECKING:
     # The statistics stack (numpy, pandas, scipy) loads only when a profile is parsed:
@@ -175,79 +174,3 @@ def reference_view(row: MonitorReference, *, with_profile: bool = False) -> dict
     if with_profile:
         view["profile"] = json.loads(row.profile)
     return view
-
-
-def monitoring_signals(ctx: Context) -> dict[tuple[str, str], dict[str, Any]]:
-    """The live signals of every route, keyed by ``(system name, environment)``.
-
-    Each value holds the newest closed window's five signals (latency p50/p95/p99,
-    accuracy realised or estimated, drift verdict, guardrail block rate, fallback rate),
-    the drifted columns and the count of open alerts. A route no window has been closed
-    for yet has ``window: None`` and null signals. Three queries whatever the number of
-    systems or windows: the worker keeps the newest results on the monitor-state row.
-    """
-    ctx.require(Permission.MONITOR_READ)
-    routes = ctx.session.execute(
-        select(System.id, System.name, Route.environment, Release.digest)
-        .join(System, System.id == Route.system_id)
-        .join(Release, Release.id == Route.release_id)
-    ).all()
-    # Only the columns read: the ORM row would also decode the hysteresis states' JSON.
-    states = {
-        (row.system_id, row.environment): row.latest
-        for row in ctx.session.execute(
-            select(MonitorState.system_id, MonitorState.environment, MonitorState.latest)
-        )
-    }
-    open_alerts: dict[tuple[int, str], int] = defaultdict(int)
-    for system_id, environment, count in ctx.session.execute(
-        select(Alert.system_id, Alert.environment, func.count())
-        .where(Alert.status == "open")
-        .group_by(Alert.system_id, Alert.environment)
-    ):
-        open_alerts[(system_id, environment)] = int(count)
-    result: dict[tuple[str, str], dict[str, Any]] = {}
-    for system_id, name, environment, digest in routes:
-        latest = states.get((system_id, environment)) or {}
-        signals = latest.get("signals") or {}
-        result[(name, environment)] = {
-            "release": f"{name}@{digest}",
-            "evaluated_release": latest.get("release"),
-            "window": latest.get("window"),
-            "rows": latest.get("rows"),
-            "latency_ms": signals.get("latency_ms")
-            or {"p50": None, "p95": None, "p99": None, "n": 0},
-            "accuracy": signals.get("accuracy")
-            or {"value": None, "source": None, "realised": None, "estimated": None},
-            "drift": signals.get("drift") or {"verdict": "no data", "columns": []},
-            "block_rate": signals.get("block_rate"),
-            "fallback_rate": signals.get("fallback_rate"),
-            "open_alerts": open_alerts.get((system_id, environment), 0),
-        }
-    return result
-
-
-def windows(
-    ctx: Context, system_name: str, environment: str | None = None, *, limit: int = 50
-) -> list[dict[str, Any]]:
-    """Closed windows of a system, newest first, with their full results."""
-    from charter.services.systems import find_system
-    from charter.store.monitoring_models import MonitorWindow
-
-    ctx.require(Permission.MONITOR_READ)
-    system = find_system(ctx, system_name)
-    query = select(MonitorWindow).where(MonitorWindow.system_id == system.id)
-    if environment is not None:
-        query = query.where(MonitorWindow.environment == environment)
-    rows = ctx.session.scalars(query.order_by(MonitorWindow.window_start.desc()).limit(limit))
-    return [
-        {
-            "environment": w.environment,
-            "window_start": w.window_start.isoformat(),
-            "window_end": w.window_end.isoformat(),
-            "rows": w.rows,
-            "labelled": w.labelled,
-            **w.result,
-        }
-        for w in rows
-    ]

@@ -15,7 +15,7 @@ from charter.domain.roles import Permission
 from charter.services import policies
 from charter.services.approvals import decision_facts
 from charter.services.context import Context
-from charter.services.monitoring import monitoring_signals
+from charter.services.signals_view import monitoring_signals
 from charter.store.models import (
     Decision,
     GateRun,

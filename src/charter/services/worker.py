@@ -1,5 +1,3 @@
-# Stays whole only until the monitoring split: the pure window verdict and the worker are
-# moving into separate modules (the consolidation issue); this marker goes with the file.
 """The monitoring worker: close windows, judge them, and open or close alerts with hysteresis.
 
 One pass (:func:`run_once`) makes sure every live route has a monitor-state row, then
@@ -26,10 +24,10 @@ from __future__ import annotations
 
 import bisect
 import json
-import math
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 
@@ -40,18 +38,15 @@ from charter.monitoring import (
     HysteresisPolicy,
     ReferenceProfile,
     WindowProfile,
-    check_quality,
     dedup_key,
-    detect_drift,
-    estimate_performance,
     merge_windows,
-    realised_performance,
+    signal_counts,
     step,
 )
+from charter.monitoring.verdict import judge_window
 from charter.services import alerts, approvals, contracts
-from charter.services import signals as signal_counts
 from charter.services.context import Actor, Charter, Context
-from charter.services.monitoring import current_reference, parse_reference
+from charter.services.references import current_reference, parse_reference
 from charter.store.models import Route
 from charter.store.monitoring_models import (
     InferenceIndex,
@@ -59,6 +54,9 @@ from charter.store.monitoring_models import (
     MonitorState,
     MonitorWindow,
 )
+
+if TYPE_CHECKING:
+    from charter.settings import Settings
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Width of the buckets ingestion keeps; count windows are made of whole buckets.
@@ -71,204 +69,6 @@ MAX_WINDOWS_PER_PASS = 500
 
 def _floor(moment: datetime, width: timedelta) -> datetime:
     return EPOCH + ((moment - EPOCH) // width) * width
-
-
-def _round(value: float | None, digits: int = 6) -> float | None:
-    return None if value is None or not math.isfinite(value) else round(value, digits)
-
-
-def selection_rates(window: WindowProfile, min_sample: int) -> dict[str, tuple[int, float]]:
-    """Share of positive decisions per cohort, without labels: ``{cohort: (rows, rate)}``.
-
-    The expected confusion counts of a cohort sum calibrated probabilities over the rows
-    predicted positive (``tp``) and their complements (``fp``), so ``tp + fp`` is exactly
-    the number of positive decisions. Cohorts with fewer than ``min_sample`` rows are left
-    out: their rate is too noisy to compare.
-    """
-    rates = {}
-    for name, counts in window.cohorts.items():
-        expected = counts.expected
-        if expected is None or expected.n < max(min_sample, 1):
-            continue
-        rates[name] = (expected.n, (expected.tp.value + expected.fp.value) / expected.n)
-    return rates
-
-
-def _rate_ratio(rates: dict[str, tuple[int, float]]) -> float | None:
-    """min/max of the cohorts' rates (the four-fifths rule compares it with 0.8)."""
-    return _min_max_ratio([rate for _, rate in rates.values()])
-
-
-def _min_max_ratio(values: Sequence[float]) -> float | None:
-    """Smallest over largest of the cohorts' values; None below two cohorts or at zero."""
-    if len(values) < 2 or max(values) <= 0:
-        return None
-    return min(values) / max(values)
-
-
-def evaluate_window(
-    reference: ReferenceProfile,
-    settings: MonitoringPlan,
-    window: WindowProfile,
-    labels: WindowProfile | None,
-    counts: dict[str, Any],
-) -> dict[str, Any]:
-    """Judge one closed window: drift, quality, performance (realised and estimated),
-    fairness, the five signals, and each rule's verdict (``breaches``)."""
-    min_sample = settings.min_sample
-    drift = detect_drift(reference, window)
-    quality = check_quality(reference, window)
-    estimated = None
-    if reference.performance is not None and reference.performance.calibration is not None:
-        estimated = estimate_performance(reference, window).overall
-    realised = None
-    if labels is not None and reference.performance is not None:
-        realised = realised_performance(reference, labels)
-    labelled = realised.n if realised is not None else 0
-    use_realised = realised is not None and labelled >= min_sample
-    accuracy_value = (
-        realised.metrics.get("accuracy")
-        if use_realised and realised
-        else (estimated.accuracy if estimated else None)
-    )
-    statuses = {c.column: c.status for c in drift.columns}
-    if all(s == "insufficient_data" for s in statuses.values()):
-        drift_verdict = "insufficient data"
-    else:
-        drift_verdict = "drift" if drift.drifted else "no drift"
-    rates = signal_counts.rates(counts)
-    latency = {
-        f"p{int(q * 100)}": _round(signal_counts.latency_quantile(counts, q), 3)
-        for q in (0.5, 0.95, 0.99)
-    }
-    latency_n = int(counts.get("latency_n", 0))
-    latency["n"] = latency_n
-    cohorts: dict[str, Any] = {}
-    if realised is not None:
-        cohorts = {
-            name: {"n": r.n, "accuracy": _round(r.metrics.get("accuracy"))}
-            for name, r in sorted(realised.cohorts.items())
-        }
-    scored = [c["accuracy"] for c in cohorts.values() if c["n"] >= min_sample and c["accuracy"]]
-    ratio = _min_max_ratio(scored)
-    selection = selection_rates(window, min_sample)
-    selection_ratio = _rate_ratio(selection)
-    values: dict[str, tuple[float | None, int]] = {
-        "accuracy": (accuracy_value, labelled if use_realised else window.rows),
-        "accuracy_ratio": (ratio, labelled),
-        "demographic_parity_ratio": (selection_ratio, window.rows),
-        "latency_p50_ms": (latency["p50"], latency_n),
-        "latency_p95_ms": (latency["p95"], latency_n),
-        "latency_p99_ms": (latency["p99"], latency_n),
-        "block_rate": (rates["block_rate"], int(counts.get("guarded", 0))),
-        "fallback_rate": (rates["fallback_rate"], int(counts.get("fallback_known", 0))),
-    }
-    for metric in ("precision", "recall", "f1", "specificity"):
-        source = (
-            realised.metrics
-            if use_realised and realised
-            else (estimated.metrics if estimated else {})
-        )
-        values[metric] = (source.get(metric), labelled if use_realised else window.rows)
-    breaches: list[dict[str, Any]] = []
-    if "drift" in settings.monitors:
-        for column in drift.columns:
-            verdict = None if column.status == "insufficient_data" else column.status == "drift"
-            breaches.append(
-                {
-                    "monitor": "drift",
-                    "subject": column.column,
-                    "severity": "warning",
-                    "breached": verdict,
-                    "n": column.n_window,
-                    "value": _round(column.effect_value),
-                    "bound": f"{column.effect} > {column.threshold}",
-                }
-            )
-    if "quality" in settings.monitors:
-        for quality_column in quality.columns:
-            breaches.append(
-                {
-                    "monitor": "quality",
-                    "subject": quality_column.column,
-                    "severity": "warning",
-                    "breached": bool(quality_column.issues),
-                    "n": quality.rows,
-                    "value": list(quality_column.issues),
-                    "bound": "no data-quality issues",
-                }
-            )
-    for bound in settings.bounds:
-        value, n = values.get(bound.metric, (None, 0))
-        breaches.append(
-            {
-                "monitor": bound.monitor,
-                "subject": bound.metric,
-                "severity": bound.severity,
-                "breached": None if value is None else not bound.holds(value),
-                "n": n,
-                "value": _round(value),
-                "bound": str(bound),
-            }
-        )
-    return {
-        "rows": window.rows,
-        "labelled": labelled,
-        "drift": {
-            "verdict": drift_verdict,
-            "columns": drift.drifted,
-            "details": {
-                c.column: {
-                    "status": c.status,
-                    "p_adjusted": _round(c.p_adjusted),
-                    "effect": c.effect,
-                    "effect_value": _round(c.effect_value),
-                }
-                for c in drift.columns
-            },
-        },
-        "quality": {name: list(issues) for name, issues in quality.issues.items()},
-        "realised": None
-        if realised is None
-        else {
-            "n": realised.n,
-            "metrics": {k: _round(v) for k, v in realised.metrics.items()},
-            "cohorts": cohorts,
-        },
-        "estimated": None
-        if estimated is None
-        else {
-            "n": estimated.n,
-            "accuracy": _round(estimated.accuracy),
-            "lower": _round(estimated.lower),
-            "upper": _round(estimated.upper),
-            "assumptions": list(estimated.assumptions),
-        },
-        "fairness": {"accuracy_ratio": _round(ratio), "cohorts": cohorts} if cohorts else None,
-        "selection": None
-        if not selection
-        else {
-            "demographic_parity_ratio": _round(selection_ratio),
-            "cohorts": {k: {"n": n, "rate": _round(r)} for k, (n, r) in sorted(selection.items())},
-        },
-        "signals": {
-            "latency_ms": latency,
-            "accuracy": {
-                "value": _round(accuracy_value),
-                "source": ("realised" if use_realised else "estimated")
-                if accuracy_value is not None
-                else None,
-                "realised": _round(realised.metrics.get("accuracy"))
-                if realised and realised.n
-                else None,
-                "estimated": _round(estimated.accuracy) if estimated else None,
-            },
-            "drift": {"verdict": drift_verdict, "columns": drift.drifted},
-            "block_rate": _round(rates["block_rate"]),
-            "fallback_rate": _round(rates["fallback_rate"]),
-        },
-        "breaches": breaches,
-    }
 
 
 def _merge_buckets(
@@ -430,18 +230,19 @@ def _revise_late_labels(
             )
         )
         profile, labels, signal_totals = _merge_buckets(buckets, reference)
-        fresh = evaluate_window(reference, settings, profile, labels, signal_totals)
+        fresh = judge_window(reference, settings, profile, labels, signal_totals)
         result = dict(row.result)
-        for key in ("labelled", "realised", "fairness"):
-            result[key] = fresh[key]
-        result["signals"] = {**result["signals"], "accuracy": fresh["signals"]["accuracy"]}
+        result["labelled"] = fresh.labelled
+        result["realised"] = fresh.realised
+        result["fairness"] = fresh.fairness
+        result["signals"] = {**result["signals"], "accuracy": asdict(fresh.signals.accuracy)}
         result["bucket_labels"] = seen
         result["revisions"] = [
             *result.get("revisions", []),
-            {"at": now.isoformat(), "labelled_before": row.labelled, "labelled": fresh["labelled"]},
+            {"at": now.isoformat(), "labelled_before": row.labelled, "labelled": fresh.labelled},
         ]
         row.result = result
-        row.labelled = fresh["labelled"]
+        row.labelled = fresh.labelled
         newest = result
     return newest
 
@@ -523,32 +324,36 @@ def evaluate_route(ctx: Context, state: MonitorState) -> list[dict[str, Any]]:
     for start, end, buckets in groups:
         recent_starts.append(start)
         window, labels, counts = _merge_buckets(buckets, reference)
-        result = evaluate_window(reference, settings, window, labels, counts)
-        result["release"] = ref_text
-        result["reference"] = reference.digest
-        result["window"] = {"start": start.isoformat(), "end": end.isoformat()}
+        verdict = judge_window(reference, settings, window, labels, counts)
+        span = {"start": start.isoformat(), "end": end.isoformat()}
         transitions = []
-        for breach in result["breaches"]:
+        for breach in verdict.breaches:
             key = dedup_key(
                 system=route.system.name,
                 environment=route.environment,
-                monitor=breach["monitor"],
-                subject=breach["subject"],
+                monitor=breach.monitor,
+                subject=breach.subject,
                 release=release.digest,
             )
             before = AlertState.from_dict(states[key]) if key in states else AlertState()
-            after, change = step(hysteresis, before, breached=breach["breached"], n=breach["n"])
+            after, change = step(hysteresis, before, breached=breach.breached, n=breach.n)
             states[key] = after.to_dict()
             if change == "opened":
                 streak = max(1, min(after.breaching_streak, len(recent_starts)))
                 streak_start = recent_starts[-streak]
-                alerts.open_alert(ctx, route, key, breach, streak_start, result["window"])
-                transitions.append({"opened": key, **breach})
+                alerts.open_alert(ctx, route, key, breach, streak_start, span)
+                transitions.append({"opened": key, **breach.to_dict()})
             elif change == "closed":
-                alerts.close_alert(ctx, key, breach, result["window"])
-                transitions.append({"closed": key, **breach})
-        result["transitions"] = transitions
-        result["bucket_labels"] = sum(b.labelled for b in buckets)
+                alerts.close_alert(ctx, key, span)
+                transitions.append({"closed": key, **breach.to_dict()})
+        result = {
+            **verdict.to_dict(),
+            "release": ref_text,
+            "reference": reference.digest,
+            "window": span,
+            "transitions": transitions,
+            "bucket_labels": sum(b.labelled for b in buckets),
+        }
         ctx.session.add(
             MonitorWindow(
                 system_id=route.system_id,
@@ -557,7 +362,7 @@ def evaluate_route(ctx: Context, state: MonitorState) -> list[dict[str, Any]]:
                 window_start=start,
                 window_end=end,
                 rows=window.rows,
-                labelled=result["labelled"],
+                labelled=verdict.labelled,
                 result=result,
                 evaluated_at=now,
             )
@@ -574,6 +379,21 @@ def evaluate_route(ctx: Context, state: MonitorState) -> list[dict[str, Any]]:
     state.evaluated_by = ctx.actor.name
     ctx.session.flush()
     return outcomes
+
+
+def connect(settings: Settings) -> tuple[Charter, Actor]:
+    """What a worker process needs: the database (refused unless its schema is current)
+    and the actor the settings' token authenticates."""
+    from charter.services.users import authenticate
+    from charter.store.db import Database
+    from charter.store.migrate import ensure_current
+
+    db = Database(settings.database_url)
+    ensure_current(db)
+    charter = Charter(db)
+    with db.transaction(write=False) as session:
+        actor = authenticate(session, settings.token)
+    return charter, actor
 
 
 def run_once(

@@ -1,0 +1,121 @@
+"""Late labels: joined to logged inferences by id, counted in the bucket of each inference.
+
+Labels are profiled separately (``labels_profile``) because a window profile cannot take
+a label after the fact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select, update
+
+from charter.domain.errors import BadInput
+from charter.domain.roles import Permission
+from charter.services.context import Context
+from charter.services.ingest.buckets import chunks, fold, label_rows, record_batch, seen_batch
+from charter.services.ingest.normalise import MAX_FIELD_CHARS, check_batch
+from charter.services.references import current_reference, parse_reference
+from charter.services.systems import find_system
+from charter.store.models import Release
+from charter.store.monitoring_models import InferenceIndex, MonitorBucket
+
+
+def ingest_labels(
+    ctx: Context,
+    system_name: str,
+    environment: str,
+    batch_id: str,
+    labels: Sequence[Any],
+) -> dict[str, Any]:
+    """Join late labels to logged inferences by ``inference_id`` and add them to the
+    performance counts of the bucket each inference was counted in.
+
+    Unknown ids (never logged, or older than the label horizon) and ids labelled before
+    are counted and skipped; a first label is final (corrections are not re-counted).
+    """
+    ctx.require(Permission.OBSERVATION_WRITE)
+    check_batch(batch_id, environment, len(labels), "labels")
+    pairs: dict[str, Any] = {}
+    for i, item in enumerate(labels):
+        if not isinstance(item, dict) or "inference_id" not in item or "label" not in item:
+            raise BadInput("each label is {inference_id, label}", location=f"labels[{i}]")
+        inference_id, label = item["inference_id"], item["label"]
+        if not isinstance(inference_id, (str, int)) or len(str(inference_id)) > 128:
+            raise BadInput(
+                "inference_id must be a string of at most 128 characters",
+                location=f"labels[{i}].inference_id",
+            )
+        if (
+            label is None
+            or isinstance(label, (dict, list))
+            or (isinstance(label, str) and len(label) > MAX_FIELD_CHARS)
+        ):
+            raise BadInput("label must be a scalar", location=f"labels[{i}].label")
+        pairs[str(inference_id)] = label
+    system = find_system(ctx, system_name)
+    seen = seen_batch(ctx, system, "labels", batch_id)
+    if seen is not None:
+        return {**seen.summary, "duplicate": True}
+    entries: list[InferenceIndex] = []
+    ids = list(pairs)
+    for chunk in chunks(ids):
+        entries.extend(
+            ctx.session.scalars(
+                select(InferenceIndex).where(
+                    InferenceIndex.system_id == system.id,
+                    InferenceIndex.environment == environment,
+                    InferenceIndex.inference_id.in_(chunk),
+                )
+            )
+        )
+    fresh = [e for e in entries if not e.labelled]
+    groups: dict[tuple[int, datetime], list[InferenceIndex]] = {}
+    for entry in fresh:
+        groups.setdefault((entry.release_id, entry.bucket_start), []).append(entry)
+    now = ctx.now()
+    for (release_id, start), group in groups.items():
+        bucket = ctx.session.scalar(
+            select(MonitorBucket).where(
+                MonitorBucket.release_id == release_id,
+                MonitorBucket.environment == environment,
+                MonitorBucket.bucket_start == start,
+            )
+        )
+        if bucket is None or not bucket.profile:
+            continue
+        release = ctx.session.get(Release, release_id)
+        assert release is not None
+        reference_row = current_reference(ctx, release)
+        if reference_row is None or reference_row.digest != bucket.reference_digest:
+            continue  # the bucket was restarted on a newer reference; these rows left it
+        reference = parse_reference(reference_row.profile)
+        values = pd.DataFrame.from_records([e.values for e in group])
+        if reference.label:
+            values[reference.label] = [pairs[e.inference_id] for e in group]
+        bucket.labels_profile = fold(
+            bucket.labels_profile, reference, label_rows(reference, values)
+        )
+        bucket.labelled += len(group)
+        bucket.updated_at = now
+    for chunk in chunks([e.id for e in fresh]):
+        ctx.session.execute(
+            update(InferenceIndex)
+            .where(InferenceIndex.id.in_(chunk))
+            .values(labelled=True)
+            .execution_options(synchronize_session=False)
+        )
+    summary = {
+        "batch_id": batch_id,
+        "system": system.name,
+        "environment": environment,
+        "received": len(pairs),
+        "matched": len(fresh),
+        "already_labelled": len(entries) - len(fresh),
+        "unknown": len(pairs) - len(entries),
+        "duplicate": False,
+    }
+    return record_batch(ctx, system.id, "labels", batch_id, environment, len(pairs), summary)
