@@ -60,6 +60,9 @@ MODULES = {
     "alert": "monitoring",
     "channel": "monitoring",
     "monitoring": "monitoring",
+    "attestation": "runtime",
+    "trace": "runtime",
+    "incident": "runtime",
 }
 
 

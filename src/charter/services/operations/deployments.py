@@ -9,7 +9,10 @@ from charter.services.views import RouteView
 
 
 def _route(ctx: Context, system: str, environment: str) -> RouteView:
-    return RouteView.model_validate(deployments.route_view(ctx, system, environment))
+    from charter.services.attestation import route_extras
+
+    view = deployments.route_view(ctx, system, environment)
+    return RouteView.model_validate({**view, **route_extras(ctx, system, environment)})
 
 
 @operation("deployment.deploy", write=True)
