@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "evaluation",
     "monitoring",
     "guard",
+    "runtime",
 )
 
 #: The command-line flag that sets each request field a service error can name.
@@ -81,8 +82,10 @@ ENTRY_MODULES: dict[str, tuple[str, ...]] = {
     "reference": ("monitoring",),
     "log": ("monitoring",),
     "worker": ("monitoring",),
-    "alerts": ("monitoring",),
+    "alerts": ("monitoring", "runtime"),
     "guard": ("guard",),
+    "trace": ("runtime",),
+    "incident": ("monitoring", "runtime"),
 }
 
 
