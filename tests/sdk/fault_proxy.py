@@ -62,12 +62,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             UPSTREAM + self.path,
             data=data if self.command != "GET" else None,
             method=self.command,
-            headers={k: v for k, v in self.headers.items() if k.lower() not in ("host",)},
+            headers={
+                k: v
+                for k, v in self.headers.items()
+                if k.lower() not in ("host", "accept-encoding", "connection")
+            },
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 body, status, headers = response.read(), response.status, response.headers
-        except urllib.error.HTTPError as exc:
+        except urllib.error.HTTPError as exc:  # 4xx and 5xx are answers to forward
             body, status, headers = exc.read(), exc.code, exc.headers
         self.send_response(status)
         for key, value in headers.items():
@@ -75,7 +79,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.send_header(key, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.wfile.write(body)
+        except OSError:
+            pass  # the client gave up (its timeout): nothing to tell it
 
     def do_GET(self) -> None:
         self._handle()
@@ -85,6 +92,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:
         pass
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        except OSError:
+            self.close_connection = True  # a client that hung up mid-request
 
 
 def main() -> None:

@@ -92,6 +92,8 @@ class CharterLogger:
         self._closed = False
         self._closing = threading.Event()
         self._lock = threading.Lock()
+        #: Items the sending thread has taken off the queue and not finished yet.
+        self._taken = 0
         self._thread = self._start_thread()
 
     # -- the caller's side -------------------------------------------------------------
@@ -200,14 +202,18 @@ class CharterLogger:
         self.failures.append(Failure(kind, count, reason[:500], status))
 
     def _run_guarded(self) -> None:
+        self._taken = 0
         try:
             self._run()
         except BaseException as exc:  # report it; the next call restarts the thread
-            self._failure("thread", 0, f"the sending thread died: {type(exc).__name__}: {exc}")
+            lost, self._taken = self._taken, 0
+            self.failed += lost
+            self._failure("thread", lost, f"the sending thread died: {type(exc).__name__}: {exc}")
+            for _ in range(lost):  # what it held is lost, and flush() must not wait for it
+                self._queue.task_done()
 
     def _run(self) -> None:
         pending: dict[str, list[Any]] = {kind: [] for kind in KINDS}
-        taken = 0
         last = time.monotonic()
         while True:
             try:
@@ -216,13 +222,12 @@ class CharterLogger:
                 item = None
             if item is _STOP:
                 self._queue.task_done()
-                if taken:
+                if self._taken:
                     self._send_all(pending)
-                    for _ in range(taken):
-                        self._queue.task_done()
+                    self._done()
                 return
             if item is not None:
-                taken += 1
+                self._taken += 1
                 kind, raw = item
                 try:
                     pending[kind].append(json_safe(raw, kind[:-1]))
@@ -234,14 +239,18 @@ class CharterLogger:
                     self._failure(kind, 1, f"rejected: {type(exc).__name__}: {exc}")
             due = time.monotonic() - last >= self.flush_interval or self._queue.empty()
             full = any(len(v) >= self.batch_size for v in pending.values())
-            if taken and (full or due):
+            if self._taken and (full or due):
                 try:
                     self._send_all(pending)
                 finally:
                     pending = {kind: [] for kind in KINDS}
-                    for _ in range(taken):
-                        self._queue.task_done()
-                    taken, last = 0, time.monotonic()
+                    self._done()
+                    last = time.monotonic()
+
+    def _done(self) -> None:
+        taken, self._taken = self._taken, 0
+        for _ in range(taken):
+            self._queue.task_done()
 
     def _send_all(self, pending: dict[str, list[Any]]) -> None:
         for kind, items in pending.items():
