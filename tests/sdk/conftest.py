@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import ThreadedServer
-from tests.services.runtime.support import register, release_from, write_release
 
 from charter.api.app import create_app
 from charter.services import policies
+from tests.helpers import ThreadedServer
+from tests.services.runtime.support import register, release_from, write_release
 
 from .support import FaultProxy
 
