@@ -19,6 +19,7 @@ from charter.services.views.runtime import (
     IncidentList,
     IncidentMetricsView,
     IncidentView,
+    InterventionList,
     PostmortemView,
     TraceBatchView,
     TraceView,
@@ -203,3 +204,14 @@ def resolve_alert(
 ) -> AlertActionView:
     """Resolve an alert by hand."""
     return perform(charter, actor, ops.resolve_alert, alert_id, body.note)
+
+
+@router.get("/interventions", tags=["incidents"])
+def list_interventions(
+    charter: CharterDep,
+    actor: ActorDep,
+    system: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> InterventionList:
+    """Automatic interventions, newest first."""
+    return perform(charter, actor, ops.list_interventions, system, limit)

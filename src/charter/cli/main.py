@@ -85,6 +85,7 @@ ENTRY_MODULES: dict[str, tuple[str, ...]] = {
     "alerts": ("monitoring", "runtime"),
     "guard": ("guard",),
     "trace": ("runtime",),
+    "interventions": ("monitoring", "runtime"),
     "incident": ("monitoring", "runtime"),
 }
 

@@ -136,6 +136,7 @@ ROUTES: dict[str, Http] = {
     "incident.metrics": Http("GET", "/incidents/metrics", query=("system",)),
     "incident.alert_ack": Http("POST", "/alerts/{alert_id}/ack", body=("note",)),
     "incident.alert_resolve": Http("POST", "/alerts/{alert_id}/resolve", body=("note",)),
+    "intervention.list": Http("GET", "/interventions", query=("system", "limit")),
 }
 
 

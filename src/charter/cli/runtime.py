@@ -224,3 +224,32 @@ def alert_resolve(
 ) -> None:
     """Resolve an alert by hand."""
     _alert("resolve", alert_id, note, fmt)
+
+
+@app.command()
+def interventions(
+    system: Annotated[str | None, typer.Option(help="Only this system.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 100,
+    fmt: FormatOpt = "text",
+) -> None:
+    """Automatic interventions: what the policy made the worker do about each alert."""
+    data = backend().call("intervention.list", system=system, limit=limit)
+    if check_format(fmt) == "json":
+        render.emit_json(data)
+        return
+    render.table(
+        "Interventions",
+        data["items"],
+        [
+            "id",
+            "alert_id",
+            "system",
+            "environment",
+            "action",
+            "status",
+            "policy_version",
+            "outcome",
+            "incident_id",
+        ],
+        None,
+    )

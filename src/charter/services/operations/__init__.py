@@ -63,6 +63,7 @@ MODULES = {
     "attestation": "runtime",
     "trace": "runtime",
     "incident": "runtime",
+    "intervention": "runtime",
 }
 
 

@@ -40,6 +40,9 @@ def kill(ctx: Context, system: str, environment: str, reason: str = "") -> Route
 def resume(ctx: Context, system: str, environment: str, reason: str = "") -> RouteView:
     """Undo a kill."""
     deployments.resume(ctx, system, environment, reason=reason)
+    from charter.services.interventions import note_resume
+
+    note_resume(ctx, system, environment, reason)  # an automatic kill overridden by hand
     return _route(ctx, system, environment)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from charter.services import attestation, incidents, trace
+from charter.services import attestation, incidents, interventions, trace
 from charter.services.context import Context
 from charter.services.operations import operation
 from charter.services.views.runtime import (
@@ -13,6 +13,8 @@ from charter.services.views.runtime import (
     IncidentList,
     IncidentMetricsView,
     IncidentView,
+    InterventionList,
+    InterventionView,
     PostmortemView,
     TraceBatchView,
     TraceView,
@@ -127,3 +129,12 @@ def ack_alert(ctx: Context, alert_id: int, note: str = "") -> AlertActionView:
 def resolve_alert(ctx: Context, alert_id: int, note: str = "") -> AlertActionView:
     """Resolve an alert by hand."""
     return AlertActionView.model_validate(incidents.alert_step(ctx, alert_id, "resolve", note))
+
+
+@operation("intervention.list", write=False)
+def list_interventions(
+    ctx: Context, system: str | None = None, limit: int = 100
+) -> InterventionList:
+    """Automatic interventions, newest first."""
+    rows = interventions.list_interventions(ctx, system=system, limit=limit)
+    return InterventionList(items=[InterventionView.model_validate(r) for r in rows])
