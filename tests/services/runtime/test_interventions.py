@@ -130,7 +130,7 @@ def test_rollback_without_a_previous_release_kills_and_resume_overrides(
 def test_two_workers_never_intervene_twice_for_one_alert(
     tmp_path: Path, charter: Any, act: Any, tokens: dict[str, str], system: str, clock: Any
 ) -> None:
-    first, second = two_releases(charter, act, tmp_path)
+    _, second = two_releases(charter, act, tmp_path)
     breach(charter, act, clock, second.split("@")[1])
     worker = actor_of(charter, tokens["service"])
     monitors.run_once(charter, worker, deliver=False)  # opens alerts and intervenes
