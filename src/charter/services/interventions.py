@@ -11,8 +11,10 @@ issued during a rollback is applied before or after it, never interleaved; which
 comes second sees the state the first left and the audit log has both.
 
 Each intervention records the policy version and rule, the alert, the release before and
-after; opens (or joins) the alert's incident and marks it mitigated; re-announces the
-alert on its channels with the intervention in its details. ``charter resume`` after an
+after; opens (or joins) the alert's incident and marks it mitigated; and puts the intervention in
+the alert's details. The worker intervenes before it sends the pass's notifications, and a
+notification renders the alert when it is sent, so the channels hear of the alert and of
+what was done about it in one message. ``charter resume`` after an
 automatic kill marks the intervention ``overridden`` (audited as the resume is).
 """
 
@@ -25,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from charter.domain.interventions import InterventionsPolicy
 from charter.domain.roles import Permission
-from charter.services import alerts, approvals, audit, deployments, incidents, policies
+from charter.services import approvals, audit, deployments, incidents, policies
 from charter.services.context import Actor, Charter, Context
 from charter.store.models import Route
 from charter.store.monitoring_models import Alert
@@ -150,7 +152,6 @@ def _act(ctx: Context, alert_id: int) -> str | None:
             "release_to": entry.release_to,
         },
     )
-    alerts._queue(ctx, alert, "opened")  # re-announce, now with the intervention
     return status
 
 
