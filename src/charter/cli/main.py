@@ -85,8 +85,8 @@ ENTRY_MODULES: dict[str, tuple[str, ...]] = {
     "alerts": ("monitoring", "runtime"),
     "guard": ("guard",),
     "trace": ("runtime",),
-    "interventions": ("monitoring", "runtime"),
-    "incident": ("monitoring", "runtime"),
+    "interventions": ("runtime",),
+    "incident": ("runtime",),
 }
 
 
