@@ -16,6 +16,7 @@ from charter.services.operations import runtime as ops
 from charter.services.views.runtime import (
     AlertActionView,
     AttestationView,
+    DrillView,
     IncidentList,
     IncidentMetricsView,
     IncidentView,
@@ -215,3 +216,22 @@ def list_interventions(
 ) -> InterventionList:
     """Automatic interventions, newest first."""
     return perform(charter, actor, ops.list_interventions, system, limit)
+
+
+class DrillBody(BaseModel):
+    """Which drill to run."""
+
+    model_config = ConfigDict(extra="forbid")
+    scenario: str = Field(max_length=16)
+
+
+@router.post("/systems/{name}/releases/{digest}/drills", tags=["incidents"])
+def run_drill(
+    name: Name,
+    digest: Annotated[str, Path(min_length=12, max_length=71)],
+    body: DrillBody,
+    charter: CharterDep,
+    actor: ActorDep,
+) -> DrillView:
+    """Run a drill of the release in the sandbox environment (stored as evidence)."""
+    return perform(charter, actor, ops.run_drill, f"{name}@{digest}", body.scenario)

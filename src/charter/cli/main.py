@@ -86,6 +86,7 @@ ENTRY_MODULES: dict[str, tuple[str, ...]] = {
     "guard": ("guard",),
     "trace": ("runtime",),
     "interventions": ("runtime",),
+    "drill": ("runtime",),
     "incident": ("runtime",),
 }
 

@@ -137,6 +137,7 @@ ROUTES: dict[str, Http] = {
     "incident.alert_ack": Http("POST", "/alerts/{alert_id}/ack", body=("note",)),
     "incident.alert_resolve": Http("POST", "/alerts/{alert_id}/resolve", body=("note",)),
     "intervention.list": Http("GET", "/interventions", query=("system", "limit")),
+    "drill.run": Http("POST", "/{ref}/drills", body=("scenario",)),
 }
 
 

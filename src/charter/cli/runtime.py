@@ -253,3 +253,34 @@ def interventions(
         ],
         None,
     )
+
+
+@app.command()
+def drill(
+    ref: Annotated[str, typer.Argument(help="SYSTEM@DIGEST, or SYSTEM for the prod release.")],
+    scenario: Annotated[
+        str, typer.Option(help="drift, fairness, performance, abuse or outage.")
+    ] = "drift",
+    fmt: FormatOpt = "text",
+) -> None:
+    """Run a drill in the sandbox environment; exit 1 when it fails. Stored as evidence."""
+    if "@" not in ref:
+        route = backend().call("route.show", system=ref, environment="prod")
+        ref = route["release"]
+    data = backend().call("drill.run", ref=ref, scenario=scenario)
+    if check_format(fmt) == "json":
+        render.emit_json(data)
+    else:
+        verdict = "PASSED" if data["passed"] else "FAILED"
+        render.line(
+            f"drill {scenario} of {data['release']}: {verdict} (evidence #{data['evidence_id']})"
+        )
+        rows = [
+            {"step": name, **data["steps"][name]}
+            for name in ("detection", "notification", "intervention", "fallback")
+        ]
+        render.table("Steps", rows, ["step", "ok", "seconds", "detail"], None)
+        for note in data["notes"]:
+            render.line(f"note: {note}")
+    if not data["passed"]:
+        raise typer.Exit(1)

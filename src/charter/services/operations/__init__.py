@@ -64,6 +64,7 @@ MODULES = {
     "trace": "runtime",
     "incident": "runtime",
     "intervention": "runtime",
+    "drill": "runtime",
 }
 
 

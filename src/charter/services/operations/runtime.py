@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from charter.services import attestation, incidents, interventions, trace
+from charter.services import attestation, drills, incidents, interventions, trace
 from charter.services.context import Context
 from charter.services.operations import operation
 from charter.services.views.runtime import (
     AlertActionView,
     AttestationView,
+    DrillView,
     IncidentList,
     IncidentMetricsView,
     IncidentView,
@@ -138,3 +139,9 @@ def list_interventions(
     """Automatic interventions, newest first."""
     rows = interventions.list_interventions(ctx, system=system, limit=limit)
     return InterventionList(items=[InterventionView.model_validate(r) for r in rows])
+
+
+@operation("drill.run", write=True)
+def run_drill(ctx: Context, ref: str, scenario: str) -> DrillView:
+    """Run a drill of a release in the sandbox environment; stored as fallback-drill evidence."""
+    return DrillView.model_validate(drills.run_drill(ctx, ref, scenario))
