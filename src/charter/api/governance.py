@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from charter.api.deps import ActorDep, CharterDep, PagingDep
@@ -212,10 +212,19 @@ def resume(name: Name, body: Intervention, charter: CharterDep, actor: ActorDep)
     return perform(charter, actor, deployments.resume, name, body.environment, body.reason)
 
 
-@router.get("/systems/{name}/route", tags=["deployments"])
-def get_route(name: Name, env: Environment, charter: CharterDep, actor: ActorDep) -> RouteView:
-    """What the serving SDK should route to right now."""
-    return perform(charter, actor, deployments.route, name, env)
+@router.get(
+    "/systems/{name}/route",
+    tags=["deployments"],
+    response_model=RouteView,
+    responses={304: {"description": "Unchanged since the ETag in If-None-Match."}},
+)
+def get_route(
+    name: Name, env: Environment, charter: CharterDep, actor: ActorDep, request: Request
+) -> Response:
+    """What the serving SDK should route to right now (conditional: ETag / If-None-Match)."""
+    from charter.api.runtime import conditional
+
+    return conditional(request, perform(charter, actor, deployments.route, name, env))
 
 
 @router.get("/status", tags=["status"])

@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "monitoring",
     "guard",
     "demo",
+    "runtime",
 )
 
 #: The command-line flag that sets each request field a service error can name.
@@ -82,9 +83,13 @@ ENTRY_MODULES: dict[str, tuple[str, ...]] = {
     "reference": ("monitoring",),
     "log": ("monitoring",),
     "worker": ("monitoring",),
-    "alerts": ("monitoring",),
+    "alerts": ("monitoring", "runtime"),
     "guard": ("guard",),
     "demo": ("demo",),
+    "trace": ("runtime",),
+    "interventions": ("runtime",),
+    "drill": ("runtime",),
+    "incident": ("runtime",),
 }
 
 

@@ -112,6 +112,32 @@ ROUTES: dict[str, Http] = {
     "monitoring.windows": Http(
         "GET", "/systems/{system}/windows", query=("environment:env", "limit")
     ),
+    # The serving path (services/operations/runtime.py).
+    "attestation.report": Http(
+        "POST",
+        "/systems/{system}/attestations",
+        body=("environment", "digest", "process_id", "host", "sdk_version"),
+    ),
+    "trace.record": Http(
+        "POST", "/systems/{system}/traces", query=("environment:env",), body=("traces",)
+    ),
+    "trace.show": Http("GET", "/traces/{inference_id}", query=("system",)),
+    "incident.list": Http("GET", "/incidents", query=("system", "status", "limit")),
+    "incident.show": Http("GET", "/incidents/{incident_id}"),
+    "incident.open": Http(
+        "POST",
+        "/incidents",
+        body=("system", "environment", "title", "severity", "note", "alert_id"),
+    ),
+    "incident.ack": Http("POST", "/incidents/{incident_id}/ack", body=("note",)),
+    "incident.mitigate": Http("POST", "/incidents/{incident_id}/mitigate", body=("note",)),
+    "incident.resolve": Http("POST", "/incidents/{incident_id}/resolve", body=("note",)),
+    "incident.postmortem": Http("GET", "/incidents/{incident_id}/postmortem"),
+    "incident.metrics": Http("GET", "/incidents/metrics", query=("system",)),
+    "incident.alert_ack": Http("POST", "/alerts/{alert_id}/ack", body=("note",)),
+    "incident.alert_resolve": Http("POST", "/alerts/{alert_id}/resolve", body=("note",)),
+    "intervention.list": Http("GET", "/interventions", query=("system", "limit")),
+    "drill.run": Http("POST", "/{ref}/drills", body=("scenario",)),
 }
 
 

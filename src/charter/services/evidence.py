@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from charter.domain.canonical import canonical_json, content_digest
 from charter.domain.contracts import evaluate_contract
-from charter.domain.errors import BadInput, NotFound
+from charter.domain.errors import BadInput, Forbidden, NotFound
 from charter.domain.roles import Permission
 from charter.services import audit
 from charter.services.context import Context
@@ -62,6 +62,9 @@ def record_evidence(ctx: Context, ref: str, result: Any) -> tuple[Evidence, bool
     """Store a suite result as evidence on a release; returns it and whether it is new."""
     ctx.require(Permission.EVIDENCE_WRITE)
     result = _validate(result)
+    if result["suite"]["name"] == "fallback-drill":
+        # A fallback is tested by running it: only `charter drill` produces this evidence.
+        raise Forbidden("fallback-drill evidence is produced by `charter drill`, not posted")
     text = canonical_json(result)  # also refuses NaN and infinities, naming where
     if len(text.encode("utf-8")) > MAX_RESULT_BYTES:
         raise BadInput(f"the result is larger than {MAX_RESULT_BYTES} bytes")

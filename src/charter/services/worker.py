@@ -427,6 +427,9 @@ def run_once(
         for outcome in outcomes:
             for change in outcome["transitions"]:
                 summary["opened" if "opened" in change else "closed"] += 1
+    from charter.services.interventions import act_on_alerts  # the policy's interventions
+
+    summary.update(act_on_alerts(charter, actor))
     if deliver:
         summary.update(alerts.deliver_pending(charter, actor, backoff=backoff))
     return summary

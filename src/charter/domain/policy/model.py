@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validat
 from charter.domain.approvals import DEFAULT_REQUIREMENT, ApprovalRequirement
 from charter.domain.canonical import content_digest
 from charter.domain.controls import ApprovalQuorumParams, ControlParams
+from charter.domain.interventions import InterventionsPolicy
 from charter.domain.roles import Role
 from charter.domain.text import SLUG_PATTERN
 
@@ -124,6 +125,7 @@ class Policy(_Strict):
     tiers: list[Tier] = Field(min_length=1, max_length=20)
     controls: list[Control] = Field(default_factory=list, max_length=1000)
     exceptions: ExceptionLimits = Field(default_factory=ExceptionLimits)
+    interventions: InterventionsPolicy = Field(default_factory=InterventionsPolicy)
 
     # -- lookups -------------------------------------------------------------------------
 

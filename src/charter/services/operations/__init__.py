@@ -60,6 +60,11 @@ MODULES = {
     "alert": "monitoring",
     "channel": "monitoring",
     "monitoring": "monitoring",
+    "attestation": "runtime",
+    "trace": "runtime",
+    "incident": "runtime",
+    "intervention": "runtime",
+    "drill": "runtime",
 }
 
 

@@ -9,7 +9,10 @@ from charter.services.views import RouteView
 
 
 def _route(ctx: Context, system: str, environment: str) -> RouteView:
-    return RouteView.model_validate(deployments.route_view(ctx, system, environment))
+    from charter.services.attestation import route_extras
+
+    view = deployments.route_view(ctx, system, environment)
+    return RouteView.model_validate({**view, **route_extras(ctx, system, environment)})
 
 
 @operation("deployment.deploy", write=True)
@@ -37,6 +40,9 @@ def kill(ctx: Context, system: str, environment: str, reason: str = "") -> Route
 def resume(ctx: Context, system: str, environment: str, reason: str = "") -> RouteView:
     """Undo a kill."""
     deployments.resume(ctx, system, environment, reason=reason)
+    from charter.services.interventions import note_resume
+
+    note_resume(ctx, system, environment, reason)  # an automatic kill overridden by hand
     return _route(ctx, system, environment)
 
 

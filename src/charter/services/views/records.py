@@ -361,6 +361,12 @@ class RouteView(View):
     reason: str
     updated_at: datetime
     updated_by: str
+    #: What the SDK needs besides the routing decision (see services/attestation.py).
+    tier: str | None = None
+    policy_version: int | None = None
+    unreachable: str | None = None
+    guard: dict[str, Any] | None = None
+    attestation: dict[str, Any] | None = None
 
 
 class EvidenceView(View):

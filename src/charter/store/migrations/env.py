@@ -5,7 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-import charter.store.monitoring_models  # noqa: F401  (registers the monitoring tables)
+# Imported for their side effect: they register the monitoring and serving-path tables.
+import charter.store.monitoring_models
+import charter.store.runtime_models  # noqa: F401
 from charter.store.models import Base
 
 config = context.config

@@ -1,0 +1,346 @@
+"""The serving wrapper: route, guard, log and attest around one model call.
+
+```python
+from charter.sdk import Serving
+
+serving = Serving(URL, TOKEN, "support-assistant", "prod", manifest="release.yaml")
+
+@serving.wrap(fallback=lambda question: "A colleague will get back to you.")
+def answer(question: str) -> str:
+    return llm(question)
+
+result = answer("Where is my parcel?")   # result.answer, result.inference_id
+```
+
+Per call: the route decides release or fallback (from memory, no network); the tier's
+input scanners run on the text (block / redact / flag); the model (or the fallback) is
+called; the output scanners run on a text answer; one observation record and one trace
+record are queued for the background logger. Nothing in the request path waits on the
+control plane.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import httpx
+
+from charter.sdk.attest import Attestor, config_digest, process_identity
+from charter.sdk.client import CharterLogger
+from charter.sdk.routing import RouteDecision, Router
+
+T = TypeVar("T")
+Served = Literal["release", "fallback", "refused", "blocked"]
+
+
+class ServingRefused(RuntimeError):
+    """Neither the release nor a fallback may serve (fail closed with no fallback)."""
+
+
+@dataclass
+class Answer:
+    """The result of one governed call."""
+
+    answer: Any
+    inference_id: str
+    served: Served
+    release: str | None
+    route: RouteDecision
+    guard: dict[str, Any] = field(default_factory=dict)
+    flags: tuple[str, ...] = ()
+    latency_ms: float = 0.0
+
+
+@dataclass
+class Inference:
+    """The handle of :meth:`Serving.inference`: read ``text``/``serve_release``, set ``answer``."""
+
+    inference_id: str
+    route: RouteDecision
+    text: str | None
+    blocked: bool
+    guard: dict[str, Any]
+    answer: Any = None
+
+    @property
+    def serve_release(self) -> bool:
+        """Call the model (True) or serve the fallback (False)."""
+        return self.route.served == "release" and not self.blocked
+
+
+class Serving:
+    """Routing, guardrails, logging and attestation for one system in one environment."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        system: str,
+        env: str,
+        *,
+        manifest: str | Path | dict[str, Any] | None = None,
+        digest: str | None = None,
+        refresh: float = 2.0,
+        timeout: float = 1.0,
+        attest_interval: float = 60.0,
+        default_unreachable: Literal["fail_closed", "fail_open"] = "fail_closed",
+        local_fallback: dict[str, Any] | None = None,
+        guard: bool = True,
+        log_options: dict[str, Any] | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.system = system
+        self.env = env
+        self.process_id = process_identity()
+        self.digest = digest or (config_digest(manifest, system) if manifest else None)
+        self.router = Router(
+            url,
+            token,
+            system,
+            env,
+            refresh=refresh,
+            timeout=timeout,
+            default_unreachable=default_unreachable,
+            local_fallback=local_fallback,
+            transport=transport,
+        )
+        self.logger = CharterLogger(
+            url, token, system, env, transport=transport, **(log_options or {})
+        )
+        self.attestor = (
+            Attestor(
+                url,
+                token,
+                system,
+                env,
+                self.digest,
+                interval=attest_interval,
+                timeout=max(timeout, 1.0),
+                process_id=self.process_id,
+                transport=transport,
+            )
+            if self.digest
+            else None
+        )
+        self._guard_enabled = guard
+        self._guard: Any = None
+        self._guard_key: str | None = None
+        self._refresh_guard()
+
+    # -- guardrails ------------------------------------------------------------------
+
+    def _refresh_guard(self) -> Any:
+        """The guard for the tier's configuration in the route (rebuilt when it changes)."""
+        if not self._guard_enabled:
+            return None
+        route = self.router.route
+        config = (route or {}).get("guard")
+        if not config:
+            return self._guard
+        key = json.dumps(config, sort_keys=True)
+        if key != self._guard_key:
+            from charter.guard import Guard, GuardConfig
+
+            self._guard = Guard.from_config(GuardConfig.from_mapping(config))
+            self._guard_key = key
+        return self._guard
+
+    def _scan(self, text: str, stage: Literal["input", "output"], prompt: str | None) -> Any:
+        guard = self._refresh_guard()
+        if guard is None or not guard.scanner_names(stage):
+            return None
+        from charter.guard import ScanContext
+
+        context = ScanContext(prompt=prompt) if stage == "output" else ScanContext()
+        return guard.scan(text, stage, context)
+
+    # -- one call --------------------------------------------------------------------
+
+    def call(
+        self,
+        model: Callable[..., Any],
+        payload: Any,
+        *,
+        fallback: Callable[..., Any] | None = None,
+        features: dict[str, Any] | None = None,
+        cohort: dict[str, Any] | None = None,
+        inference_id: str | None = None,
+    ) -> Answer:
+        """Serve one request: route, guard the text, call the model or the fallback, log."""
+        started = time.perf_counter()
+        with self.inference(
+            payload if isinstance(payload, str) else None, inference_id=inference_id
+        ) as handle:
+            if handle.blocked:
+                handle.answer = None
+            elif handle.serve_release:
+                handle.answer = model(handle.text if isinstance(payload, str) else payload)
+            elif fallback is not None:
+                handle.answer = fallback(handle.text if isinstance(payload, str) else payload)
+            elif handle.route.served == "refused":
+                handle.answer = None
+            else:
+                handle.answer = handle.route.fallback
+        return self._finish(handle, payload, features, cohort, started)
+
+    def wrap(
+        self, fallback: Callable[..., Any] | None = None
+    ) -> Callable[[Callable[..., Any]], Callable[..., Answer]]:
+        """Decorate a model function of one argument: calls return :class:`Answer`."""
+
+        def decorate(model: Callable[..., Any]) -> Callable[..., Answer]:
+            @functools.wraps(model)
+            def governed(payload: Any, **kwargs: Any) -> Answer:
+                return self.call(model, payload, fallback=fallback, **kwargs)
+
+            return governed
+
+        return decorate
+
+    @contextmanager
+    def inference(
+        self, text: str | None = None, *, inference_id: str | None = None
+    ) -> Iterator[Inference]:
+        """Route and guard the input; the block sets ``answer``; the output is guarded after."""
+        route = self.router.decide()
+        guard: dict[str, Any] = {}
+        blocked = False
+        if text is not None:
+            outcome = self._scan(text, "input", None)
+            if outcome is not None:
+                guard["input"] = outcome.to_dict()
+                blocked = outcome.blocked
+                text = outcome.text
+        handle = Inference(inference_id or uuid.uuid4().hex, route, text, blocked, guard)
+        handle.__dict__["_prompt"] = text
+        yield handle
+        if isinstance(handle.answer, str) and not blocked:
+            outcome = self._scan(handle.answer, "output", handle.text)
+            if outcome is not None:
+                guard["output"] = outcome.to_dict()
+                if outcome.blocked:
+                    handle.blocked = True
+                    handle.answer = None
+                else:
+                    handle.answer = outcome.text
+
+    def _finish(
+        self,
+        handle: Inference,
+        payload: Any,
+        features: dict[str, Any] | None,
+        cohort: dict[str, Any] | None,
+        started: float,
+    ) -> Answer:
+        route = handle.route
+        served: Served = "blocked" if handle.blocked else route.served
+        flags = list(route.flags)
+        for stage in ("input", "output"):
+            if handle.guard.get(stage, {}).get("flagged"):
+                flags.append(f"guard_{stage}_flagged")
+        latency = (time.perf_counter() - started) * 1000.0
+        live = self._live_digest(route)
+        record: dict[str, Any] = {
+            "inference_id": handle.inference_id,
+            "latency_ms": latency,
+            "fallback_used": served == "fallback",
+        }
+        if live:
+            record["release"] = live
+        if handle.guard:
+            record["guard"] = {"blocked": handle.blocked}
+        if features is None and isinstance(payload, dict):
+            features = payload
+        if features:
+            record["features"] = features
+        if cohort:
+            record["cohort"] = cohort
+        prediction = handle.answer
+        if isinstance(prediction, (int, float, bool)) or type(prediction).__module__ == "numpy":
+            record["prediction"] = prediction
+        if live:
+            self.logger.log(record)
+        self.logger.trace(
+            {
+                "inference_id": handle.inference_id,
+                "release_digest": route.release,
+                "served": served,
+                "route_state": route.state,
+                "process_id": self.process_id,
+                "attested_digest": self.digest,
+                "guard": handle.guard,
+                "record": _redacted_record(handle, features),
+                "flags": flags,
+                "at": datetime.now(UTC).isoformat(),
+            }
+        )
+        return Answer(
+            handle.answer,
+            handle.inference_id,
+            served,
+            route.release,
+            route,
+            handle.guard,
+            tuple(flags),
+            latency,
+        )
+
+    def _live_digest(self, route: RouteDecision) -> str | None:
+        """The release the record belongs to (the live one, also when the fallback served)."""
+        if route.release:
+            return route.release
+        known = self.router.route
+        if known and isinstance(known.get("release"), str):
+            return str(known["release"]).split("@")[-1]
+        return self.digest
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """What the SDK knows right now: route, staleness, outages, logger and attestation."""
+        return {
+            "route": self.router.route,
+            "stale": self.router.stale,
+            "outages": [vars(o) for o in self.router.outages],
+            "logger": self.logger.stats(),
+            "attested_digest": self.digest,
+            "attestation": self.attestor.last if self.attestor else None,
+        }
+
+    def close(self, timeout: float = 5.0) -> bool:
+        """Stop every thread and flush the logger, all within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        self.router.close(min(1.0, timeout / 4))
+        if self.attestor is not None:
+            self.attestor.close(min(1.0, timeout / 4))
+        return self.logger.close(max(0.0, deadline - time.monotonic()))
+
+    def __enter__(self) -> Serving:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _redacted_record(handle: Inference, features: dict[str, Any] | None) -> dict[str, Any]:
+    """What the trace keeps of the request: the guarded (redacted) text, the feature names,
+    and a short prefix of a text answer after the output guard."""
+    record: dict[str, Any] = {}
+    if handle.text is not None:
+        record["input"] = handle.text[:500]
+    if features:
+        record["features"] = sorted(str(k) for k in features)[:100]
+    if isinstance(handle.answer, str):
+        record["output"] = handle.answer[:500]
+    elif handle.answer is not None and isinstance(handle.answer, (int, float, bool)):
+        record["output"] = handle.answer
+    return record
