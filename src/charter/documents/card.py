@@ -51,7 +51,8 @@ def card_blocks(card: dict[str, Any], *, charts: bool = True) -> list[Block]:
                     "Monitoring window",
                     None
                     if not monitoring
-                    else f"{monitoring['from']} to {monitoring['to']} ({monitoring['windows']} windows)",
+                    else f"{monitoring['from']} to {monitoring['to']} "
+                    f"({monitoring['windows']} windows)",
                 ),
                 ("Evaluation data sets (SHA-256)", window.get("datasets") or None),
             ]

@@ -128,6 +128,11 @@ def card_of(ctx: Context, system: System, release: Release | None) -> Row:
     return card
 
 
+def absent_or(value: list[Row] | Absent) -> list[Row] | Row:
+    """The rows, or ``{"absent": reason}`` for a section this installation lacks."""
+    return {"absent": value.reason} if isinstance(value, Absent) else value
+
+
 def card_digest(card: Row) -> str:
     """SHA-256 of the card without its "as of" stamp: equal digests, same content."""
     return content_digest({k: v for k, v in card.items() if k != "as_of"})

@@ -479,7 +479,7 @@ def checkpoint(ctx: Context) -> Row | Absent:
         return found
     if not found:
         return Absent("no checkpoint: no audit checkpoint has been signed yet")
-    return max(found, key=lambda row: int(row.get("seq") or row.get("id") or 0))
+    return max(found, key=lambda row: int(str(row.get("seq") or row.get("id") or 0)))
 
 
 # --- the audit chain ----------------------------------------------------------------------
@@ -488,16 +488,33 @@ def checkpoint(ctx: Context) -> Row | Absent:
 def audit_rows(ctx: Context, system: System) -> tuple[list[Row], list[list[Any]]]:
     """The system's audit events in full, and the chain's links from its first event on.
 
-    Events are the system's own (entity ``SYSTEM`` or ``SYSTEM@...``). The links are
-    ``[seq, prev_hash, hash]`` of every event from the system's first to the head, so a
-    verifier with no database can check that the system's events sit in one unbroken
-    chain ending at the head, without seeing other systems' payloads.
+    Events are the system's own (entity ``SYSTEM`` or ``SYSTEM@...``, its exceptions) and
+    the policy versions applied. The links are ``[seq, prev_hash, hash]`` of every event
+    from the first of those to the head, so a verifier with no database can check that
+    they sit in one unbroken chain ending at the head, without seeing other systems'
+    payloads.
     """
+    from charter.store.models import PolicyException
+
     name = system.name
-    mine = AuditEvent.entity_id.startswith(f"{name}@") | (
-        (AuditEvent.entity_id == name) & AuditEvent.entity_type.in_(("system", "release"))
+    exception_ids = [
+        str(i)
+        for i in ctx.session.scalars(
+            select(PolicyException.id)
+            .join(Release, Release.id == PolicyException.release_id)
+            .where(Release.system_id == system.id)
+        )
+    ]
+    mine = (
+        AuditEvent.entity_id.startswith(f"{name}@")
+        | ((AuditEvent.entity_id == name) & AuditEvent.entity_type.in_(("system", "release")))
+        | (AuditEvent.entity_type == "policy")
     )
-    events = [
+    if exception_ids:
+        mine = mine | (
+            (AuditEvent.entity_type == "exception") & AuditEvent.entity_id.in_(exception_ids)
+        )
+    events: list[Row] = [
         {
             "seq": e.seq,
             "at": e.at,
@@ -513,12 +530,16 @@ def audit_rows(ctx: Context, system: System) -> tuple[list[Row], list[list[Any]]
     ]
     if not events:
         return [], []
-    links = [
+    return events, chain_links(ctx, int(events[0]["seq"]))
+
+
+def chain_links(ctx: Context, first_seq: int) -> list[list[Any]]:
+    """``[seq, prev_hash, hash]`` of every event from ``first_seq`` to the head."""
+    return [
         [int(seq), prev, current]
         for seq, prev, current in ctx.session.execute(
             select(AuditEvent.seq, AuditEvent.prev_hash, AuditEvent.hash)
-            .where(AuditEvent.seq >= events[0]["seq"])
+            .where(AuditEvent.seq >= first_seq)
             .order_by(AuditEvent.seq)
         )
     ]
-    return events, links
