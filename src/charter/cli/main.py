@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "evaluation",
     "monitoring",
     "guard",
+    "documents",
 )
 
 #: The command-line flag that sets each request field a service error can name.
@@ -77,12 +78,15 @@ ENTRY_MODULES: dict[str, tuple[str, ...]] = {
     "route": ("governance",),
     "status": ("governance",),
     "evaluate": ("evaluation",),
-    "evidence": ("evaluation",),
+    "evidence": ("evaluation", "documents"),
     "reference": ("monitoring",),
     "log": ("monitoring",),
     "worker": ("monitoring",),
     "alerts": ("monitoring",),
     "guard": ("guard",),
+    "card": ("documents",),
+    "kpis": ("documents",),
+    "report": ("documents",),
 }
 
 

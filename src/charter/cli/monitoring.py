@@ -217,6 +217,9 @@ def worker(
         actor = authenticate(session, settings.token)
     while True:
         summary = monitors.run_once(charter, actor)
+        from charter.services.cards import worker_pass  # card snapshots follow the records
+
+        summary["cards"] = worker_pass(charter, actor)
         if fmt == "json":
             render.emit_json(summary)
         else:

@@ -112,6 +112,13 @@ ROUTES: dict[str, Http] = {
     "monitoring.windows": Http(
         "GET", "/systems/{system}/windows", query=("environment:env", "limit")
     ),
+    "card.show": Http("GET", "/systems/{system}/card", query=("release", "snapshot")),
+    "card.history": Http("GET", "/systems/{system}/card/history", query=("limit",)),
+    "pack.export": Http(
+        "POST", "/systems/{system}/evidence-pack", body=("release", "start", "end", "checkpoint")
+    ),
+    "kpis.show": Http("GET", "/kpis", query=("period",)),
+    "report.portfolio": Http("GET", "/reports/portfolio", query=("period",)),
 }
 
 

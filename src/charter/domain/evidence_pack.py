@@ -97,19 +97,32 @@ def manifest_of(members: Mapping[str, bytes], header: Mapping[str, Any]) -> byte
 def write_pack(path: Path, members: Mapping[str, bytes], header: Mapping[str, Any]) -> str:
     """Write the archive (manifest first, members in name order); return the manifest's
     SHA-256. The file appears complete or not at all: it is written beside the target and
-    renamed over it."""
-    for name in members:
-        check_name(name)
-    manifest = manifest_of(members, header)
+    renamed over it, and nothing else is written anywhere."""
     partial = path.with_name(f".{path.name}.partial")
     try:
-        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(_info(MANIFEST), manifest)
-            for name in sorted(members):
-                archive.writestr(_info(name), members[name])
+        with partial.open("wb") as handle:
+            digest = _zip(handle, members, header)
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
+    return digest
+
+
+def pack_bytes(members: Mapping[str, bytes], header: Mapping[str, Any]) -> bytes:
+    """The archive as bytes (what the API sends)."""
+    buffer = io.BytesIO()
+    _zip(buffer, members, header)
+    return buffer.getvalue()
+
+
+def _zip(target: Any, members: Mapping[str, bytes], header: Mapping[str, Any]) -> str:
+    for name in members:
+        check_name(name)
+    manifest = manifest_of(members, header)
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(_info(MANIFEST), manifest)
+        for name in sorted(members):
+            archive.writestr(_info(name), members[name])
     return sha256_hex(manifest)
 
 

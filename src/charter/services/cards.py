@@ -20,7 +20,7 @@ from charter.domain.canonical import canonical_json, content_digest
 from charter.domain.errors import NotFound
 from charter.domain.roles import Permission
 from charter.services import dossier, policies
-from charter.services.context import Context
+from charter.services.context import Actor, Charter, Context
 from charter.services.dossier import Absent, Row
 from charter.services.releases import find_release
 from charter.services.systems import find_system
@@ -415,6 +415,14 @@ def refresh_snapshots(ctx: Context, trigger: str = "worker") -> int:
         if snapshot(ctx, system, trigger) is not None:
             stored += 1
     return stored
+
+
+def worker_pass(charter: Charter, actor: Actor) -> int:
+    """The worker's pass over the cards: store a snapshot of every card that changed since
+    its last one (evidence, monitoring windows, decisions, routing). Returns how many."""
+    with charter.as_actor(actor, write=True) as ctx:
+        ctx.require(Permission.MONITOR_RUN)
+        return refresh_snapshots(ctx, "worker")
 
 
 def history(ctx: Context, system_name: str, *, limit: int = 50) -> list[Row]:

@@ -60,6 +60,10 @@ MODULES = {
     "alert": "monitoring",
     "channel": "monitoring",
     "monitoring": "monitoring",
+    "card": "documents",
+    "pack": "documents",
+    "kpis": "documents",
+    "report": "documents",
 }
 
 
