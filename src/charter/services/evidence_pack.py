@@ -112,8 +112,8 @@ def build_pack(
     ``checkpoint`` is the newest line of the checkpoint sink (which lives outside the
     database); without one, a checkpoint table is used when this installation has one.
     """
+    ctx.require(Permission.AUDIT_READ)  # first: the audit trail is what a pack adds
     cards.require_read(ctx)
-    ctx.require(Permission.AUDIT_READ)
     period = parse_period(start, end)
     system = find_system(ctx, system_name)
     release = cards.choose_release(ctx, system, release_digest) if release_digest else None

@@ -125,8 +125,8 @@ def moment(value: Any) -> datetime | None:
 
 def compute(ctx: Context, period: str | None = None) -> Row:
     """Every KPI for ``period`` (default: the current quarter)."""
-    ctx.require(Permission.STATUS_READ)
     ctx.require(Permission.AUDIT_READ)
+    ctx.require(Permission.STATUS_READ)
     named = parse_period(period, ctx.now())
     return {
         "period": {
