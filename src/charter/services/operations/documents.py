@@ -28,7 +28,7 @@ def show_card(
         if snapshot is not None
         else cards.build_card(ctx, system, release)
     )
-    return CardView(card=card, digest=cards.card_digest(card))
+    return CardView(card=card, content_digest=cards.card_digest(card))
 
 
 @operation("card.history", write=False)

@@ -11,7 +11,7 @@ class CardView(View):
     """A system card (``charter.card/1``) and the digest of its content."""
 
     card: dict[str, Any]
-    digest: str
+    content_digest: str
 
 
 class CardHistoryView(View):
