@@ -72,9 +72,9 @@ def card_of(ctx: Context, system: System, release: Release | None) -> Row:
     evidence = dossier.evidence(ctx, system, release) if release else []
     decisions = dossier.decisions(ctx, system, release) if release else []
     exceptions = dossier.exceptions(ctx, system, release) if release else []
-    windows = [
-        w for w in dossier.windows(ctx, system) if release and w["release"] == release.digest
-    ]
+    # Only the newest windows are shown; the span is counted in the database.
+    windows = dossier.windows(ctx, system, release=release, newest=LIVE_WINDOWS) if release else []
+    span = dossier.window_span(ctx, system, release) if release else None
     incidents = dossier.incidents(ctx, system)
     if release is None:
         missing.append("no release registered: no components, evidence or decisions to show")
@@ -94,7 +94,7 @@ def card_of(ctx: Context, system: System, release: Release | None) -> Row:
     card: Row = {
         "schema": CARD_SCHEMA,
         "as_of": dossier.iso(ctx.now()),
-        "data_window": _data_window(evidence, windows),
+        "data_window": _data_window(evidence, span),
         "system": dossier.system_section(system),
         "release": None
         if release is None
@@ -141,19 +141,13 @@ def card_digest(card: Row) -> str:
 # --- sections -----------------------------------------------------------------------------
 
 
-def _data_window(evidence: list[Row], windows: list[Row]) -> Row:
+def _data_window(evidence: list[Row], span: Row | None) -> Row:
     """Over which data the card speaks: evaluations' dates and monitoring windows' span."""
     return {
         "evaluations": None
         if not evidence
         else {"first": evidence[0]["created_at"], "last": evidence[-1]["created_at"]},
-        "monitoring": None
-        if not windows
-        else {
-            "from": windows[0]["window_start"],
-            "to": windows[-1]["window_end"],
-            "windows": len(windows),
-        },
+        "monitoring": span,
         "datasets": sorted({e["dataset_sha256"] for e in evidence if e["dataset_sha256"]}),
     }
 

@@ -361,34 +361,35 @@ def policy_versions(ctx: Context, numbers: set[int] | None = None) -> list[Row]:
 # --- monitoring ---------------------------------------------------------------------------
 
 
-def windows(ctx: Context, system: System, period: Period = ALWAYS) -> list[Row]:
-    """Closed monitoring windows, oldest first, each with its full judged result.
-
-    One query over plain columns: a year of hourly windows is ~9,000 rows, and building
-    ORM objects for them would dominate an export.
-    """
+def windows(
+    ctx: Context,
+    system: System,
+    period: Period = ALWAYS,
+    *,
+    release: Release | None = None,
+    newest: int | None = None,
+) -> list[Row]:
+    """Closed monitoring windows, oldest first, each with its full judged result
+    (``newest``: only that many of the most recent)."""
     from charter.store.monitoring_models import MonitorWindow
 
     digests = release_digests(ctx, system)
-    query = (
-        select(
-            MonitorWindow.environment,
-            MonitorWindow.release_id,
-            MonitorWindow.window_start,
-            MonitorWindow.window_end,
-            MonitorWindow.rows,
-            MonitorWindow.labelled,
-            MonitorWindow.result,
-            MonitorWindow.evaluated_at,
-        )
-        .where(MonitorWindow.system_id == system.id)
-        .order_by(MonitorWindow.window_start, MonitorWindow.id)
-    )
-    if period.start is not None:
-        query = query.where(MonitorWindow.window_start >= period.start)
-    if period.end is not None:
-        query = query.where(MonitorWindow.window_start < period.end)
-    return [
+    query = select(
+        MonitorWindow.environment,
+        MonitorWindow.release_id,
+        MonitorWindow.window_start,
+        MonitorWindow.window_end,
+        MonitorWindow.rows,
+        MonitorWindow.labelled,
+        MonitorWindow.result,
+        MonitorWindow.evaluated_at,
+    ).where(*_window_filter(system, period, release))
+    if newest is not None:
+        query = query.order_by(MonitorWindow.window_start.desc(), MonitorWindow.id.desc())
+        query = query.limit(newest)
+    else:
+        query = query.order_by(MonitorWindow.window_start, MonitorWindow.id)
+    rows = [
         {
             "environment": environment,
             "release": digests.get(release_id),
@@ -403,6 +404,94 @@ def windows(ctx: Context, system: System, period: Period = ALWAYS) -> list[Row]:
             ctx.session.execute(query)
         )
     ]
+    return rows[::-1] if newest is not None else rows
+
+
+def _window_filter(system: System, period: Period, release: Release | None) -> list[Any]:
+    from charter.store.monitoring_models import MonitorWindow
+
+    where: list[Any] = [MonitorWindow.system_id == system.id]
+    if release is not None:
+        where.append(MonitorWindow.release_id == release.id)
+    if period.start is not None:
+        where.append(MonitorWindow.window_start >= period.start)
+    if period.end is not None:
+        where.append(MonitorWindow.window_start < period.end)
+    return where
+
+
+def window_span(ctx: Context, system: System, release: Release | None = None) -> Row | None:
+    """How many windows there are and the span they cover, in one aggregate query."""
+    from sqlalchemy import func
+
+    from charter.store.monitoring_models import MonitorWindow
+
+    count, first, last = ctx.session.execute(
+        select(
+            func.count(MonitorWindow.id),
+            func.min(MonitorWindow.window_start),
+            func.max(MonitorWindow.window_end),
+        ).where(*_window_filter(system, ALWAYS, release))
+    ).one()
+    if not count:
+        return None
+    # SQLite returns aggregates of the UTC column as naive values or text.
+    from charter.services.kpis import moment
+
+    return {"from": iso(moment(first)), "to": iso(moment(last)), "windows": int(count)}
+
+
+def window_lines(ctx: Context, system: System, period: Period = ALWAYS) -> bytes:
+    """Every window of the system as JSON lines, each with its judged result as stored.
+
+    The result's JSON text goes into the line as it is (``CAST AS TEXT``), never decoded
+    and re-encoded: a year of hourly windows is ~9,000 results, and decoding them was
+    most of an export's time.
+    """
+    from sqlalchemy import Text, cast
+
+    from charter.store.monitoring_models import MonitorWindow
+
+    digests = release_digests(ctx, system)
+    query = (
+        select(
+            MonitorWindow.environment,
+            MonitorWindow.release_id,
+            MonitorWindow.window_start,
+            MonitorWindow.window_end,
+            MonitorWindow.rows,
+            MonitorWindow.labelled,
+            MonitorWindow.evaluated_at,
+            cast(MonitorWindow.result, Text),
+        )
+        .where(*_window_filter(system, period, None))
+        .order_by(MonitorWindow.window_start, MonitorWindow.id)
+    )
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+    out = []
+    for (
+        environment,
+        release_id,
+        start,
+        end,
+        rows,
+        labelled,
+        evaluated,
+        text_result,
+    ) in ctx.session.execute(query):
+        head = dumps(
+            {
+                "environment": environment,
+                "release": digests.get(release_id),
+                "window_start": iso(start),
+                "window_end": iso(end),
+                "rows": rows,
+                "labelled": labelled,
+                "evaluated_at": iso(evaluated),
+            }
+        )
+        out.append(f'{head[:-1]},"result":{text_result or "null"}}}\n')
+    return "".join(out).encode()
 
 
 def alerts(ctx: Context, system: System, period: Period = ALWAYS) -> list[Row]:
