@@ -94,3 +94,17 @@ def test_snapshots_are_stored_only_when_the_card_changes(history, act, clock) ->
     with act("auditor", write=False) as ctx:
         stored = cards.stored_card(ctx, "credit-limit", rows[1]["id"])
     assert stored["schema"] == "charter.card/1"
+
+
+def test_the_worker_pass_keeps_snapshots_current(history, charter, tokens, act) -> None:
+    from tests.helpers import actor_of
+
+    service = actor_of(charter, tokens["service"])
+    assert cards.worker_pass(charter, service) == 2  # both systems, first time
+    assert cards.worker_pass(charter, service) == 0
+    with act("approver") as ctx:
+        from charter.domain.decisions import DecisionRequest
+        from charter.services import decisions
+
+        decisions.decide(ctx, history["v1"], DecisionRequest(verdict="reject", note="stale"))
+    assert cards.worker_pass(charter, service) == 1
