@@ -381,6 +381,57 @@ MATRIX: tuple[Case, ...] = (
     Case("GET", f"{P}/alerts/channels", ALL, _plain(f"{P}/alerts/channels")),
     Case("GET", f"{P}/monitoring/signals", ALL, _plain(f"{P}/monitoring/signals")),
     Case("GET", f"{P}/systems/{{name}}/windows", ALL, _plain(f"{P}/systems/{SYSTEM}/windows")),
+    # --- documents: every human reads cards and the report; packs and KPIs need audit.read
+    Case(
+        "GET",
+        f"{P}/systems/{{name}}/card",
+        HUMANS,
+        _plain(f"{P}/systems/{SYSTEM}/card"),
+        "may not exception.read",
+    ),
+    Case(
+        "GET",
+        f"{P}/systems/{{name}}/card/history",
+        HUMANS,
+        _plain(f"{P}/systems/{SYSTEM}/card/history"),
+        "may not exception.read",
+    ),
+    Case(
+        "GET",
+        f"{P}/systems/{{name}}/card/document",
+        HUMANS,
+        _plain(f"{P}/systems/{SYSTEM}/card/document?format=md"),
+        "may not exception.read",
+    ),
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/evidence-pack",
+        AUDIT_READERS,
+        _with(f"{P}/systems/{SYSTEM}/evidence-pack", {}),
+        "may not audit.read",
+    ),
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/evidence-pack.zip",
+        AUDIT_READERS,
+        _with(f"{P}/systems/{SYSTEM}/evidence-pack.zip", {}),
+        "may not audit.read",
+    ),
+    Case("GET", f"{P}/kpis", AUDIT_READERS, _plain(f"{P}/kpis"), "may not audit.read"),
+    Case(
+        "GET",
+        f"{P}/reports/portfolio",
+        HUMANS,
+        _plain(f"{P}/reports/portfolio"),
+        "may not exception.read",
+    ),
+    Case(
+        "GET",
+        f"{P}/reports/portfolio/document",
+        HUMANS,
+        _plain(f"{P}/reports/portfolio/document?format=md"),
+        "may not exception.read",
+    ),
 )
 
 

@@ -70,6 +70,13 @@ def test_drift_quick_without_peers(tmp_path: Path) -> None:
     assert charter["drifted"] == 2
 
 
+def test_evidence_quick(tmp_path: Path) -> None:
+    figures = _quick("evidence", tmp_path)
+    assert figures["windows"] == 500
+    assert set(figures["seconds"]) == {"export", "zip", "verify"}
+    assert figures["zip_bytes"] > 0
+
+
 def test_gate_bulk_quick(tmp_path: Path) -> None:
     # Three releases with real evidence, a reference and two approvals each: the run
     # itself checks that every gate passes and is stored, and that the chain verifies.

@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "guard",
     "demo",
     "runtime",
+    "documents",
 )
 
 #: The command-line flag that sets each request field a service error can name.
@@ -79,7 +80,7 @@ ENTRY_MODULES: dict[str, tuple[str, ...]] = {
     "route": ("governance",),
     "status": ("governance",),
     "evaluate": ("evaluation",),
-    "evidence": ("evaluation",),
+    "evidence": ("evaluation", "documents"),
     "reference": ("monitoring",),
     "log": ("monitoring",),
     "worker": ("monitoring",),
@@ -90,6 +91,9 @@ ENTRY_MODULES: dict[str, tuple[str, ...]] = {
     "interventions": ("runtime",),
     "drill": ("runtime",),
     "incident": ("runtime",),
+    "card": ("documents",),
+    "kpis": ("documents",),
+    "report": ("documents",),
 }
 
 

@@ -208,6 +208,9 @@ def worker(
     charter, actor = monitor_worker.connect(Settings.load())
     while True:
         summary = monitor_worker.run_once(charter, actor)
+        from charter.services.cards import worker_pass  # card snapshots follow the records
+
+        summary["cards"] = worker_pass(charter, actor)
         if fmt == "json":
             render.emit_json(summary)
         else:

@@ -138,6 +138,13 @@ ROUTES: dict[str, Http] = {
     "incident.alert_resolve": Http("POST", "/alerts/{alert_id}/resolve", body=("note",)),
     "intervention.list": Http("GET", "/interventions", query=("system", "limit")),
     "drill.run": Http("POST", "/{ref}/drills", body=("scenario",)),
+    "card.show": Http("GET", "/systems/{system}/card", query=("release", "snapshot")),
+    "card.history": Http("GET", "/systems/{system}/card/history", query=("limit",)),
+    "pack.export": Http(
+        "POST", "/systems/{system}/evidence-pack", body=("release", "start", "end", "checkpoint")
+    ),
+    "kpis.show": Http("GET", "/kpis", query=("period",)),
+    "report.portfolio": Http("GET", "/reports/portfolio", query=("period",)),
 }
 
 

@@ -399,6 +399,23 @@ def run_drill(ctx: Context, ref: str, scenario: str, *, refresh: float = 0.2) ->
     ctx.session.add(evidence)
     ctx.session.flush()
     _close_drill_records(runner, release)
+    # The evidence row is audited like every other evidence (evidence packs check each
+    # row against its event), and the drill itself gets its own event.
+    audit.record(
+        ctx,
+        "evidence.recorded",
+        "release",
+        f"{release.system.name}@{release.digest}",
+        {
+            "evidence_id": evidence.id,
+            "digest": evidence.digest,
+            "suite": evidence.suite,
+            "suite_version": evidence.suite_version,
+            "dataset_sha256": None,
+            "passed": passed,
+            "bounds": [{"bound": b["bound"], "status": b["status"]} for b in bounds],
+        },
+    )
     audit.record(
         ctx,
         "drill.run",

@@ -327,3 +327,34 @@ class MonitorReference(Base):
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     release: Mapped[Release] = relationship(lazy="joined")
+
+
+class CardSnapshot(Base):
+    """A stored system card, kept whenever its content changes (``charter card --history``)."""
+
+    __tablename__ = "card_snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"))
+    release_digest: Mapped[str | None] = mapped_column(String(64))
+    #: SHA-256 of the card without its "as of" stamp.
+    digest: Mapped[str] = mapped_column(String(64))
+    #: The card as canonical JSON text.
+    card: Mapped[str] = mapped_column(Text)
+    trigger: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class EvidenceExport(Base):
+    """One evidence-pack export: what was exported and how long it took (a KPI reads it)."""
+
+    __tablename__ = "evidence_exports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"))
+    release_digest: Mapped[str | None] = mapped_column(String(64))
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    members: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))

@@ -65,6 +65,10 @@ MODULES = {
     "incident": "runtime",
     "intervention": "runtime",
     "drill": "runtime",
+    "card": "documents",
+    "pack": "documents",
+    "kpis": "documents",
+    "report": "documents",
 }
 
 
