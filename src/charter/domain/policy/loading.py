@@ -82,7 +82,9 @@ def _check_roles(roles: Iterable[str], base: str) -> list[tuple[str, str]]:
     ]
 
 
-def _expression_problems(expression: str, where: str, questions: list[str]) -> list[tuple[str, str]]:
+def _expression_problems(
+    expression: str, where: str, questions: list[str]
+) -> list[tuple[str, str]]:
     """A rule's or flag's CEL: it parses, names only questions, calls only known functions."""
     try:
         refs = cel_references(expression)
@@ -92,9 +94,8 @@ def _expression_problems(expression: str, where: str, questions: list[str]) -> l
         (where, f"unknown question {name!r}; questions: {', '.join(questions)}")
         for name in sorted(refs.identifiers - set(questions))
     ]
-    problems += [
-        (where, f"unknown CEL function {name!r}") for name in sorted(refs.functions - cel_functions())
-    ]
+    unknown = sorted(refs.functions - cel_functions())
+    problems += [(where, f"unknown CEL function {name!r}") for name in unknown]
     return problems
 
 

@@ -126,9 +126,12 @@ class Control(_Strict):
         """
         if tier not in self.tiers:
             return False
-        if flags is not None and self.when_flags is not None:
-            if not any(flag in flags for flag in self.when_flags):
-                return False
+        if (
+            flags is not None
+            and self.when_flags is not None
+            and not any(flag in flags for flag in self.when_flags)
+        ):
+            return False
         return environment is None or self.environments is None or environment in self.environments
 
 

@@ -18,8 +18,10 @@ if TYPE_CHECKING:
     from charter.domain.policy.model import Policy
 
 _ROMAN = ["i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii"]
-_PART = re.compile(r"^(?P<para>\d+[a-z]?)?(?:\((?P<point>[a-z]+)(?:-(?P<to>[a-z]+))?\))?"
-                   r"(?:\((?P<sub>[a-z]+)-(?P<subto>[a-z]+)\))?$")
+_PART = re.compile(
+    r"^(?P<para>\d+[a-z]?)?(?:\((?P<point>[a-z]+)(?:-(?P<to>[a-z]+))?\))?"
+    r"(?:\((?P<sub>[a-z]+)-(?P<subto>[a-z]+)\))?$"
+)
 
 
 def _letters(first: str, last: str) -> list[str]:
