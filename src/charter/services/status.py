@@ -123,9 +123,9 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
     policy = active[1] if active else None
     versions = {v.version: v for v in ctx.session.scalars(select(PolicyVersion))}
     systems = ctx.session.execute(
-        select(System.id, System.name, System.tier, System.status, System.owner).order_by(
-            System.name
-        )
+        select(
+            System.id, System.name, System.tier, System.status, System.owner, System.assessment
+        ).order_by(System.name)
     ).all()
     routes: dict[int, list[Any]] = defaultdict(list)
     for route in ctx.session.execute(
