@@ -86,3 +86,13 @@ def test_bad_flags_are_refused(mutate, where, message) -> None:
         load(data)
     assert where in (err.value.location or "")
     assert message in str(err.value)
+
+
+def test_policy_diff_names_flag_changes() -> None:
+    before = load(flagged())
+    data = flagged()
+    data["intake"]["flags"][0]["when"] = "chatbot && users > 10.0"
+    data["intake"]["flags"].pop()
+    changes = before.diff(load(data))
+    assert "flag removed: many" in changes
+    assert any(c.startswith("flag changed: chat (when") for c in changes)
