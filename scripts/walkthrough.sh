@@ -43,6 +43,12 @@ as "$DEV" evaluate "$REF" --suite fairness "${DATA[@]}" --prediction pred --coho
 as "$DEV" evaluate "$REF" --suite data-quality "${DATA[@]}"
 as "$DEV" evaluate "$REF" --suite robustness "${DATA[@]}" --score score --prediction pred --model "$WORK/model.joblib"
 
+step "records of what was done: security tests, the fundamental-rights impact assessment, conformity"
+for record in security fria conformity-assessment; do
+  echo "$record report for the demo" > "$WORK/$record.txt"
+  as "$DEV" evidence record "$REF" --suite "$record" --document "$WORK/$record.txt" --note "demo record"
+done
+
 step "the release gate, before any decision (exit 1: it fails)"
 as "$DEV" gate "$REF" --env prod || true
 

@@ -29,10 +29,45 @@ GERMAN = ROOT / "tests" / "data" / "german_credit.csv"
 #: Intake answers that put a system in the default pack's ``high`` tier (EU AI Act Annex III 5(b)).
 CREDIT = {
     "domain": "credit_scoring",
+    "role": "provider_and_deployer",
+    "annex_iii": ["5b_creditworthiness"],
+    "profiling": True,
     "automated_decision": True,
     "affects_natural_persons": True,
     "uses_personal_data": True,
 }
+
+#: The documents the default high tier reads from ``config.docs`` (Arts. 9-15, 26, 47-49,
+#: 72, 73): references, as an organisation would record them.
+HIGH_RISK_DOCS = {
+    "risk_management": {
+        "file": "mrm/risk-file.pdf",
+        "foreseeable_misuse": "limit increases used for marketing",
+        "vulnerable_groups": "customers in financial difficulty",
+    },
+    "data_governance": {
+        "provenance": "German credit data",
+        "representativeness": "by age band and sex",
+        "bias_examination": "fairness suite",
+    },
+    "technical_documentation": "mrm/annex-iv.pdf",
+    "instructions_for_use": "mrm/instructions.pdf",
+    "logging": {"events": "every scored application", "retention_days": 365},
+    "oversight": {"design": "officers review declines", "overseers": ["credit-officer"]},
+    "post_market_monitoring_plan": "mrm/pmm.pdf",
+    "serious_incident": {
+        "procedure": "IR-7",
+        "report_days": 15,
+        "death_report_days": 10,
+        "widespread_report_days": 2,
+    },
+    "eu_declaration_of_conformity": "doc/declaration.pdf",
+    "ce_marking": "digital CE marking",
+    "eu_database_registration": "EU-DB-0001",
+    "affected_persons_notice": "decision letters",
+}
+#: Evidence the default high tier needs that no statistical suite produces.
+RECORD_SUITES = ("security", "fria", "conformity-assessment")
 
 APPROVAL = {
     "verdict": "approve",
@@ -74,7 +109,7 @@ def _manifest(seed: int) -> Any:
                 },
                 {"kind": "dataset", "name": "train", "uri": "s3://d/train.parquet", "sha256": sha},
             ],
-            "config": {"threshold": 0.5, "seed": seed},
+            "config": {"threshold": 0.5, "seed": seed, "docs": HIGH_RISK_DOCS},
             "contract": {
                 "offline": {"roc_auc": ">= 0.6", "demographic_parity_ratio[sex]": ">= 0.5"},
                 "live": {"monitors": ["performance", "drift", "fairness", "latency", "guardrails"]},
@@ -156,6 +191,15 @@ def suite_results(workdir: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
             "metrics": {"switch_seconds": 4.2, "served_by_fallback": 1.0},
         }
     )
+    results += [
+        {
+            "schema": "charter.evaluation.result/1",
+            "suite": {"name": name, "version": "1"},
+            "dataset": {"sha256": "d" * 64, "rows": 1},
+            "metrics": {"completed": 1.0},
+        }
+        for name in RECORD_SUITES
+    ]
     reference = build_reference(
         holdout,
         features=list(features.columns),

@@ -159,6 +159,9 @@ class Pair:
 
 CREDIT = {
     "domain": "credit_scoring",
+    "role": "provider_and_deployer",
+    "annex_iii": ["5b_creditworthiness"],
+    "profiling": True,
     "automated_decision": True,
     "affects_natural_persons": True,
     "uses_personal_data": True,

@@ -15,10 +15,44 @@ from charter.store.models import Evidence, Release
 
 CREDIT = {
     "domain": "credit_scoring",
+    "role": "provider_and_deployer",
+    "annex_iii": ["5b_creditworthiness"],
+    "profiling": True,
     "automated_decision": True,
     "affects_natural_persons": True,
     "uses_personal_data": True,
 }
+#: The documents the default high tier reads from a release's config.docs (Arts. 9-15,
+#: 26, 27, 47-49, 72, 73).
+HIGH_RISK_DOCS = {
+    "risk_management": {
+        "file": "mrm/credit-limit/risk-file.pdf",
+        "foreseeable_misuse": "limit increases used as a marketing lever",
+        "vulnerable_groups": "customers in financial difficulty",
+    },
+    "data_governance": {
+        "provenance": "bureau and account data 2019-2025",
+        "representativeness": "UK retail card holders, by region and age band",
+        "bias_examination": "fairness report 2026-10",
+    },
+    "technical_documentation": "mrm/credit-limit/annex-iv.pdf",
+    "instructions_for_use": "mrm/credit-limit/instructions.pdf",
+    "logging": {"events": "every scored application", "retention_days": 365},
+    "oversight": {"design": "credit officers review declines", "overseers": ["a.credit-officer"]},
+    "post_market_monitoring_plan": "mrm/credit-limit/pmm.pdf",
+    "serious_incident": {
+        "procedure": "incident runbook IR-7",
+        "report_days": 15,
+        "death_report_days": 10,
+        "widespread_report_days": 2,
+    },
+    "eu_declaration_of_conformity": "doc/eu-declaration.pdf",
+    "ce_marking": "digital CE marking in the web UI",
+    "eu_database_registration": "EU-DB-0001",
+    "affected_persons_notice": "credit decision letters state that a model is used",
+}
+#: Evidence suites the default high tier needs beyond the statistical ones.
+HIGH_RISK_RECORDS = ("security", "fria", "conformity-assessment")
 SHA = "c" * 64
 
 
@@ -32,7 +66,7 @@ def release_body(seed: str = "1", live: dict | None = None, **config) -> Release
                 {"kind": "model", "name": "scorer", "uri": "s3://m/scorer.pkl", "sha256": SHA},
                 {"kind": "dataset", "name": "train", "uri": "s3://d/train.parquet", "sha256": SHA},
             ],
-            "config": {"threshold": 0.5, "seed": seed, **config},
+            "config": {"threshold": 0.5, "seed": seed, "docs": HIGH_RISK_DOCS, **config},
             "contract": {
                 "offline": {"roc_auc": ">= 0.75", "demographic_parity_ratio[sex]": ">= 0.8"},
                 "live": {
@@ -148,7 +182,7 @@ def satisfy_evidence(charter, ref: str, *, fairness_ok: bool = True, skip=()) ->
             }
         ],
     )
-    for suite in ("robustness", "data-quality", "fallback-drill"):
+    for suite in ("robustness", "data-quality", "fallback-drill", *HIGH_RISK_RECORDS):
         if suite not in skip:
             add_evidence(charter, ref, suite)
     if "reference" not in skip:

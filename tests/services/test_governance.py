@@ -28,8 +28,10 @@ def test_intake_assigns_the_tier_and_prohibited_practices_are_refused(policy, ac
         )
         assert system.tier == "high"
         assessment = systems.assessment_of(ctx, system)
-        assert assessment["rule"] == "credit-scoring"
+        assert assessment["rule"] == "annex-iii-5b"
         assert "approval-quorum-high" in assessment["controls"]
+        assert {"provider", "deployer", "fria-required"} <= set(assessment["flags"])
+        assert "fundamental-rights-impact-assessment" in assessment["controls"]
     with charter.db.transaction(write=False) as session:
         before = session.scalar(select(func.count()).select_from(AuditEvent))
     with act("developer") as ctx, pytest.raises(Forbidden, match="refused at intake"):
@@ -115,7 +117,7 @@ def test_exception_waives_until_it_expires(system, act, charter, clock) -> None:
         other = exceptions.request_exception(
             ctx,
             ref,
-            control_id="eval-fairness",
+            control_id="eval-data-quality",
             justification="j",
             compensating="c",
             expires="5d",

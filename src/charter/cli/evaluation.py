@@ -16,6 +16,7 @@ from charter.cli.app import (
     backend,
     check_format,
     command_group,
+    read_file,
     show_page,
 )
 from charter.domain.errors import BadInput
@@ -140,6 +141,41 @@ def _ci(entry: dict[str, Any]) -> str | None:
     if low is None or high is None:
         return None
     return f"[{low:.4g}, {high:.4g}]"
+
+
+@evidence_app.command("record")
+def evidence_record(
+    ref: Annotated[str, typer.Argument(help="SYSTEM@DIGEST")],
+    suite: Annotated[
+        str, typer.Option(help="What was done: fria, conformity-assessment, security, ...")
+    ],
+    document: Annotated[
+        Path, typer.Option(help="The report or assessment (its SHA-256 is recorded).")
+    ],
+    note: Annotated[str, typer.Option(help="What was done, by whom, the outcome.")] = "",
+    fmt: FormatOpt = "text",
+) -> None:
+    """Record that something was done (an assessment, a test), evidenced by a document."""
+    import hashlib
+
+    check_format(fmt)
+    data = read_file(document)
+    sha256 = hashlib.sha256(data).hexdigest()
+    result: dict[str, Any] = {
+        "schema": "charter.evaluation.result/1",
+        "suite": {"name": suite, "version": "record/1"},
+        "dataset": {"name": document.name, "sha256": sha256},
+        "metrics": {"overall": {}},
+        "record": {"document": document.name, "bytes": len(data), "note": note.strip()},
+    }
+    stored = backend().call("evidence.record", ref=ref, result=result)
+    if fmt == "json":
+        render.emit_json(stored)
+        return
+    render.line(
+        f"Evidence {stored['id']} ({suite}, {document.name} "
+        f"{sha256[:12]}) on {stored['system']}@{stored['digest'][:12]}"
+    )
 
 
 @evidence_app.command("list")

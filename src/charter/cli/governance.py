@@ -57,6 +57,69 @@ def policy_apply(file: Path, fmt: FormatOpt = "text") -> None:
         render.line(f"Unchanged: version {data['version']} already has this content")
 
 
+@policy_app.command("questions")
+def policy_questions(
+    file: Annotated[
+        Path | None, typer.Option("--file", help="A pack file (default: the policy in force).")
+    ] = None,
+    interactive: Annotated[
+        bool,
+        typer.Option(
+            "--interactive", help="Ask each question with its help text, then show the tier."
+        ),
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="With --interactive: write the answers as an intake file."),
+    ] = None,
+    fmt: FormatOpt = "text",
+) -> None:
+    """List the intake questions with their help text, or walk through them (--interactive)."""
+    import yaml
+
+    from charter.cli import questions
+    from charter.domain.policy import load_policy
+
+    check_format(fmt)
+    if file is not None:
+        policy = load_policy(read_file(file), str(file))
+    else:
+        shown = backend().call("policy.show", version=None)
+        policy = load_policy(shown["source"].encode("utf-8"), f"policy v{shown['version']}")
+    if not interactive:
+        if fmt == "json":
+            render.emit_json(questions.describe(policy))
+        else:
+            sys.stdout.write(questions.listing(policy))
+        return
+
+    def ask(prompt: str) -> str:
+        sys.stderr.write(prompt)
+        sys.stderr.flush()
+        reply = sys.stdin.readline()
+        if not reply:
+            raise EOFError
+        return reply
+
+    try:
+        answers = questions.ask_all(policy, ask)
+    except EOFError:
+        raise BadInput("input ended before every question was answered") from None
+    result = questions.summary(policy, answers)
+    if out is not None:
+        out.write_text(yaml.safe_dump({"answers": answers}, sort_keys=False), encoding="utf-8")
+    if fmt == "json":
+        render.emit_json(result)
+        return
+    verdict = "REFUSED" if result["refused"] else f"tier {result['tier']}"
+    render.line(f"{verdict}: {render.escape(result['reason'])}")
+    for flag, why in result["flags"].items():
+        render.line(f"  flag {flag}: {render.escape(why)}")
+    render.line(f"{len(result['controls'])} control(s) apply")
+    if out is not None:
+        render.line(f"Answers written to {out}: charter system register NAME --intake {out}")
+
+
 @policy_app.command("show")
 def policy_show(
     version: Annotated[int | None, typer.Option(help="A version (default: in force).")] = None,

@@ -78,7 +78,11 @@ def system_register(
         list[str] | None, typer.Option(help="Where it is exposed (repeatable).")
     ] = None,
     intake: Annotated[
-        Path | None, typer.Option(help="Intake file (YAML) with owner, purpose, answers...")
+        Path | None,
+        typer.Option(
+            help="Intake file (YAML) with owner, purpose, answers... The questions and their "
+            "help text: charter policy questions (--interactive writes the file)."
+        ),
     ] = None,
     fmt: FormatOpt = "text",
 ) -> None:

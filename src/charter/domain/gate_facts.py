@@ -88,6 +88,9 @@ class ReleaseFacts:
     reference: ReferenceFact | None = None
     #: What approval needs for the tier in ``environment`` under the policy in force.
     approval_requirements: tuple[ApprovalRequirement, ...] = (DEFAULT_REQUIREMENT,)
+    #: The system's intake flags; None when unknown (assessed before its pack had flags):
+    #: then every flag-conditioned control applies.
+    flags: frozenset[str] | None = None
 
     @property
     def components(self) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from charter.domain.policy.intake import recorded_flags
 from charter.domain.roles import Permission
 from charter.services import approvals
 from charter.services import decisions as decision_service
@@ -76,8 +77,11 @@ def waiting(ctx: Context, *, limit: int = MAX_ENTRIES) -> dict[str, Any]:
             truncated = True
             break
         environments = [state.environment for state in pending] or [DEFAULT_ENVIRONMENT]
+        intake_flags = recorded_flags(system.assessment)
         requirements = [
-            r for env in environments for r in approvals.requirements_for(ctx, system.tier, env)
+            r
+            for env in environments
+            for r in approvals.requirements_for(ctx, system.tier, env, intake_flags)
         ]
         entries.append(
             {

@@ -16,19 +16,23 @@ from charter.domain.approvals import (
     DecisionFact,
     approval_in_force,
 )
+from charter.domain.policy.intake import recorded_flags
 from charter.services import policies
 from charter.services.context import Context
 from charter.store.models import Decision, Release
 
 
 def requirements_for(
-    ctx: Context, tier: str, environment: str | None
+    ctx: Context, tier: str, environment: str | None, flags: frozenset[str] | None = None
 ) -> tuple[ApprovalRequirement, ...]:
-    """What approval needs for ``tier`` in ``environment`` under the policy in force."""
+    """What approval needs for ``tier`` in ``environment`` under the policy in force.
+
+    ``flags``: the system's intake flags (:func:`charter.services.systems.flags_of`).
+    """
     active = policies.in_force(ctx)
     if active is None:
         return (DEFAULT_REQUIREMENT,)
-    return active[1].approval_requirements(tier, environment)
+    return active[1].approval_requirements(tier, environment, flags)
 
 
 def decision_facts(decisions: list[Decision]) -> tuple[DecisionFact, ...]:
@@ -73,7 +77,9 @@ def approval_for(
         facts,
         environment=environment,
         now=ctx.now(),
-        requirements=requirements_for(ctx, release.system.tier, environment),
+        requirements=requirements_for(
+            ctx, release.system.tier, environment, recorded_flags(release.system.assessment)
+        ),
     )
 
 

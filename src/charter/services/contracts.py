@@ -27,6 +27,7 @@ from charter.domain.contracts import (
     strictest,
 )
 from charter.domain.gate_facts import ReferenceFact
+from charter.domain.policy.intake import recorded_flags
 from charter.services import policies
 from charter.services.context import Context
 from charter.store.models import MonitorReference, Release
@@ -86,7 +87,11 @@ def contract_in_force(
 
 
 def required_monitors(
-    ctx: Context, tier: str, environment: str, policy: Policy | None = None
+    ctx: Context,
+    tier: str,
+    environment: str,
+    policy: Policy | None = None,
+    flags: frozenset[str] | None = None,
 ) -> set[str]:
     """Monitors the policy in force (or ``policy``) requires for ``tier`` in ``environment``."""
     if policy is None:
@@ -95,7 +100,7 @@ def required_monitors(
             return set()
         policy = active[1]
     found: set[str] = set()
-    for control in policy.controls_for(tier, environment):
+    for control in policy.controls_for(tier, environment, flags):
         if control.kind == "live_monitors":
             found |= {str(name) for name in getattr(control.params, "required", [])}
     return found
@@ -143,6 +148,8 @@ def plan_for(
     """
     return monitoring_plan(
         contract.live,
-        required=required_monitors(ctx, release.system.tier, environment, policy),
+        required=required_monitors(
+            ctx, release.system.tier, environment, policy, recorded_flags(release.system.assessment)
+        ),
         baseline_accuracy=None if reference is None else reference.baseline_accuracy,
     )

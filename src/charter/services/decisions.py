@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from charter.domain.approvals import APPROVING, ApprovalState
 from charter.domain.decisions import DecisionRequest, check_request, parse_fallback
 from charter.domain.errors import BadInput, Forbidden
+from charter.domain.policy.intake import recorded_flags
 from charter.domain.releases import parse_ref
 from charter.domain.roles import Permission
 from charter.domain.text import parse_expiry
@@ -28,7 +29,10 @@ def _check_may_decide(ctx: Context, release: Release, request: DecisionRequest) 
     role = ctx.actor.role.value
     tier = release.system.tier
     for environment in request.environments:
-        roles = {r for req in approvals.requirements_for(ctx, tier, environment) for r in req.roles}
+        requirements = approvals.requirements_for(
+            ctx, tier, environment, recorded_flags(release.system.assessment)
+        )
+        roles = {r for req in requirements for r in req.roles}
         if role not in roles:
             raise Forbidden(
                 f"role {role!r} may not decision.approve a {tier}-tier release for "

@@ -12,6 +12,7 @@ from charter.domain.approvals import approval_in_force
 from charter.domain.contracts import evaluate_contract
 from charter.domain.errors import BadInput
 from charter.domain.gate_facts import EvidenceFact, ExceptionFact, ReleaseFacts
+from charter.domain.policy.intake import recorded_flags
 from charter.domain.roles import Permission
 from charter.domain.text import check_slug
 from charter.services import approvals, audit, contracts, policies
@@ -32,7 +33,8 @@ def gather_facts(ctx: Context, release: Release, environment: str, policy: Polic
     """
     system = release.system
     decisions = approvals.decision_facts(approvals.release_decisions(ctx, release))
-    requirements = policy.approval_requirements(system.tier, environment)
+    flags = recorded_flags(system.assessment)
+    requirements = policy.approval_requirements(system.tier, environment, flags)
     state = approval_in_force(
         decisions, environment=environment, now=ctx.now(), requirements=requirements
     )
@@ -96,6 +98,7 @@ def gather_facts(ctx: Context, release: Release, environment: str, policy: Polic
         monitoring=contracts.plan_for(ctx, release, environment, contract, reference, policy),
         reference=reference,
         approval_requirements=requirements,
+        flags=flags,
     )
 
 
@@ -110,7 +113,7 @@ def evaluate(ctx: Context, release: Release, environment: str) -> dict[str, Any]
         raise BadInput("no policy is in force: apply a policy pack (or initialise Charter)")
     version, policy = active
     facts = replace(gather_facts(ctx, release, environment, policy), policy_version=version.version)
-    controls = policy.controls_for(release.system.tier, environment)
+    controls = policy.controls_for(release.system.tier, environment, facts.flags)
     results = apply_exceptions([evaluate_control(control, facts) for control in controls], facts)
     report = summarize(results)
     report.update(

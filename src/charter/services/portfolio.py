@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import defer, raiseload
 
 from charter.domain.approvals import DEFAULT_REQUIREMENT, approval_in_force
+from charter.domain.policy.intake import recorded_flags
 from charter.domain.roles import Permission
 from charter.services import policies
 from charter.services.approvals import decision_facts
@@ -50,14 +51,16 @@ def _vendor_flags(manifest: str, today: date, notice_days: int) -> list[str]:
     return flags
 
 
-def _notice_days(policy: Any, tier: str, environment: str) -> int:
+def _notice_days(
+    policy: Any, tier: str, environment: str, intake_flags: frozenset[str] | None = None
+) -> int:
     if policy is None:
         return DEFAULT_NOTICE_DAYS
     # Several controls may watch deprecations (a notice period in prod, the date itself
     # everywhere): warn as early as the strictest one would.
     notices = [
         int(getattr(control.params, "notice_days", 0))
-        for control in policy.controls_for(tier, environment)
+        for control in policy.controls_for(tier, environment, intake_flags)
         if control.kind == "vendor_not_deprecated"
     ]
     return max(notices, default=DEFAULT_NOTICE_DAYS)
@@ -70,6 +73,7 @@ def _policy_flags(
     decisions: list[Decision],
     tier: str,
     environment: str,
+    intake_flags: frozenset[str] | None = None,
 ) -> list[str]:
     """Flag a release approved under an older policy that required less than today's."""
     granted_under = [
@@ -83,8 +87,8 @@ def _policy_flags(
     if old_number >= active[0].version or old_number not in versions:
         return []
     old_policy = policies.parsed(versions[old_number])
-    before = {c.id for c in old_policy.controls_for(tier, environment)}
-    added = sorted({c.id for c in policy.controls_for(tier, environment)} - before)
+    before = {c.id for c in old_policy.controls_for(tier, environment, intake_flags)}
+    added = sorted({c.id for c in policy.controls_for(tier, environment, intake_flags)} - before)
     if not added:
         return []
     return [f"policy v{active[0].version} requires more than v{old_number}: {', '.join(added)}"]
@@ -119,9 +123,9 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
     policy = active[1] if active else None
     versions = {v.version: v for v in ctx.session.scalars(select(PolicyVersion))}
     systems = ctx.session.execute(
-        select(System.id, System.name, System.tier, System.status, System.owner).order_by(
-            System.name
-        )
+        select(
+            System.id, System.name, System.tier, System.status, System.owner, System.assessment
+        ).order_by(System.name)
     ).all()
     routes: dict[int, list[Any]] = defaultdict(list)
     for route in ctx.session.execute(
@@ -171,8 +175,8 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
         .group_by(Release.system_id, PolicyException.status)
     ):
         exception_counts[(system_id, status)] = count
-    requirements: dict[tuple[str, str], Any] = {}
-    notices: dict[tuple[str, str], int] = {}
+    requirements: dict[tuple[str, str, frozenset[str] | None], Any] = {}
+    notices: dict[tuple[str, str, frozenset[str] | None], int] = {}
     vendor: dict[tuple[int, int], list[str]] = {}
     facts: dict[int, Any] = {}
 
@@ -180,7 +184,7 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
     for system in systems:
         environments = []
         for route in routes.get(system.id, []):
-            scope = (system.tier, route.environment)
+            scope = (system.tier, route.environment, recorded_flags(system.assessment))
             if scope not in requirements:
                 requirements[scope] = (
                     policy.approval_requirements(*scope) if policy else (DEFAULT_REQUIREMENT,)
@@ -212,6 +216,7 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
                 decisions.get(route.release_id, []),
                 system.tier,
                 route.environment,
+                scope[2],
             )
             signals = live_signals.get((system.name, route.environment))
             flags += _signal_flags(signals)

@@ -107,6 +107,8 @@ def _assess(ctx: Context, intake: IntakeFile) -> dict[str, Any]:
         "rule": result.rule_id,
         "reason": result.reason,
         "controls": list(result.controls),
+        "flags": list(result.flags),
+        "flag_reasons": dict(result.flag_reasons),
         "policy_version": version.version,
     }
 

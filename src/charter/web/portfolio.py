@@ -17,7 +17,14 @@ from charter.services import portfolio as portfolio_service
 from charter.web.render import light_of_state, short, signal_lights
 
 SORTS = ("name", "tier", "attention", "expiry", "alerts")
-TIER_ORDER = {"prohibited": 0, "high": 1, "limited": 2, "minimal": 3, "unassessed": 4}
+TIER_ORDER = {
+    "prohibited": 0,
+    "high": 1,
+    "derogated": 2,
+    "limited": 3,
+    "minimal": 4,
+    "unassessed": 5,
+}
 SHOWS = ("all", "attention", "live", "killed", "not-live")
 MAX_QUERY = 200
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

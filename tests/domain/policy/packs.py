@@ -192,6 +192,7 @@ def facts(
     exceptions=(),
     reference: ReferenceFact | None = None,
     required_monitors=(),
+    flags: frozenset[str] | None = None,
 ) -> ReleaseFacts:
     """Facts as ``services.gates.gather_facts`` builds them: the contract in force is the
     document's contract, and the monitoring plan is the worker's for it."""
@@ -222,4 +223,5 @@ def facts(
         contract=contract,
         monitoring=plan,
         reference=reference,
+        flags=flags,
     )

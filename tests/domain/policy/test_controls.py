@@ -47,6 +47,7 @@ def status(kind: str, params: dict[str, Any], **kw: Any) -> tuple[str, str]:
 
 def test_every_kind_is_registered_with_a_summary() -> None:
     assert set(KINDS) == {
+        "documented_values",
         "evaluation_evidence",
         "contract_metric",
         "approval_quorum",

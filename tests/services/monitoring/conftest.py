@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from tests.helpers import SHARED_DATASETS, actor_of
-from tests.services.support import CREDIT, SHA, satisfy_evidence
+from tests.services.support import CREDIT, HIGH_RISK_DOCS, SHA, satisfy_evidence
 
 from charter.domain.decisions import DecisionRequest
 from charter.domain.releases import ReleaseManifest
@@ -64,7 +64,7 @@ def deploy_release(charter: Any, act: Any, system: str = "credit-limit", live: A
                     {"kind": "model", "name": "scorer", "uri": "s3://m/s.pkl", "sha256": SHA},
                     {"kind": "dataset", "name": "train", "uri": "s3://d/t.pq", "sha256": SHA},
                 ],
-                "config": {"threshold": 0.5},
+                "config": {"threshold": 0.5, "docs": HIGH_RISK_DOCS},
                 "contract": {
                     "offline": {"roc_auc": ">= 0.75", "demographic_parity_ratio[sex]": ">= 0.8"},
                     "live": live or LIVE,

@@ -6,12 +6,13 @@
 - :mod:`.monitoring`: ``live_monitors``
 - :mod:`.guardrails`: ``guardrails``
 - :mod:`.release`: ``documentation``, ``vendor_not_deprecated``
+- :mod:`.records`: ``documented_values``
 - :mod:`.gate`: evaluating a control, applying exceptions, a whole gate
 
 Importing the package registers every built-in kind.
 """
 
-from charter.domain.controls import approvals, evidence, guardrails, monitoring, release
+from charter.domain.controls import approvals, evidence, guardrails, monitoring, records, release
 from charter.domain.controls.approvals import ApprovalQuorumParams
 from charter.domain.controls.base import (
     KINDS,
@@ -41,6 +42,7 @@ __all__ = [
     "evidence",
     "guardrails",
     "monitoring",
+    "records",
     "register_kind",
     "release",
 ]

@@ -120,5 +120,6 @@ def evaluate_gate(policy: Policy, facts: ReleaseFacts) -> list[ControlResult]:
                 reason=f"tier {tier.id!r} is refused by the policy{why}",
             )
         ]
-    results = [evaluate_control(c, facts) for c in policy.controls_for(tier.id, facts.environment)]
+    controls = policy.controls_for(tier.id, facts.environment, facts.flags)
+    results = [evaluate_control(c, facts) for c in controls]
     return apply_exceptions(results, facts)

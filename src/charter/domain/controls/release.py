@@ -20,7 +20,8 @@ class DocumentationParams(StrictParams):
     fields: list[Annotated[str, Field(pattern=_FIELD, max_length=200)]] = Field(min_length=1)
 
 
-def _lookup(facts: ReleaseFacts, name: str) -> Any:
+def lookup_field(facts: ReleaseFacts, name: str) -> Any:
+    """A system field (``owner``) or a path in the release document (``release.config.x``)."""
     if name.startswith("release."):
         value: Any = facts.document
         for part in name.removeprefix("release.").split("."):
@@ -29,7 +30,8 @@ def _lookup(facts: ReleaseFacts, name: str) -> Any:
     return facts.system_fields.get(name.removeprefix("system."))
 
 
-def _filled(value: Any) -> bool:
+def filled(value: Any) -> bool:
+    """Not null, blank or empty."""
     if value is None:
         return False
     if isinstance(value, str):
@@ -42,7 +44,7 @@ def _filled(value: Any) -> bool:
 @register_kind("documentation", DocumentationParams)
 def _documentation(params: DocumentationParams, facts: ReleaseFacts) -> Outcome:
     """Each named field is filled in (not null, blank or empty)."""
-    present = {name for name in params.fields if _filled(_lookup(facts, name))}
+    present = {name for name in params.fields if filled(lookup_field(facts, name))}
     return missing(params.fields, present, "documentation")
 
 

@@ -14,6 +14,7 @@ def policy_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
             changes.append(f"{key} changed: {_show(old[key])} -> {_show(new[key])}")
     changes += _diff_items("question", old["intake"]["questions"], new["intake"]["questions"])
     changes += _diff_items("rule", old["intake"]["rules"], new["intake"]["rules"], True)
+    changes += _diff_items("flag", old["intake"].get("flags", []), new["intake"].get("flags", []))
     if old["intake"]["default_tier"] != new["intake"]["default_tier"]:
         changes.append(
             f"default tier changed: {old['intake']['default_tier']} -> "

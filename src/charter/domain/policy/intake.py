@@ -26,6 +26,10 @@ class IntakeAssessment:
     #: The answers as the rules saw them: every question, unanswered ones defaulted.
     answers: dict[str, Any] = field(default_factory=dict)
     eu_ai_act: str = ""
+    #: Intake flags set (every flag whose ``when`` is true), in pack order.
+    flags: list[str] = field(default_factory=list)
+    #: Why each flag is set: flag id -> the flag's reason.
+    flag_reasons: dict[str, str] = field(default_factory=dict)
 
 
 def _check_answer(question: Question, value: Any) -> Any:
@@ -100,28 +104,52 @@ def normalize_answers(policy: Policy, answers: Mapping[str, Any]) -> dict[str, A
     return result
 
 
+def _evaluate(expression: str, activation: Mapping[str, Any], what: str, where: str) -> bool:
+    try:
+        return cel_evaluate_bool(expression, activation)
+    except CelEvaluationError as exc:
+        raise BadInput(f"intake {what} failed: {exc}", location=where) from None
+
+
 def assess_intake(policy: Policy, answers: Mapping[str, Any]) -> IntakeAssessment:
-    """Tier a system from its intake answers: the first rule whose ``when`` is true wins."""
+    """Tier a system from its intake answers: the first rule whose ``when`` is true wins.
+
+    Every flag is evaluated too (a refused tier sets none); ``controls`` are the
+    controls of the tier that apply given those flags.
+    """
     activation = normalize_answers(policy, answers)
     tier_id, rule_id = policy.intake.default_tier, None
     reason = f"no intake rule matched: default tier {tier_id}"
     for index, rule in enumerate(policy.intake.rules):
         where = f"intake.rules[{index}].when"
-        try:
-            matched = cel_evaluate_bool(rule.when, activation)
-        except CelEvaluationError as exc:
-            raise BadInput(f"intake rule {rule.id!r} failed: {exc}", location=where) from None
-        if matched:
+        if _evaluate(rule.when, activation, f"rule {rule.id!r}", where):
             tier_id, rule_id, reason = rule.tier, rule.id, rule.reason
             break
     tier = policy.tier(tier_id)
     assert tier is not None  # checked when the pack was loaded
+    flags: dict[str, str] = {}
+    for index, flag in enumerate(() if tier.refused else policy.intake.flags):
+        where = f"intake.flags[{index}].when"
+        if _evaluate(flag.when, activation, f"flag {flag.id!r}", where):
+            flags[flag.id] = flag.reason
     return IntakeAssessment(
         tier=tier.id,
         rule_id=rule_id,
         reason=reason,
         refused=tier.refused,
-        controls=[c.id for c in policy.controls_for(tier.id)],
+        controls=[c.id for c in policy.controls_for(tier.id, flags=list(flags))],
         answers=activation,
         eu_ai_act=tier.eu_ai_act,
+        flags=list(flags),
+        flag_reasons=flags,
     )
+
+
+def recorded_flags(assessment: Mapping[str, Any] | None) -> frozenset[str] | None:
+    """The intake flags a stored assessment records; None when it records none.
+
+    None (a system assessed before flags existed) makes every flag-conditioned control
+    apply, so a missing record fails closed.
+    """
+    recorded = (assessment or {}).get("flags")
+    return frozenset(str(f) for f in recorded) if isinstance(recorded, list) else None

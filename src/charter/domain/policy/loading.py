@@ -21,6 +21,7 @@ from charter.domain.policy.cel import (
     cel_reserved,
 )
 from charter.domain.policy.model import Control, Policy
+from charter.domain.policy.references import reference_problems
 from charter.domain.roles import Role
 from charter.domain.text import load_yaml_document
 
@@ -81,6 +82,23 @@ def _check_roles(roles: Iterable[str], base: str) -> list[tuple[str, str]]:
     ]
 
 
+def _expression_problems(
+    expression: str, where: str, questions: list[str]
+) -> list[tuple[str, str]]:
+    """A rule's or flag's CEL: it parses, names only questions, calls only known functions."""
+    try:
+        refs = cel_references(expression)
+    except CelSyntaxError as exc:
+        return [(where, str(exc))]
+    problems = [
+        (where, f"unknown question {name!r}; questions: {', '.join(questions)}")
+        for name in sorted(refs.identifiers - set(questions))
+    ]
+    unknown = sorted(refs.functions - cel_functions())
+    problems += [(where, f"unknown CEL function {name!r}") for name in unknown]
+    return problems
+
+
 def _semantic_problems(
     policy: Policy, *, check_expressions: bool = True
 ) -> tuple[list[tuple[str, str]], list[Control]]:
@@ -106,22 +124,15 @@ def _semantic_problems(
             )
     for index, rule in enumerate(policy.intake.rules if check_expressions else ()):
         base = f"intake.rules[{index}]"
-        try:
-            refs = cel_references(rule.when)
-        except CelSyntaxError as exc:
-            problems.append((f"{base}.when", str(exc)))
-        else:
-            for name in sorted(refs.identifiers - set(questions)):
-                problems.append(
-                    (
-                        f"{base}.when",
-                        f"unknown question {name!r}; questions: {', '.join(questions)}",
-                    )
-                )
-            for name in sorted(refs.functions - cel_functions()):
-                problems.append((f"{base}.when", f"unknown CEL function {name!r}"))
+        problems += _expression_problems(rule.when, f"{base}.when", questions)
         if rule.tier not in tiers:
             problems.append((f"{base}.tier", _unknown_tier(rule.tier, tiers)))
+    flags = [f.id for f in policy.intake.flags]
+    problems += _duplicates("flag", flags, "intake.flags")
+    for index, flag in enumerate(policy.intake.flags if check_expressions else ()):
+        problems += _expression_problems(flag.when, f"intake.flags[{index}].when", questions)
+    if check_expressions:
+        problems += reference_problems(policy)
     if policy.intake.default_tier not in tiers:
         problems.append(("intake.default_tier", _unknown_tier(policy.intake.default_tier, tiers)))
     typed: list[Control] = []
@@ -130,6 +141,14 @@ def _semantic_problems(
         for position, tier in enumerate(control.tiers):
             if tier not in tiers:
                 problems.append((f"{base}.tiers[{position}]", _unknown_tier(tier, tiers)))
+        for position, flag_id in enumerate(control.when_flags or ()):
+            if flag_id not in flags:
+                problems.append(
+                    (
+                        f"{base}.when_flags[{position}]",
+                        f"unknown flag {flag_id!r}; flags: {', '.join(flags) or '(none)'}",
+                    )
+                )
         kind = KINDS.get(control.kind)
         if kind is None:
             problems.append(

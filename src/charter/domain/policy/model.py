@@ -6,6 +6,7 @@ A pack (``apiVersion: charter.policy/v1``) is validated as a whole by
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validator
@@ -65,12 +66,26 @@ class Rule(_Strict):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class Flag(_Strict):
+    """An intake flag: set whenever its CEL expression is true (every flag is evaluated).
+
+    Flags carry obligations that sit on top of the tier (transparency on top of high
+    risk, general-purpose model duties, materiality): a control with ``when_flags``
+    applies only to systems that intake gave one of those flags.
+    """
+
+    id: Slug
+    when: str = Field(min_length=1, max_length=4000)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
 class Intake(_Strict):
-    """Questions, rules (first match wins) and the tier when no rule matches."""
+    """Questions, rules (first match wins), the tier when no rule matches, and flags."""
 
     questions: list[Question] = Field(min_length=1, max_length=200)
     rules: list[Rule] = Field(default_factory=list, max_length=500)
     default_tier: Slug
+    flags: list[Flag] = Field(default_factory=list, max_length=200)
 
 
 class Tier(_Strict):
@@ -97,11 +112,26 @@ class Control(_Strict):
     params: SerializeAsAny[ControlParams] = Field(default_factory=ControlParams)
     waivable: bool = False
     when_components: list[ComponentKind] | None = Field(default=None, min_length=1)
+    #: Applies only to systems intake gave at least one of these flags.
+    when_flags: list[Slug] | None = Field(default=None, min_length=1, max_length=50)
     maps_to: dict[FrameworkKey, list[Clause]] = Field(default_factory=dict)
 
-    def applies_to(self, tier: str, environment: str | None) -> bool:
-        """Whether the control applies to ``tier`` in ``environment`` (None: any)."""
+    def applies_to(
+        self, tier: str, environment: str | None, flags: Collection[str] | None = None
+    ) -> bool:
+        """Whether the control applies to ``tier`` in ``environment`` (None: any).
+
+        ``flags`` are the system's intake flags; None means unknown (a system assessed
+        before its pack had flags), and then flag-conditioned controls apply: unknown
+        fails closed.
+        """
         if tier not in self.tiers:
+            return False
+        if (
+            flags is not None
+            and self.when_flags is not None
+            and not any(flag in flags for flag in self.when_flags)
+        ):
             return False
         return environment is None or self.environments is None or environment in self.environments
 
@@ -146,9 +176,18 @@ class Policy(_Strict):
         """The control called ``control_id``, or None."""
         return next((c for c in self.controls if c.id == control_id), None)
 
-    def controls_for(self, tier: str, environment: str | None = None) -> list[Control]:
-        """Controls required for ``tier`` in ``environment`` (None: in any environment)."""
-        return [c for c in self.controls if c.applies_to(tier, environment)]
+    def controls_for(
+        self, tier: str, environment: str | None = None, flags: Collection[str] | None = None
+    ) -> list[Control]:
+        """Controls required for ``tier`` in ``environment`` (None: in any environment).
+
+        ``flags``: the system's intake flags (None: unknown, every flag counts as set).
+        """
+        return [c for c in self.controls if c.applies_to(tier, environment, flags)]
+
+    def flag(self, flag_id: str) -> Flag | None:
+        """The intake flag called ``flag_id``, or None."""
+        return next((f for f in self.intake.flags if f.id == flag_id), None)
 
     def max_exception_days(self, tier: str) -> int | None:
         """Longest exception allowed for ``tier``; None when the tier allows no exceptions."""
@@ -160,7 +199,7 @@ class Policy(_Strict):
         return tuple(self.exceptions.approver_roles)
 
     def approval_requirements(
-        self, tier: str, environment: str | None = None
+        self, tier: str, environment: str | None = None, flags: Collection[str] | None = None
     ) -> tuple[ApprovalRequirement, ...]:
         """What approval needs for ``tier`` in ``environment`` (None: in any environment).
 
@@ -170,7 +209,7 @@ class Policy(_Strict):
         """
         found = tuple(
             ApprovalRequirement(c.params.quorum, tuple(c.params.roles), c.id)
-            for c in self.controls_for(tier, environment)
+            for c in self.controls_for(tier, environment, flags)
             if isinstance(c.params, ApprovalQuorumParams)
         )
         return found or (DEFAULT_REQUIREMENT,)
