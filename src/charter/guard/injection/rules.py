@@ -19,7 +19,7 @@ request to classify a prompt) counts half: those are the commonest false positiv
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import re2
@@ -327,21 +327,23 @@ RULE_SPECS: tuple[Rule, ...] = (
 #: The compiled rules; RE2 gives linear-time matching on any input.
 RULES: tuple[tuple[Rule, Any], ...] = tuple((rule, rule.compiled()) for rule in RULE_SPECS)
 
-#: A cheap pre-check: a text with none of these words cannot match any rule.
-TRIGGERS = re2.compile(
-    r"ignor|disregard|forget|skip|bypass|overrid|overwrit|neglect|abandon|discard|dismiss|"
-    r"erase|never ?mind|set aside|throw out|toss out|pay no|follow|obey|adher|listen|comply|"
-    r"bound|prompt|instruction|repeat|print|output|echo|copy|recite|reproduc|told|"
-    r"anything now|dan|stan|dude|aim|gpt|evilbot|mongo|devmode|jailbr|kevin|unrestrict|"
-    r"unfilter|uncensor|amoral|immoral|unethic|evil|rogue|lawless|unbound|unlimit|unalign|"
-    r"unchain|without|mode|free|releas|exempt|zero|circumvent|disabl|turn|remov|lift|"
-    r"unlock|liberat|unshackl|unleash|emancipat|polic|character|respons|answer|repl|"
-    r"refus|declin|reject|say no|apologi|warn|censor|hold back|disclaimer|moral|lectur|"
-    r"must|always|new|task|role|purpose|goal|identity|persona|from now|point|starting now|"
-    r"henceforth|rest of this|developer|creator|admin|owner|operator|openai|anthropic|"
-    r"programmer|engineer|root|sudo|security|emergency|<\||inst\]|sys|</s>|system|"
-    r"assistant|end of|begin|decod|deciph|decrypt|base|hex|rot|binary|morse|cipher"
-)
+
+def _rule_filter() -> Any:
+    """Every rule in one RE2 ``FilteredRE2``: the literal atoms each rule needs are matched
+    in one pass over the text, and only the rules whose atoms are all there run.
+
+    One filtered pass over a 1 KB prompt costs about what a single rule's search did
+    (the rules rarely match, and a rule that cannot match never runs), where searching
+    all the rules one after the other cost 20-30 times that.
+    """
+    matcher = re2.Filter()
+    for rule in RULE_SPECS:
+        matcher.Add(rule.pattern)
+    matcher.Compile()
+    return matcher
+
+
+RULE_FILTER = _rule_filter()
 
 #: Words that mark a text *about* attacks (a question, a classification request).
 DISCUSSION = re2.compile(
@@ -372,22 +374,35 @@ class Hit:
     end: int
 
 
-def _scan_variant(text: str, variant: str, hits: list[Hit], discussion: bool) -> None:
-    if not TRIGGERS.search(text):
+def _scan_variant(text: str, variant: str, hits: list[Hit]) -> None:
+    matched = RULE_FILTER.Match(text.encode("utf-8"), False) if text else None
+    if not matched:
         return
-    quoted: list[tuple[int, int]] | None = None
-    for rule, program in RULES:
-        match = program.search(text)
-        if match is None:
-            continue
-        weight = rule.weight
-        if discussion:
-            if quoted is None:
-                quoted = [m.span() for m in _QUOTED.finditer(text)]
-            start, end = match.span()
-            if any(a <= start and end <= b for a, b in quoted):
-                weight *= QUOTED_DISCUSSION_FACTOR
-        hits.append(Hit(rule.id, rule.group, weight, variant, *match.span()))
+    for index in sorted(matched):
+        rule, program = RULES[index]
+        match = program.search(text)  # where it matched (the filter only says whether)
+        if match is not None:
+            hits.append(Hit(rule.id, rule.group, rule.weight, variant, *match.span()))
+
+
+def _discount_quoted(plain: str, hits: list[Hit]) -> list[Hit]:
+    """Halve hits inside quotation marks when the text talks about attacks.
+
+    Only called when something matched, so ordinary text never pays for the check. The
+    leetspeak variant maps character for character, so the quotes' offsets hold for it.
+    """
+    if DISCUSSION.search(plain) is None:
+        return hits
+    quoted = [m.span() for m in _QUOTED.finditer(plain)]
+    if not quoted:
+        return hits
+    out = []
+    for hit in hits:
+        inside = hit.variant in ("text", "leetspeak") and any(
+            a <= hit.start and hit.end <= b for a, b in quoted
+        )
+        out.append(replace(hit, weight=hit.weight * QUOTED_DISCUSSION_FACTOR) if inside else hit)
+    return out
 
 
 def find_hits(text: str, *, max_decoded: int = 16) -> tuple[list[Hit], dict[str, int]]:
@@ -397,12 +412,13 @@ def find_hits(text: str, *, max_decoded: int = 16) -> tuple[list[Hit], dict[str,
     payload length, decoded payloads) for the score and the details.
     """
     plain = normalise.skeleton(text)
-    discussion = DISCUSSION.search(plain) is not None
     hits: list[Hit] = []
-    _scan_variant(plain, "text", hits, discussion)
+    _scan_variant(plain, "text", hits)
     if encodings.LEET_HINT.search(plain):
-        _scan_variant(normalise.leet(plain), "leetspeak", hits, discussion)
-    _scan_variant(normalise.rot13(plain), "rot13", hits, False)
+        _scan_variant(normalise.leet(plain), "leetspeak", hits)
+    if hits:
+        hits = _discount_quoted(plain, hits)
+    _scan_variant(normalise.rot13(plain), "rot13", hits)
     signals = {
         "invisible": normalise.invisible_count(text),
         "mixed_script_words": normalise.mixed_script_words(text, limit=50),
@@ -413,10 +429,10 @@ def find_hits(text: str, *, max_decoded: int = 16) -> tuple[list[Hit], dict[str,
     signals["tag_payload"] = len(hidden)
     if len(hidden) >= TAG_PAYLOAD_MIN:
         hits.append(Hit("unicode-tag-payload", "hidden", 0.7, "unicode-tags", 0, len(plain)))
-        _scan_variant(normalise.skeleton(hidden), "unicode-tags", hits, False)
+        _scan_variant(normalise.skeleton(hidden), "unicode-tags", hits)
     for kind, decoded in encodings.payloads(text, limit=max_decoded):
         signals["decoded_payloads"] += 1
-        _scan_variant(normalise.skeleton(decoded), kind, hits, False)
+        _scan_variant(normalise.skeleton(decoded), kind, hits)
     return hits, signals
 
 
