@@ -53,7 +53,8 @@ def features(text: str) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
             padded = f"<{token}>".encode()
             keys += [b"c" + padded[i : i + 4] for i in range(len(padded) - 3)]
             weights += [n] * (len(padded) - 3)
-    for (previous, token), n in Counter(zip(["<s>", *tokens[:-1]], tokens)).items():
+    pairs = zip(["<s>", *tokens[:-1]], tokens, strict=True)
+    for (previous, token), n in Counter(pairs).items():
         keys.append(b"b" + f"{previous} {token}".encode())
         weights.append(n)
     hashes = np.fromiter(map(zlib.crc32, keys), dtype=np.int64, count=len(keys)) & MASK
