@@ -18,6 +18,7 @@ request to classify a prompt) counts half: those are the commonest false positiv
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -25,10 +26,11 @@ from typing import Any
 import re2
 
 from charter.guard import normalise
-from charter.guard.injection import encodings
+from charter.guard.injection import encodings, moves
 
 _IGNORE = (
     r"(?:ignore|ignoring|disregard(?:ing)?|forget(?:ting)?|skip|bypass(?:ing)?|override|"
+    r"drop|dropping|ditch|scrap|"
     r"overwrite|overriding|neglect|abandon|discard|dismiss|erase|nevermind|never mind|"
     r"set aside|throw out|toss out|pay no (?:attention|heed|mind) to|"
     r"(?:do not|don'?t|stop|no longer) (?:follow(?:ing)?|obey(?:ing)?|adher(?:e|ing) to|"
@@ -79,6 +81,9 @@ class Rule:
     group: str
     weight: float
     pattern: str
+    #: The weight when the rule matches twice, at separate places (several clauses of
+    #: the same move, e.g. "do not apologise ... never refuse"); None: no increase.
+    repeat_weight: float | None = None
 
     def compiled(self) -> Any:
         """The RE2 program (compiled once per process, see :data:`RULES`)."""
@@ -118,7 +123,7 @@ RULE_SPECS: tuple[Rule, ...] = (
         0.85,
         r"\b(?:reveal|show|print|display|output|repeat|recite|echo|write out|type out|spell out|"
         r"tell me|give me|share|leak|dump|expose|disclose|paste|copy|return|provide|"
-        r"what (?:is|are|was|were)|read back|translate)\W+(?:\w+\W+){0,4}?"
+        r"what (?:is|are|was|were) your|read back|translate)\W+(?:\w+\W+){0,4}?"
         r"(?:system|initial|original|hidden|secret|internal|developer|pre-?|full|exact|"
         r"entire|first|confidential|starting|verbatim)\W*(?:\w+\W+){0,2}?"
         r"(?:prompt|instructions|message|directives|configuration|guidelines|rules)\b",
@@ -234,10 +239,11 @@ RULE_SPECS: tuple[Rule, ...] = (
         r"reject|say no|say that you can'?t|say you can'?t|apologi[sz]e|warn|censor|"
         r"hold back|add (?:a |any )?(?:warnings?|disclaimers?|notes?)|moralize|moralise|"
         r"lecture|mention (?:ethics|legality|morality|safety))\b",
+        0.85,
     ),
     Rule(
         "always-comply",
-        "suppress",
+        "comply",
         0.5,
         r"\b(?:you (?:must|will|shall|have to|need to)|always)\W+(?:\w+\W+){0,2}?"
         r"(?:comply|obey|answer (?:every|any|all)|fulfil+ (?:every|any|all)|"
@@ -258,7 +264,7 @@ RULE_SPECS: tuple[Rule, ...] = (
         "inject",
         0.6,
         r"\b(?:your|the) (?:new|real|true|only|actual|updated|primary) (?:task|role|purpose|"
-        r"goal|objective|job|mission|instructions?|directive|identity|persona)\W+"
+        r"goal|objective|job|mission|instructions?|directive|identity|persona|rules)\W+"
         r"(?:is|are|will be|now)\b",
     ),
     Rule(
@@ -292,8 +298,9 @@ RULE_SPECS: tuple[Rule, ...] = (
         "chat-template-token",
         "delimiter",
         0.8,
-        r"<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|"
-        r"end_header_id|begin_of_text|end_of_text)\|>|\[/?inst\]|<<\s*/?sys\s*>>|"
+        # ``[|l]``: the leetspeak variant reads ``|`` as ``l``.
+        r"<[|l](?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|"
+        r"end_header_id|begin_of_text|end_of_text)[|l]>|\[/?inst\]|<<\s*/?sys\s*>>|"
         r"</s>\s*<s>|<\|/?(?:system|assistant)\|?>",
     ),
     Rule(
@@ -324,6 +331,8 @@ RULE_SPECS: tuple[Rule, ...] = (
     ),
 )
 
+RULE_SPECS += tuple(Rule(*move) for move in moves.MOVES)
+
 #: The compiled rules; RE2 gives linear-time matching on any input.
 RULES: tuple[tuple[Rule, Any], ...] = tuple((rule, rule.compiled()) for rule in RULE_SPECS)
 
@@ -352,9 +361,18 @@ DISCUSSION = re2.compile(
     r"security (?:researcher|team|training|awareness|review|course|class)|"
     r"classif(?:y|ier|ication)|detect(?:ion|or)?|label (?:this|each|the)|is this an? "
     r"(?:attack|injection)|examples? of|such as|for example|e\.g\.|what is|what are|"
-    r"explain|defend|defen[cs]es?|protect|mitigat\w*|guard against|filter(?:ing)? out)\b"
+    r"explain|defend|defen[cs]es?|protect|mitigat\w*|guard against|filter(?:ing)? out|"
+    # ... or that reports someone else's words, to translate, answer or judge them
+    r"wrote|writes|said|says|told me|sent me|emailed|texted|posted|quoted?|"
+    r"translat(?:e|ion)|phrase|sentence|what does (?:that|this|it) mean)\b"
 )
-_QUOTED = re2.compile(r"\"[^\"\n]*\"|“[^”\n]*”|`[^`\n]*`|«[^»\n]*»")
+#: Quoted stretches: double quotes, curly quotes, backticks, guillemets, and single
+#: quotes that open after and close before a non-letter (so "don't" is no quote).
+#: Python's ``re``: these are single negated classes between delimiters (linear).
+_QUOTED = re.compile(
+    r"\"[^\"\n]*\"|“[^”\n]*”|\u2018[^\u2019\n]*\u2019|`[^`\n]*`|«[^»\n]*»|"
+    r"(?<!\w)'[^'\n]+'(?!\w)"
+)
 
 #: How much a quoted match in a text about attacks counts.
 QUOTED_DISCUSSION_FACTOR = 0.5
@@ -375,14 +393,26 @@ class Hit:
 
 
 def _scan_variant(text: str, variant: str, hits: list[Hit]) -> None:
-    matched = RULE_FILTER.Match(text.encode("utf-8"), False) if text else None
+    encoded = text.encode("utf-8")
+    matched = RULE_FILTER.Match(encoded, False) if text else None
     if not matched:
         return
+    one_to_one = len(encoded) == len(text)
     for index in sorted(matched):
         rule, program = RULES[index]
-        match = program.search(text)  # where it matched (the filter only says whether)
-        if match is not None:
-            hits.append(Hit(rule.id, rule.group, rule.weight, variant, *match.span()))
+        # Where it matched (the filter only says whether), searched on the bytes already
+        # encoded; byte offsets become character offsets only for non-ASCII text.
+        match = program.search(encoded)
+        if match is None:
+            continue
+        start, end = match.span()
+        weight = rule.weight
+        if rule.repeat_weight is not None and program.search(encoded, end) is not None:
+            weight = rule.repeat_weight
+        if not one_to_one:
+            start = len(encoded[:start].decode("utf-8", "ignore"))
+            end = len(encoded[:end].decode("utf-8", "ignore"))
+        hits.append(Hit(rule.id, rule.group, weight, variant, start, end))
 
 
 def _discount_quoted(plain: str, hits: list[Hit]) -> list[Hit]:
