@@ -88,8 +88,10 @@ class LearnedModel:
         best = 0.0
         for window in windows(text):
             indices, values = features(window)
+            if not len(indices):
+                continue  # no words: nothing to judge (the bias alone is not evidence)
             logit = float(self.weights[indices].astype(np.float64) @ values) + self.bias
-            best = max(best, 1.0 / (1.0 + np.exp(-logit)))
+            best = max(best, float(1.0 / (1.0 + np.exp(-logit))))
         return best
 
 
