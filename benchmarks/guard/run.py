@@ -162,7 +162,10 @@ def pii(records_n: int, peers_python: str | None) -> tuple[list[list[Any]], dict
         row: list[Any] = [kind, tools["charter"]["scores"][kind]["n"]]
         for figures in tools.values():
             s = figures["scores"][kind]
-            row += [f"{s['precision']:.3f}", f"{s['recall']:.3f}"]
+            if kind not in figures.get("entities", [kind]):
+                row += ["n/a", "n/a"]  # the tool has no recognizer for the type
+            else:
+                row += [f"{s['precision']:.3f}", f"{s['recall']:.3f}"]
         rows.append(row)
     rows.append(
         [
