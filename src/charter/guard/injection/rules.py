@@ -355,7 +355,7 @@ def _rule_filter() -> Any:
 RULE_FILTER = _rule_filter()
 
 #: Words that mark a text *about* attacks (a question, a classification request).
-DISCUSSION = re2.compile(
+DISCUSSION = re.compile(
     r"\b(?:prompt injections?|injection attacks?|jailbreak(?:s|ing)? (?:attacks?|prompts?|"
     r"attempts?|techniques?|examples?)|jailbreaks?|red[- ]team(?:ing)?|adversarial prompts?|"
     r"security (?:researcher|team|training|awareness|review|course|class)|"
@@ -364,7 +364,8 @@ DISCUSSION = re2.compile(
     r"explain|defend|defen[cs]es?|protect|mitigat\w*|guard against|filter(?:ing)? out|"
     # ... or that reports someone else's words, to translate, answer or judge them
     r"wrote|writes|said|says|told me|sent me|emailed|texted|posted|quoted?|"
-    r"translat(?:e|ion)|phrase|sentence|what does (?:that|this|it) mean)\b"
+    r"translat(?:e|ion)|phrase|sentence|what does (?:that|this|it) mean)\b",
+    re.ASCII,  # word boundaries as RE2 reads them
 )
 #: Quoted stretches: double quotes, curly quotes, backticks, guillemets, and single
 #: quotes that open after and close before a non-letter (so "don't" is no quote).
