@@ -43,6 +43,12 @@ as "$DEV" evaluate "$REF" --suite fairness "${DATA[@]}" --prediction pred --coho
 as "$DEV" evaluate "$REF" --suite data-quality "${DATA[@]}"
 as "$DEV" evaluate "$REF" --suite robustness "${DATA[@]}" --score score --prediction pred --model "$WORK/model.joblib"
 
+step "guardrail evidence: the declared scanners on attacks and benign prompts / answers"
+as "$DEV" evaluate "$REF" --suite guardrails --data examples/credit-limit/guardrails-input.jsonl \
+  --options examples/credit-limit/guardrails-input.options.yaml
+as "$DEV" evaluate "$REF" --suite guardrails --data examples/credit-limit/guardrails-output.jsonl \
+  --options examples/credit-limit/guardrails-output.options.json
+
 step "the release gate, before any decision (exit 1: it fails)"
 as "$DEV" gate "$REF" --env prod || true
 

@@ -165,3 +165,18 @@ def test_bad_floor_is_refused_when_the_pack_loads() -> None:
     ]
     with pytest.raises(BadInput, match="bounds"):
         load(data)
+
+
+def test_evidence_that_tested_the_scanner_wins_over_newer_evidence_that_only_ran_it(
+    controls, inputs
+) -> None:
+    # The output set runs pii (redaction) but aims no attack at it; the input set does.
+    output_with_pii = guardrails_result(
+        GUARD_OUTPUT_RECORDS,
+        {"output": [*GUARD_OUTPUT_CONFIG["output"], {"scanner": "pii", "action": "redact"}]},
+    )
+    older, newer = evidence_of(inputs, 1, age_days=5), evidence_of(output_with_pii, 2)
+    status, _, seen = run(controls["guardrails-pii"], older, newer)
+    assert (status, seen["evidence_id"]) == ("pass", 1)
+    status, reason, _ = run(controls["guardrails-pii"], newer)
+    assert status == "fail" and "no attack records aimed at pii" in reason

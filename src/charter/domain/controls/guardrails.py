@@ -96,10 +96,16 @@ def _guardrails(params: GuardrailsParams, facts: ReleaseFacts) -> Outcome:
         return Outcome("fail", f"missing guardrails: {', '.join(declared_missing)}", base)
     # Input and output scanners are often evaluated on separate sets: the newest evidence
     # that ran every required scanner is the one that speaks for them.
+    # Of those, one that also aimed attacks at each of them speaks best (an output-stage
+    # set may run the PII scanner without testing it).
     suite_evidence = [e for e in facts.evidence if e.suite == params.suite]
-    latest = newest(
-        e for e in suite_evidence if all(_scanners_run(e).get(n) for n in params.required)
-    )
+    ran_all = [e for e in suite_evidence if all(_scanners_run(e).get(n) for n in params.required)]
+    tested = [
+        e
+        for e in ran_all
+        if all(_attacks_on(e, RECALL_METRICS[n]) for n in params.required if n in RECALL_METRICS)
+    ]
+    latest = newest(tested) or newest(ran_all)
     if latest is None:
         other = newest(suite_evidence)
         seen = (
