@@ -48,6 +48,11 @@ for record in security fria conformity-assessment; do
   echo "$record report for the demo" > "$WORK/$record.txt"
   as "$DEV" evidence record "$REF" --suite "$record" --document "$WORK/$record.txt" --note "demo record"
 done
+step "guardrail evidence: the declared scanners on attacks and benign prompts / answers"
+as "$DEV" evaluate "$REF" --suite guardrails --data examples/credit-limit/guardrails-input.jsonl \
+  --options examples/credit-limit/guardrails-input.options.yaml
+as "$DEV" evaluate "$REF" --suite guardrails --data examples/credit-limit/guardrails-output.jsonl \
+  --options examples/credit-limit/guardrails-output.options.json
 
 step "the release gate, before any decision (exit 1: it fails)"
 as "$DEV" gate "$REF" --env prod || true

@@ -10,6 +10,10 @@
 2. Detection on the held-out sets (never trained on): recall on the PyRIT jailbreak
    templates and on all attacks, false-positive rate on ordinary and on hard-negative
    benign texts, per layer (rules, learned, both combined).
+3. PII precision and recall per entity type on generated text with known spans
+   (``benchmarks/guard/pii_set.py``), for the PII scanner and, side by side, for
+   Presidio's pattern recognizers under ``.venv-bench`` (``make bench-peers``;
+   ``benchmarks/guard/pii_peer.py``), with time per record.
 Figures: docs/benchmarks.md, "Guardrails".
 """
 
@@ -22,6 +26,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import json
+import os
 import statistics
 import time
 from argparse import ArgumentParser, Namespace
@@ -29,9 +34,20 @@ from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
-from benchmarks.common import bounded, main, percentile, print_table
+from benchmarks.common import (
+    PYTHON,
+    ROOT,
+    bounded,
+    main,
+    missing_peer,
+    percentile,
+    print_table,
+    run_process,
+)
 
-QUICK = {"prompts": 60}
+PEERS_VENV = ROOT / ".venv-bench" / "bin" / "python"
+
+QUICK = {"prompts": 60, "pii_records": 200}
 
 
 def _held_out(name: str) -> list[dict[str, Any]]:
@@ -51,15 +67,26 @@ def prompts(limit: int) -> list[str]:
 
 
 def latency(scan: Callable[[str], Any], texts: list[str]) -> list[Any]:
-    """p50 and p99 ms of one scan, and scans per second (1 / mean)."""
+    """p50 and p99 ms of one scan (wall clock, and CPU time of this thread), scans/s.
+
+    The CPU-time columns leave out the time the process waited for a core: on a shared
+    machine the wall-clock p99 is mostly the scheduler's time slice, not the scan.
+    """
     for text in texts[:50]:
         scan(text)
-    times = []
+    wall, cpu = [], []
     for text in texts:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.thread_time()
         scan(text)
-        times.append((time.perf_counter() - start) * 1000)
-    return [percentile(times, 50), percentile(times, 99), 1000 / statistics.fmean(times)]
+        cpu.append((time.thread_time() - start_cpu) * 1000)
+        wall.append((time.perf_counter() - start) * 1000)
+    return [
+        percentile(wall, 50),
+        percentile(wall, 99),
+        percentile(cpu, 50),
+        percentile(cpu, 99),
+        1000 / statistics.fmean(wall),
+    ]
 
 
 def detection() -> list[list[Any]]:
@@ -90,6 +117,67 @@ def detection() -> list[list[Any]]:
     return rows
 
 
+def pii(records_n: int, peers_python: str | None) -> tuple[list[list[Any]], dict[str, Any]]:
+    """Per-type precision / recall / F1 of the PII scanner and, if it runs, Presidio."""
+    import tempfile
+
+    from benchmarks.guard import pii_set
+    from charter.guard.pii import find_pii
+
+    records = pii_set.build(records_n)
+    aliases = {"ipv4": "ip_address", "ipv6": "ip_address"}
+    start = time.perf_counter()
+    charter = [
+        [{"type": aliases.get(m.type, m.type), "start": m.start, "end": m.end} for m in found]
+        for found in map(find_pii, (r["text"] for r in records))
+    ]
+    tools: dict[str, Any] = {
+        "charter": {
+            "scores": pii_set.score(records, charter),
+            "seconds": time.perf_counter() - start,
+        }
+    }
+    skipped = (
+        missing_peer("presidio_analyzer", peers_python, hint="make bench-peers")
+        if peers_python
+        else "skipped: presidio (--no-peers)"
+    )
+    if skipped:
+        print(skipped, flush=True)
+    else:
+        assert peers_python is not None
+        with tempfile.TemporaryDirectory(prefix="charter-bench-pii-") as tmp:
+            source, target = Path(tmp) / "records.json", Path(tmp) / "found.json"
+            source.write_text(json.dumps(records))
+            argv = [peers_python, "-m", "benchmarks.guard.pii_peer", str(source), str(target)]
+            run_process(argv, cwd=ROOT, timeout=1800)
+            peer = json.loads(target.read_text())
+        tools[f"presidio {peer['version']} (patterns)"] = {
+            "scores": pii_set.score(records, peer["found"]),
+            "seconds": peer["seconds"],
+            "entities": peer["entities"],
+        }
+    rows = []
+    for kind in pii_set.TYPES:
+        row: list[Any] = [kind, tools["charter"]["scores"][kind]["n"]]
+        for figures in tools.values():
+            s = figures["scores"][kind]
+            if kind not in figures.get("entities", [kind]):
+                row += ["n/a", "n/a"]  # the tool has no recognizer for the type
+            else:
+                row += [f"{s['precision']:.3f}", f"{s['recall']:.3f}"]
+        rows.append(row)
+    rows.append(
+        [
+            "ms per record",
+            "",
+            *(x for f in tools.values() for x in (f"{1000 * f['seconds'] / len(records):.3f}", "")),
+        ]
+    )
+    headers = ["type", "items"] + [f"{t} {m}" for t in tools for m in ("precision", "recall")]
+    return [headers, *rows], tools
+
+
 def body(args: Namespace) -> dict[str, Any]:
     """The latency table, then the detection table."""
     from charter.guard import DEFAULT_CONFIG, Guard
@@ -105,7 +193,7 @@ def body(args: Namespace) -> dict[str, Any]:
     rows = [[name, *latency(scan, texts)] for name, scan in scans.items()]
     print_table(
         f"Latency per 1 KB prompt ({len(texts)} prompts, one at a time)",
-        ["scan", "p50 ms", "p99 ms", "scans/s"],
+        ["scan", "p50 ms", "p99 ms", "CPU p50 ms", "CPU p99 ms", "scans/s"],
         rows,
     )
     found = detection()
@@ -114,7 +202,11 @@ def body(args: Namespace) -> dict[str, Any]:
         ["layer", "recall, templates", "recall, all attacks", "FPR ordinary", "FPR hard negatives"],
         found,
     )
-    return {"latency": rows, "detection": found}
+    (headers, *table), tools = pii(args.pii_records, None if args.no_peers else args.peers_python)
+    print_table(
+        f"PII on generated text with known spans ({args.pii_records} records)", headers, table
+    )
+    return {"latency": rows, "detection": found, "pii": tools}
 
 
 def configure(parser: ArgumentParser) -> None:
@@ -125,6 +217,14 @@ def configure(parser: ArgumentParser) -> None:
         default=100_000,
         help="at most this many prompts for the latency table (default all)",
     )
+    parser.add_argument(
+        "--pii-records", type=bounded(int, 50, 1_000_000), default=1400, help="default 1400"
+    )
+    default = os.environ.get("CHARTER_PEERS_PYTHON") or (
+        str(PEERS_VENV) if PEERS_VENV.exists() else PYTHON
+    )
+    parser.add_argument("--peers-python", default=default, help=f"default {default}")
+    parser.add_argument("--no-peers", action="store_true", help="Charter only")
 
 
 if __name__ == "__main__":

@@ -102,3 +102,15 @@ def test_bad_arguments_exit_2_with_the_reason(module: str, args: list[str], reas
     assert done.returncode == 2
     assert reason in done.stderr
     assert done.stdout == ""  # refused before anything ran
+
+
+def test_guard_quick(tmp_path: Path) -> None:
+    figures = _quick("guard", tmp_path, "--no-peers")
+    latency = {row[0]: row for row in figures["latency"]}
+    assert latency["prompt_injection, rules only"][1] > 0  # p50 ms
+    detection = {row[0]: row for row in figures["detection"]}
+    assert float(detection["rules"][2]) >= 0.8  # recall on all held-out attacks
+    assert float(detection["rules"][3]) == 0.0  # no ordinary prompt blocked
+    pii = figures["pii"]["charter"]["scores"]
+    assert set(pii) == {"email", "phone", "credit_card", "iban", "us_ssn", "uk_ni", "ip_address"}
+    assert all(s["recall"] >= 0.9 and s["precision"] >= 0.9 for s in pii.values())

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from tests.evaluation.support import guardrails_result
 from tests.helpers import BACKEND, PG_URL, ThreadedServer, manifest
 
 from charter.api.app import create_app
@@ -311,6 +312,9 @@ def test_every_operation_prints_the_same_locally_and_remotely(worlds, tmp_path: 
         )
         for seed in ("c1", "c2")
     ]
+    # Declared guardrails count only with suite evidence: a real guardrails-suite run.
+    for made in chat:
+        run("dana", "evidence.record", ref=f"chat@{made['digest']}", result=guardrails_result())
     dev = DecisionRequest(
         verdict="approve",
         use_case="help desk",

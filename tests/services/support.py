@@ -211,3 +211,27 @@ def gate(act, ref, env="prod", role="developer"):
 
 def failing(report) -> set[str]:
     return {r["control_id"] for r in report["results"] if r["status"] == "fail"}
+
+
+def make_llm_release(act, seed: str = "llm", guardrails=()) -> str:
+    """A credit-limit release with a prompt, a vendor model and retrieval (an LLM release)."""
+    body = release_body(seed, guardrails=list(guardrails)).model_dump(mode="json")
+    body["components"] += [
+        {"kind": "prompt", "name": "answer", "text": "Answer from {context}: {question}"},
+        {"kind": "vendor_model", "name": "llm", "provider": "acme", "model": "chat-1"},
+        {"kind": "retrieval", "name": "kb", "index": "policies"},
+    ]
+    with act("developer") as ctx:
+        release, _ = releases.create_release(
+            ctx, "credit-limit", ReleaseManifest.model_validate(body), base_dir=None
+        )
+        return f"credit-limit@{release.digest}"
+
+
+def record_result(act, ref: str, result: dict) -> int:
+    """Store a real suite result as evidence through the evidence service."""
+    from charter.services import evidence
+
+    with act("developer") as ctx:
+        item, _ = evidence.record_evidence(ctx, ref, result)
+        return item.id

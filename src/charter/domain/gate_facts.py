@@ -29,6 +29,8 @@ class EvidenceFact:
     bounds: tuple[dict[str, Any], ...] = ()
     #: Metric name -> value (overall), for controls that read a metric directly.
     metrics: dict[str, Any] = field(default_factory=dict)
+    #: The result's ``details`` (what the suite ran, its counts), for controls that need it.
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,12 @@
 
 Records (JSONL) hold ``text`` and ``label`` (``attack`` or ``benign``), optionally
 ``scanner`` (the scanner an attack targets: ``prompt_injection``, ``pii``, ``secrets``,
-``toxicity``; default ``prompt_injection``) and ``stage`` (``input``, default, or
-``output``). The shipped default sets (``charter/guard/data/guardrails_*.jsonl``, the
-held-out split of the injection model's data) are used with ``default_sets: true``.
+``toxicity``, ``output_schema``, ``grounding``, ``echo``; default ``prompt_injection``) and
+``stage`` (``input``, default, or ``output``); output records may hold what the output
+scanners compare the answer with: ``prompt``, ``context`` (a passage or a list of them),
+``system_prompt`` and ``canaries`` (a list). The shipped default sets
+(``charter/guard/data/guardrails_*.jsonl``, the held-out split of the injection model's
+data) are used with ``default_sets: true``.
 
 Every rate has a Wilson score interval at the run's confidence level:
 
@@ -40,6 +43,9 @@ TARGETS = {
     "pii": "pii_recall",
     "secrets": "secrets_recall",
     "toxicity": "toxicity_recall",
+    "output_schema": "output_schema_recall",
+    "grounding": "grounding_recall",
+    "echo": "echo_recall",
 }
 METRICS: dict[str, MetricInfo] = {
     **{
@@ -85,7 +91,7 @@ class GuardrailsSuite(Suite):
     """Recall on attacks and false-positive rates on benign prompts of a guard config."""
 
     name = "guardrails"
-    version = "1.0.0"
+    version = "1.1.0"
     summary = "The configured guardrail scanners on attack and benign sets, with Wilson CIs."
     metrics = METRICS
 
@@ -162,17 +168,26 @@ class GuardrailsSuite(Suite):
         )
         if any(s not in ("input", "output") for s in stages):
             raise BadInput("'stage' must be input or output", location="stage")
+        contexts = _contexts(data)
         guard, config = self._guard()
         counts: dict[str, list[int]] = {}  # name -> [successes, n]
         per_scanner: dict[str, dict[str, int]] = {}
         errors = 0
-        for text, label, target, stage in zip(texts, labels, targets, stages, strict=True):
-            outcome = guard.scan(text, stage)
+        rows = zip(texts, labels, targets, stages, contexts, strict=True)
+        for text, label, target, stage, scan_context in rows:
+            outcome = guard.scan(text, stage, scan_context)
             for finding in outcome.findings:
                 row = per_scanner.setdefault(
                     finding.result.scanner,
-                    {"attack_blocked": 0, "benign_blocked": 0, "benign_flagged": 0, "errors": 0},
+                    {
+                        "records": 0,
+                        "attack_blocked": 0,
+                        "benign_blocked": 0,
+                        "benign_flagged": 0,
+                        "errors": 0,
+                    },
                 )
+                row["records"] += 1
                 if finding.result.verdict == "error":
                     row["errors"] += 1
                     errors += 1
@@ -224,3 +239,37 @@ class GuardrailsSuite(Suite):
             "warnings": [f"{errors} scanner error(s)"] if errors else [],
             "rows_evaluated": len(texts),
         }
+
+
+def _listed(value: Any, location: str) -> tuple[str, ...]:
+    """A passage or a list of passages as a tuple (missing: empty)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise BadInput("expected a text or a list of texts", location=location)
+
+
+def _contexts(data: pd.DataFrame) -> list[Any]:
+    """The output scanners' context of every record (empty where the columns are absent)."""
+    from charter.guard.base import EMPTY_CONTEXT, ScanContext
+
+    columns = [c for c in ("prompt", "context", "system_prompt", "canaries") if c in data]
+    if not columns:
+        return [EMPTY_CONTEXT] * len(data)
+    contexts: list[Any] = []
+    for index, record in enumerate(data[columns].to_dict("records")):
+        where = f"row {index + 1}"
+        fields: dict[str, Any] = {}
+        for key in ("prompt", "system_prompt"):
+            value = record.get(key)
+            if isinstance(value, str):
+                fields[key] = value
+            elif value is not None and not (isinstance(value, float) and math.isnan(value)):
+                raise BadInput(f"{key!r} must be text", location=f"{where}.{key}")
+        fields["context"] = _listed(record.get("context"), f"{where}.context")
+        fields["canaries"] = _listed(record.get("canaries"), f"{where}.canaries")
+        contexts.append(ScanContext(**fields))
+    return contexts

@@ -14,6 +14,7 @@ processes.
 from __future__ import annotations
 
 import abc
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -49,6 +50,14 @@ class ScanContext:
 
 
 EMPTY_CONTEXT = ScanContext()
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def replace_surrogates(text: str) -> str:
+    """``text`` with lone surrogates (undecodable bytes read with ``surrogateescape``)
+    replaced by U+FFFD, one for one, so offsets hold and every scanner can encode it."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 
 @dataclass(frozen=True, slots=True)

@@ -167,6 +167,9 @@ def ipv6_valid(candidate: str) -> bool:
     return True
 
 
+_IP_SHAPED = re2.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
+
+
 class PhoneValidator:
     """Phone numbers validated by ``phonenumbers`` for the given national regions."""
 
@@ -189,8 +192,8 @@ class PhoneValidator:
         import phonenumbers
 
         digits = sum(c.isdigit() for c in candidate)
-        if not 7 <= digits <= 15:
-            return False
+        if not 7 <= digits <= 15 or _IP_SHAPED.fullmatch(candidate):
+            return False  # four dotted groups of 1-3 digits: an (invalid) address
         regions: Sequence[str | None] = [None] if candidate.startswith("+") else self.regions
         for region in regions:
             try:
@@ -223,9 +226,13 @@ PATTERNS: dict[str, Any] = {
     ),
     "ipv4": re2.compile(rf"\b(?:{_OCTET}\.){{3}}{_OCTET}\b"),
     "ipv6": re2.compile(r"(?i)(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}"),
+    # International numbers first (leftmost-first alternation): ``+CC`` then digit groups
+    # of any length the plans use (``+33 1 23 45 67 89``, ``+49 30 123456``), which
+    # ``phonenumbers`` then validates; then national formats.
     "phone": re2.compile(
-        r"(?:\+[0-9]{1,3}[ .-]?)?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{2,5}(?:[ .-][0-9]{2,5}){1,4}"
-        r"|\+[0-9]{8,15}|\([0-9]{3}\) ?[0-9]{3}-[0-9]{4}"
+        r"\+[0-9]{1,3}(?:[ .-]?\(?[0-9]{1,6}\)?){1,6}"
+        r"|(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{2,6}(?:[ .-][0-9]{2,6}){1,4}"
+        r"|\([0-9]{3}\) ?[0-9]{3}-[0-9]{4}"
     ),
 }
 
@@ -233,7 +240,7 @@ PATTERNS: dict[str, Any] = {
 #: token: an e-mail inside a path, a number inside a longer number or version).
 _NEIGHBOURS: dict[str, tuple[str, str]] = {
     "email": ("\\w.%+-", "\\w-"),
-    "credit_card": ("\\d-", "\\d-"),
+    "credit_card": ("\\d+-", "\\d-"),  # "+4915..." is a phone number, not a card
     "us_ssn": ("\\d-", "\\d-"),
     "ipv4": ("\\d.", "\\d"),
     "ipv6": ("\\w:", "\\w:"),

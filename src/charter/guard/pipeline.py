@@ -24,6 +24,7 @@ from charter.guard.base import (
     Span,
     Stage,
     redact,
+    replace_surrogates,
 )
 
 Action = Literal["block", "redact", "flag"]
@@ -195,6 +196,7 @@ class Guard:
         self, text: str, stage: Stage = "input", context: ScanContext = EMPTY_CONTEXT
     ) -> GuardOutcome:
         """Run the stage's scanners on ``text`` and apply the policy's actions."""
+        text = replace_surrogates(text)
         findings: list[Finding] = []
         redactions: list[Span] = []
         for rule, scanner in self._stages[stage]:

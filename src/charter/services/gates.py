@@ -49,6 +49,7 @@ def gather_facts(ctx: Context, release: Release, environment: str, policy: Polic
     for item in evidence:
         parsed = json.loads(item.result)
         metrics = parsed.get("metrics", {}) if isinstance(parsed, dict) else {}
+        details = parsed.get("details", {}) if isinstance(parsed, dict) else {}
         checked = evaluate_contract(contract, parsed) if isinstance(parsed, dict) else {}
         facts_of_evidence.append(
             EvidenceFact(
@@ -59,6 +60,7 @@ def gather_facts(ctx: Context, release: Release, environment: str, policy: Polic
                 created_at=item.created_at,
                 bounds=tuple(checked.get("bounds", ())),
                 metrics=metrics if isinstance(metrics, dict) else {},
+                details=details if isinstance(details, dict) else {},
             )
         )
     reference = contracts.reference_fact(ctx, release)

@@ -116,6 +116,25 @@ def evidence(
     )
 
 
+def evidence_of(
+    result: dict[str, Any], id_: int, *, age_days: int = 1, contract: Any = None
+) -> EvidenceFact:
+    """A real suite result as the gate sees it: re-checked against ``contract``."""
+    from charter.domain.contracts import evaluate_contract
+
+    checked = evaluate_contract(parse_contract(contract), result) if contract else {}
+    return EvidenceFact(
+        id=id_,
+        suite=result["suite"]["name"],
+        suite_version=result["suite"]["version"],
+        digest=f"{id_:064d}",
+        created_at=NOW - timedelta(days=age_days),
+        bounds=tuple(checked.get("bounds", ())),
+        metrics=result["metrics"],
+        details=result["details"],
+    )
+
+
 def decision(
     id_: int,
     verdict: str = "approve",

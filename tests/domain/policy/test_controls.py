@@ -273,10 +273,13 @@ def test_live_monitors_names_what_each_monitor_lacks() -> None:
     assert missing == ("fail", "latency: not planned")
 
 
-def test_guardrails() -> None:
+def test_guardrails_declaration_alone_is_not_enough() -> None:
+    # Evidence that the scanners work is tested in test_guardrail_controls.py.
     params = {"required": ["pii", "prompt_injection"]}
     both = doc(config={"guardrails": ["pii", {"name": "prompt_injection"}]})
-    assert status("guardrails", params, document=both)[0] == "pass"
+    declared = status("guardrails", params, document=both)
+    assert declared[0] == "fail"
+    assert "no guardrails evaluation evidence ran pii, prompt_injection" in declared[1]
     one = doc(config={"guardrails": ["pii"]})
     assert status("guardrails", params, document=one) == (
         "fail",

@@ -2,24 +2,25 @@
 
 A run only counts when it decodes to mostly printable UTF-8 text with letters and
 spaces, so hashes, keys and binary blobs (which are also base64 or hex) are left
-alone. The number and length of runs decoded per text are bounded.
+alone. The number and length of runs decoded per text are bounded. The patterns are
+repetitions of one character class with fixed-width groups, which Python's ``re`` runs
+in linear time; it avoids the ``re2`` module's per-match Python bookkeeping.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Iterator
 
-import re2
-
-_BASE64 = re2.compile(r"(?:[A-Za-z0-9+/]{4}){5,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
-_BASE64_URL = re2.compile(r"(?:[A-Za-z0-9_-]{4}){5,}(?:[A-Za-z0-9_-]{2,3})?")
-_HEX = re2.compile(r"(?:(?:\\x|0x)?[0-9A-Fa-f]{2}[ :,]?){10,}")
-_HEX_DIGITS = re2.compile(r"(?:\\x|0x)|[ :,]")
+_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4}){5,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+_BASE64_URL = re.compile(r"(?:[A-Za-z0-9_-]{4}){5,}(?:[A-Za-z0-9_-]{2,3})?")
+_HEX = re.compile(r"(?:(?:\\x|0x)?[0-9A-Fa-f]{2}[ :,]?){10,}")
+_HEX_DIGITS = re.compile(r"(?:\\x|0x)|[ :,]")
 
 #: Leetspeak is likely when digits or symbols sit between letters.
-LEET_HINT = re2.compile(r"[a-z][0134578@$|!+][a-z]|\b[0134578@$][a-z]{2,}")
+LEET_HINT = re.compile(r"[a-z][0134578@$|!+][a-z]|\b[0134578@$][a-z]{2,}", re.ASCII)
 
 #: Longest run decoded (characters); longer runs are cut to this.
 MAX_RUN = 16_384

@@ -13,12 +13,13 @@ Long texts are scored in windows; the worst window counts.
 from __future__ import annotations
 
 import functools
+import re
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
-import re2
 from numpy.typing import NDArray
 
 from charter.guard import normalise
@@ -29,29 +30,37 @@ MASK = N_FEATURES - 1
 WINDOW = 2048
 MAX_WINDOWS = 32
 
-_WORD = re2.compile(r"[a-z0-9']+|[^\sa-z0-9]")
+#: The tokeniser. Python's ``re`` is linear on this pattern (two disjoint character
+#: classes, no nesting) and tokenises a 1 KB prompt in ~0.5 ms, where the ``re2`` module's
+#: pure-Python ``findall`` wrapper (offset bookkeeping per match) took ~30 ms.
+_WORD = re.compile(r"[a-z0-9']+|[^\sa-z0-9]")
 
 
 def features(text: str) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Hashed feature indices and their values (log counts, L2-normalised) of one window."""
     tokens = _WORD.findall(normalise.skeleton(text))
-    counts: dict[int, int] = {}
-    crc = zlib.crc32
-    previous = "<s>"
-    for token in tokens:
-        for key in (b"w" + token.encode(), b"b" + f"{previous} {token}".encode()):
-            index = crc(key) & MASK
-            counts[index] = counts.get(index, 0) + 1
+    if not tokens:
+        return np.zeros(0, np.int64), np.zeros(0, np.float64)
+    # Each distinct word, bigram and character 4-gram is hashed once and weighted by how
+    # often it occurs: the same counts as hashing every occurrence, several times faster
+    # on repetitive text (padding, lists, code).
+    keys: list[bytes] = []
+    weights: list[int] = []
+    for token, n in Counter(tokens).items():
+        keys.append(b"w" + token.encode())
+        weights.append(n)
         if len(token) > 4 and token[0].isalnum():
             padded = f"<{token}>".encode()
-            for start in range(len(padded) - 3):
-                index = crc(b"c" + padded[start : start + 4]) & MASK
-                counts[index] = counts.get(index, 0) + 1
-        previous = token
-    if not counts:
-        return np.zeros(0, np.int64), np.zeros(0, np.float64)
-    indices = np.fromiter(counts, dtype=np.int64, count=len(counts))
-    values = np.log1p(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
+            keys += [b"c" + padded[i : i + 4] for i in range(len(padded) - 3)]
+            weights += [n] * (len(padded) - 3)
+    pairs = zip(["<s>", *tokens[:-1]], tokens, strict=True)
+    for (previous, token), n in Counter(pairs).items():
+        keys.append(b"b" + f"{previous} {token}".encode())
+        weights.append(n)
+    hashes = np.fromiter(map(zlib.crc32, keys), dtype=np.int64, count=len(keys)) & MASK
+    indices, inverse = np.unique(hashes, return_inverse=True)
+    counts = np.bincount(inverse, weights=np.asarray(weights, dtype=np.float64))
+    values = np.log1p(counts)
     values /= np.linalg.norm(values)
     return indices, values
 
@@ -79,8 +88,10 @@ class LearnedModel:
         best = 0.0
         for window in windows(text):
             indices, values = features(window)
+            if not len(indices):
+                continue  # no words: nothing to judge (the bias alone is not evidence)
             logit = float(self.weights[indices].astype(np.float64) @ values) + self.bias
-            best = max(best, 1.0 / (1.0 + np.exp(-logit)))
+            best = max(best, float(1.0 / (1.0 + np.exp(-logit))))
         return best
 
 

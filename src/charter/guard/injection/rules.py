@@ -18,17 +18,19 @@ request to classify a prompt) counts half: those are the commonest false positiv
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import re2
 
 from charter.guard import normalise
-from charter.guard.injection import encodings
+from charter.guard.injection import encodings, moves
 
 _IGNORE = (
     r"(?:ignore|ignoring|disregard(?:ing)?|forget(?:ting)?|skip|bypass(?:ing)?|override|"
+    r"drop|dropping|ditch|scrap|"
     r"overwrite|overriding|neglect|abandon|discard|dismiss|erase|nevermind|never mind|"
     r"set aside|throw out|toss out|pay no (?:attention|heed|mind) to|"
     r"(?:do not|don'?t|stop|no longer) (?:follow(?:ing)?|obey(?:ing)?|adher(?:e|ing) to|"
@@ -79,6 +81,9 @@ class Rule:
     group: str
     weight: float
     pattern: str
+    #: The weight when the rule matches twice, at separate places (several clauses of
+    #: the same move, e.g. "do not apologise ... never refuse"); None: no increase.
+    repeat_weight: float | None = None
 
     def compiled(self) -> Any:
         """The RE2 program (compiled once per process, see :data:`RULES`)."""
@@ -118,7 +123,7 @@ RULE_SPECS: tuple[Rule, ...] = (
         0.85,
         r"\b(?:reveal|show|print|display|output|repeat|recite|echo|write out|type out|spell out|"
         r"tell me|give me|share|leak|dump|expose|disclose|paste|copy|return|provide|"
-        r"what (?:is|are|was|were)|read back|translate)\W+(?:\w+\W+){0,4}?"
+        r"what (?:is|are|was|were) your|read back|translate)\W+(?:\w+\W+){0,4}?"
         r"(?:system|initial|original|hidden|secret|internal|developer|pre-?|full|exact|"
         r"entire|first|confidential|starting|verbatim)\W*(?:\w+\W+){0,2}?"
         r"(?:prompt|instructions|message|directives|configuration|guidelines|rules)\b",
@@ -234,10 +239,11 @@ RULE_SPECS: tuple[Rule, ...] = (
         r"reject|say no|say that you can'?t|say you can'?t|apologi[sz]e|warn|censor|"
         r"hold back|add (?:a |any )?(?:warnings?|disclaimers?|notes?)|moralize|moralise|"
         r"lecture|mention (?:ethics|legality|morality|safety))\b",
+        0.85,
     ),
     Rule(
         "always-comply",
-        "suppress",
+        "comply",
         0.5,
         r"\b(?:you (?:must|will|shall|have to|need to)|always)\W+(?:\w+\W+){0,2}?"
         r"(?:comply|obey|answer (?:every|any|all)|fulfil+ (?:every|any|all)|"
@@ -258,7 +264,7 @@ RULE_SPECS: tuple[Rule, ...] = (
         "inject",
         0.6,
         r"\b(?:your|the) (?:new|real|true|only|actual|updated|primary) (?:task|role|purpose|"
-        r"goal|objective|job|mission|instructions?|directive|identity|persona)\W+"
+        r"goal|objective|job|mission|instructions?|directive|identity|persona|rules)\W+"
         r"(?:is|are|will be|now)\b",
     ),
     Rule(
@@ -292,8 +298,9 @@ RULE_SPECS: tuple[Rule, ...] = (
         "chat-template-token",
         "delimiter",
         0.8,
-        r"<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|"
-        r"end_header_id|begin_of_text|end_of_text)\|>|\[/?inst\]|<<\s*/?sys\s*>>|"
+        # ``[|l]``: the leetspeak variant reads ``|`` as ``l``.
+        r"<[|l](?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id|"
+        r"end_header_id|begin_of_text|end_of_text)[|l]>|\[/?inst\]|<<\s*/?sys\s*>>|"
         r"</s>\s*<s>|<\|/?(?:system|assistant)\|?>",
     ),
     Rule(
@@ -324,35 +331,49 @@ RULE_SPECS: tuple[Rule, ...] = (
     ),
 )
 
+RULE_SPECS += tuple(Rule(*move) for move in moves.MOVES)
+
 #: The compiled rules; RE2 gives linear-time matching on any input.
 RULES: tuple[tuple[Rule, Any], ...] = tuple((rule, rule.compiled()) for rule in RULE_SPECS)
 
-#: A cheap pre-check: a text with none of these words cannot match any rule.
-TRIGGERS = re2.compile(
-    r"ignor|disregard|forget|skip|bypass|overrid|overwrit|neglect|abandon|discard|dismiss|"
-    r"erase|never ?mind|set aside|throw out|toss out|pay no|follow|obey|adher|listen|comply|"
-    r"bound|prompt|instruction|repeat|print|output|echo|copy|recite|reproduc|told|"
-    r"anything now|dan|stan|dude|aim|gpt|evilbot|mongo|devmode|jailbr|kevin|unrestrict|"
-    r"unfilter|uncensor|amoral|immoral|unethic|evil|rogue|lawless|unbound|unlimit|unalign|"
-    r"unchain|without|mode|free|releas|exempt|zero|circumvent|disabl|turn|remov|lift|"
-    r"unlock|liberat|unshackl|unleash|emancipat|polic|character|respons|answer|repl|"
-    r"refus|declin|reject|say no|apologi|warn|censor|hold back|disclaimer|moral|lectur|"
-    r"must|always|new|task|role|purpose|goal|identity|persona|from now|point|starting now|"
-    r"henceforth|rest of this|developer|creator|admin|owner|operator|openai|anthropic|"
-    r"programmer|engineer|root|sudo|security|emergency|<\||inst\]|sys|</s>|system|"
-    r"assistant|end of|begin|decod|deciph|decrypt|base|hex|rot|binary|morse|cipher"
-)
+
+def _rule_filter() -> Any:
+    """Every rule in one RE2 ``FilteredRE2``: the literal atoms each rule needs are matched
+    in one pass over the text, and only the rules whose atoms are all there run.
+
+    One filtered pass over a 1 KB prompt costs about what a single rule's search did
+    (the rules rarely match, and a rule that cannot match never runs), where searching
+    all the rules one after the other cost 20-30 times that.
+    """
+    matcher = re2.Filter()
+    for rule in RULE_SPECS:
+        matcher.Add(rule.pattern)
+    matcher.Compile()
+    return matcher
+
+
+RULE_FILTER = _rule_filter()
 
 #: Words that mark a text *about* attacks (a question, a classification request).
-DISCUSSION = re2.compile(
+DISCUSSION = re.compile(
     r"\b(?:prompt injections?|injection attacks?|jailbreak(?:s|ing)? (?:attacks?|prompts?|"
     r"attempts?|techniques?|examples?)|jailbreaks?|red[- ]team(?:ing)?|adversarial prompts?|"
     r"security (?:researcher|team|training|awareness|review|course|class)|"
     r"classif(?:y|ier|ication)|detect(?:ion|or)?|label (?:this|each|the)|is this an? "
     r"(?:attack|injection)|examples? of|such as|for example|e\.g\.|what is|what are|"
-    r"explain|defend|defen[cs]es?|protect|mitigat\w*|guard against|filter(?:ing)? out)\b"
+    r"explain|defend|defen[cs]es?|protect|mitigat\w*|guard against|filter(?:ing)? out|"
+    # ... or that reports someone else's words, to translate, answer or judge them
+    r"wrote|writes|said|says|told me|sent me|emailed|texted|posted|quoted?|"
+    r"translat(?:e|ion)|phrase|sentence|what does (?:that|this|it) mean)\b",
+    re.ASCII,  # word boundaries as RE2 reads them
 )
-_QUOTED = re2.compile(r"\"[^\"\n]*\"|“[^”\n]*”|`[^`\n]*`|«[^»\n]*»")
+#: Quoted stretches: double quotes, curly quotes, backticks, guillemets, and single
+#: quotes that open after and close before a non-letter (so "don't" is no quote).
+#: Python's ``re``: these are single negated classes between delimiters (linear).
+_QUOTED = re.compile(
+    r"\"[^\"\n]*\"|“[^”\n]*”|\u2018[^\u2019\n]*\u2019|`[^`\n]*`|«[^»\n]*»|"
+    r"(?<!\w)'[^'\n]+'(?!\w)"
+)
 
 #: How much a quoted match in a text about attacks counts.
 QUOTED_DISCUSSION_FACTOR = 0.5
@@ -372,22 +393,47 @@ class Hit:
     end: int
 
 
-def _scan_variant(text: str, variant: str, hits: list[Hit], discussion: bool) -> None:
-    if not TRIGGERS.search(text):
+def _scan_variant(text: str, variant: str, hits: list[Hit]) -> None:
+    encoded = text.encode("utf-8")
+    matched = RULE_FILTER.Match(encoded, False) if text else None
+    if not matched:
         return
-    quoted: list[tuple[int, int]] | None = None
-    for rule, program in RULES:
-        match = program.search(text)
+    one_to_one = len(encoded) == len(text)
+    for index in sorted(matched):
+        rule, program = RULES[index]
+        # Where it matched (the filter only says whether), searched on the bytes already
+        # encoded; byte offsets become character offsets only for non-ASCII text.
+        match = program.search(encoded)
         if match is None:
             continue
+        start, end = match.span()
         weight = rule.weight
-        if discussion:
-            if quoted is None:
-                quoted = [m.span() for m in _QUOTED.finditer(text)]
-            start, end = match.span()
-            if any(a <= start and end <= b for a, b in quoted):
-                weight *= QUOTED_DISCUSSION_FACTOR
-        hits.append(Hit(rule.id, rule.group, weight, variant, *match.span()))
+        if rule.repeat_weight is not None and program.search(encoded, end) is not None:
+            weight = rule.repeat_weight
+        if not one_to_one:
+            start = len(encoded[:start].decode("utf-8", "ignore"))
+            end = len(encoded[:end].decode("utf-8", "ignore"))
+        hits.append(Hit(rule.id, rule.group, weight, variant, start, end))
+
+
+def _discount_quoted(plain: str, hits: list[Hit]) -> list[Hit]:
+    """Halve hits inside quotation marks when the text talks about attacks.
+
+    Only called when something matched, so ordinary text never pays for the check. The
+    leetspeak variant maps character for character, so the quotes' offsets hold for it.
+    """
+    if DISCUSSION.search(plain) is None:
+        return hits
+    quoted = [m.span() for m in _QUOTED.finditer(plain)]
+    if not quoted:
+        return hits
+    out = []
+    for hit in hits:
+        inside = hit.variant in ("text", "leetspeak") and any(
+            a <= hit.start and hit.end <= b for a, b in quoted
+        )
+        out.append(replace(hit, weight=hit.weight * QUOTED_DISCUSSION_FACTOR) if inside else hit)
+    return out
 
 
 def find_hits(text: str, *, max_decoded: int = 16) -> tuple[list[Hit], dict[str, int]]:
@@ -397,12 +443,13 @@ def find_hits(text: str, *, max_decoded: int = 16) -> tuple[list[Hit], dict[str,
     payload length, decoded payloads) for the score and the details.
     """
     plain = normalise.skeleton(text)
-    discussion = DISCUSSION.search(plain) is not None
     hits: list[Hit] = []
-    _scan_variant(plain, "text", hits, discussion)
+    _scan_variant(plain, "text", hits)
     if encodings.LEET_HINT.search(plain):
-        _scan_variant(normalise.leet(plain), "leetspeak", hits, discussion)
-    _scan_variant(normalise.rot13(plain), "rot13", hits, False)
+        _scan_variant(normalise.leet(plain), "leetspeak", hits)
+    if hits:
+        hits = _discount_quoted(plain, hits)
+    _scan_variant(normalise.rot13(plain), "rot13", hits)
     signals = {
         "invisible": normalise.invisible_count(text),
         "mixed_script_words": normalise.mixed_script_words(text, limit=50),
@@ -413,10 +460,10 @@ def find_hits(text: str, *, max_decoded: int = 16) -> tuple[list[Hit], dict[str,
     signals["tag_payload"] = len(hidden)
     if len(hidden) >= TAG_PAYLOAD_MIN:
         hits.append(Hit("unicode-tag-payload", "hidden", 0.7, "unicode-tags", 0, len(plain)))
-        _scan_variant(normalise.skeleton(hidden), "unicode-tags", hits, False)
+        _scan_variant(normalise.skeleton(hidden), "unicode-tags", hits)
     for kind, decoded in encodings.payloads(text, limit=max_decoded):
         signals["decoded_payloads"] += 1
-        _scan_variant(normalise.skeleton(decoded), kind, hits, False)
+        _scan_variant(normalise.skeleton(decoded), kind, hits)
     return hits, signals
 
 
