@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from charter.domain.errors import BadInput
+from charter.monitoring.multiclass import (
+    MulticlassCalibration,
+    MulticlassExpected,
+    estimate_multiclass,
+    multiclass_metrics,
+)
 from charter.monitoring.performance import (
+    ExpectedCounts,
     PerformanceEstimate,
     estimate_from_expected,
     metrics_from_confusion,
@@ -56,6 +63,8 @@ def _realised(counts: CohortCounts, setup: PerformanceSetup) -> RealisedPerforma
         return RealisedPerformance(0, {})
     brier = confusion.brier.value / confusion.brier_n if confusion.brier_n else None
     metrics = metrics_from_confusion(confusion.matrix, setup.positive_index)
+    if len(setup.classes) > 2:
+        metrics.update(multiclass_metrics(confusion.matrix))
     return RealisedPerformance(confusion.n, metrics, brier)
 
 
@@ -64,7 +73,8 @@ def realised_performance(
 ) -> RealisedPerformance:
     """Realised metrics of a window (or, without one, the reference baseline), overall and
     per cohort. Accuracy always; precision, recall, specificity, F1 and the Brier score for
-    binary classifiers."""
+    binary classifiers; macro and weighted precision, recall and F1 for three or more
+    classes."""
     setup = _setup(reference)
     if window is None:
         overall, cohorts = setup.baseline, setup.cohorts
@@ -97,15 +107,19 @@ def estimate_performance(
     reference: ReferenceProfile, window: WindowProfile
 ) -> EstimatedPerformance:
     """Estimate the window's accuracy (with a 95% band) and expected confusion matrix from
-    calibrated scores alone; see :data:`charter.monitoring.performance.ASSUMPTIONS`."""
+    calibrated scores alone; see :data:`charter.monitoring.performance.ASSUMPTIONS`.
+    For a multiclass reference (``class_scores``) every metric carries a band; see
+    :mod:`charter.monitoring.multiclass`."""
     setup = _setup(reference)
     if setup.calibration is None:
         raise BadInput(
             "label-free estimation needs a binary classifier with a score column and a "
-            "positive label present in the reference"
+            "positive label present in the reference, or a multiclass one with class_scores"
         )
     if window.reference != reference.digest:
         raise BadInput("the window profile was built on another reference profile")
+    if isinstance(setup.calibration, MulticlassCalibration):
+        return _estimate_multiclass(setup, window)
     baseline = _realised(setup.baseline, setup)
     accuracy = baseline.metrics.get("accuracy")
 
@@ -115,7 +129,7 @@ def estimate_performance(
             # The calibration level per cohort is only as sure as that cohort's rows.
             cohort_ref = _realised(ref_counts, setup)
             ref_accuracy, ref_n = cohort_ref.metrics.get("accuracy"), cohort_ref.n
-        if counts.expected is None:
+        if not isinstance(counts.expected, ExpectedCounts):
             return _empty_estimate()
         return estimate_from_expected(
             counts.expected, reference_accuracy=ref_accuracy, reference_n=ref_n
@@ -124,6 +138,23 @@ def estimate_performance(
     overall = estimate(CohortCounts(window.rows, window.confusion, window.expected), None)
     cohorts = {
         name: estimate(counts, setup.cohorts.get(name)) for name, counts in window.cohorts.items()
+    }
+    return EstimatedPerformance(overall, cohorts)
+
+
+def _estimate_multiclass(setup: PerformanceSetup, window: WindowProfile) -> EstimatedPerformance:
+    def estimate(counts: Any, ref_counts: CohortCounts | None) -> PerformanceEstimate:
+        if not isinstance(counts, MulticlassExpected):
+            counts = MulticlassExpected.empty(len(setup.classes))
+        ref = ref_counts.expected if ref_counts is not None else None
+        return estimate_multiclass(
+            counts, setup.classes, ref if isinstance(ref, MulticlassExpected) else None
+        )
+
+    overall = estimate(window.expected, setup.baseline)
+    cohorts = {
+        name: estimate(counts.expected, setup.cohorts.get(name))
+        for name, counts in window.cohorts.items()
     }
     return EstimatedPerformance(overall, cohorts)
 
