@@ -29,15 +29,7 @@ from charter.monitoring.performance import (
 
 Column = NumericColumn | CategoricalColumn
 
-Expected = ExpectedCounts | MulticlassExpected
 AnyCalibration = Calibration | MulticlassCalibration
-
-
-def expected_from_dict(data: dict[str, Any]) -> Expected:
-    """Binary or multiclass expected counts, told apart by their ``kind``."""
-    if data.get("kind") == "multiclass":
-        return MulticlassExpected.from_dict(data)
-    return ExpectedCounts.from_dict(data)
 
 
 def calibration_from_dict(data: dict[str, Any]) -> AnyCalibration:
@@ -53,11 +45,13 @@ OTHER_COHORT = "<other>"
 
 @dataclass(frozen=True, eq=False)
 class CohortCounts:
-    """Per-cohort rows, realised counts (when labelled) and label-free counts."""
+    """Per-cohort rows, realised counts (when labelled) and label-free counts: binary in
+    ``expected``, multiclass in ``expected_classes``."""
 
     rows: int
     confusion: ConfusionCounts | None
-    expected: Expected | None
+    expected: ExpectedCounts | None
+    expected_classes: MulticlassExpected | None = None
 
     def merge(self, other: CohortCounts) -> CohortCounts:
         """Counts of both sets of rows."""
@@ -65,14 +59,17 @@ class CohortCounts:
             self.rows + other.rows,
             merge_optional(self.confusion, other.confusion),
             merge_optional(self.expected, other.expected),
+            merge_optional(self.expected_classes, other.expected_classes),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form."""
+        """JSON-able form (``expected_classes`` only when kept, so binary and earlier
+        profiles keep their shape and digest)."""
         return {
             "rows": self.rows,
             "confusion": self.confusion.to_dict() if self.confusion else None,
             "expected": self.expected.to_dict() if self.expected else None,
+            **multiclass_dict(self.expected_classes),
         }
 
     @classmethod
@@ -83,8 +80,20 @@ class CohortCounts:
         return cls(
             int(data["rows"]),
             ConfusionCounts.from_dict(confusion) if confusion else None,
-            expected_from_dict(expected) if expected else None,
+            ExpectedCounts.from_dict(expected) if expected else None,
+            multiclass_from(data),
         )
+
+
+def multiclass_dict(counts: MulticlassExpected | None) -> dict[str, Any]:
+    """The ``expected_classes`` entry of a profile dict: present only when kept."""
+    return {} if counts is None else {"expected_classes": counts.to_dict()}
+
+
+def multiclass_from(data: dict[str, Any]) -> MulticlassExpected | None:
+    """Inverse of :func:`multiclass_dict`."""
+    raw = data.get("expected_classes")
+    return MulticlassExpected.from_dict(raw) if raw else None
 
 
 def merge_optional(a: Any, b: Any) -> Any:
@@ -227,16 +236,16 @@ def performance_counts(
         # Always counted, even with no label yet, so that merging stays exact.
         s = binary_score[sel] if binary_score is not None else None
         confusion = ConfusionCounts.of(t, p, n_classes, s, positive)
-        expected: Expected | None = None
+        expected = classes = None
         if multiclass is not None:
             rows_p = multiclass[sel]
             usable = np.isfinite(rows_p).all(axis=1) & (p >= 0)
-            expected = MulticlassExpected.of(rows_p[usable], p[usable], n_classes)
+            classes = MulticlassExpected.of(rows_p[usable], p[usable], n_classes)
         elif probability is not None and positive is not None:
             prob = probability[sel]
             usable = np.isfinite(prob) & (p >= 0)
             expected = ExpectedCounts.of(prob[usable], p[usable] == positive)
-        return CohortCounts(rows, confusion, expected)
+        return CohortCounts(rows, confusion, expected, classes)
 
     overall = counts(None)
     cohorts: dict[str, CohortCounts] = {}

@@ -19,7 +19,6 @@ from charter.monitoring.multiclass import (
     multiclass_metrics,
 )
 from charter.monitoring.performance import (
-    ExpectedCounts,
     PerformanceEstimate,
     estimate_from_expected,
     metrics_from_confusion,
@@ -81,7 +80,9 @@ def realised_performance(
     else:
         if window.reference != reference.digest:
             raise BadInput("the window profile was built on another reference profile")
-        overall = CohortCounts(window.rows, window.confusion, window.expected)
+        overall = CohortCounts(
+            window.rows, window.confusion, window.expected, window.expected_classes
+        )
         cohorts = window.cohorts
     result = _realised(overall, setup)
     by_cohort = {name: _realised(counts, setup) for name, counts in cohorts.items()}
@@ -129,7 +130,7 @@ def estimate_performance(
             # The calibration level per cohort is only as sure as that cohort's rows.
             cohort_ref = _realised(ref_counts, setup)
             ref_accuracy, ref_n = cohort_ref.metrics.get("accuracy"), cohort_ref.n
-        if not isinstance(counts.expected, ExpectedCounts):
+        if counts.expected is None:
             return _empty_estimate()
         return estimate_from_expected(
             counts.expected, reference_accuracy=ref_accuracy, reference_n=ref_n
@@ -143,17 +144,17 @@ def estimate_performance(
 
 
 def _estimate_multiclass(setup: PerformanceSetup, window: WindowProfile) -> EstimatedPerformance:
-    def estimate(counts: Any, ref_counts: CohortCounts | None) -> PerformanceEstimate:
-        if not isinstance(counts, MulticlassExpected):
+    def estimate(
+        counts: MulticlassExpected | None, ref_counts: CohortCounts | None
+    ) -> PerformanceEstimate:
+        if counts is None:
             counts = MulticlassExpected.empty(len(setup.classes))
-        ref = ref_counts.expected if ref_counts is not None else None
-        return estimate_multiclass(
-            counts, setup.classes, ref if isinstance(ref, MulticlassExpected) else None
-        )
+        ref = ref_counts.expected_classes if ref_counts is not None else None
+        return estimate_multiclass(counts, setup.classes, ref)
 
-    overall = estimate(window.expected, setup.baseline)
+    overall = estimate(window.expected_classes, setup.baseline)
     cohorts = {
-        name: estimate(counts.expected, setup.cohorts.get(name))
+        name: estimate(counts.expected_classes, setup.cohorts.get(name))
         for name, counts in window.cohorts.items()
     }
     return EstimatedPerformance(overall, cohorts)

@@ -27,10 +27,10 @@ from charter.monitoring.counts import (
     MISSING_COHORT,
     OTHER_COHORT,
     CohortCounts,
-    Expected,
     PerformanceSetup,
-    expected_from_dict,
     merge_optional,
+    multiclass_dict,
+    multiclass_from,
     performance_counts,
     performance_setup,
 )
@@ -161,8 +161,10 @@ class WindowProfile:
     rows: int
     columns: dict[str, Summary]
     confusion: ConfusionCounts | None = None
-    expected: Expected | None = None
+    expected: ExpectedCounts | None = None
     cohorts: dict[str, CohortCounts] = field(default_factory=dict)
+    #: Multiclass label-free counts (see :mod:`charter.monitoring.multiclass`).
+    expected_classes: MulticlassExpected | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (see docs/monitoring.md for the shape)."""
@@ -175,6 +177,7 @@ class WindowProfile:
             "confusion": self.confusion.to_dict() if self.confusion else None,
             "expected": self.expected.to_dict() if self.expected else None,
             "cohorts": {k: v.to_dict() for k, v in sorted(self.cohorts.items())},
+            **multiclass_dict(self.expected_classes),
         }
 
     def __eq__(self, other: object) -> bool:
@@ -214,8 +217,9 @@ class WindowProfile:
                 rows=int(data["rows"]),
                 columns=columns,
                 confusion=ConfusionCounts.from_dict(confusion) if confusion else None,
-                expected=expected_from_dict(expected) if expected else None,
+                expected=ExpectedCounts.from_dict(expected) if expected else None,
                 cohorts={str(k): CohortCounts.from_dict(v) for k, v in data["cohorts"].items()},
+                expected_classes=multiclass_from(data),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise BadInput(f"malformed window profile: {exc}") from exc
@@ -341,16 +345,18 @@ def profile_window(reference: ReferenceProfile, data: pd.DataFrame) -> WindowPro
             empty = column.empty()
             assert isinstance(empty, CategoricalSummary)
             columns[name] = CategoricalSummary(empty.counts, len(data), 0)
-    confusion = expected = None
+    confusion = expected = classes = None
     cohorts: dict[str, CohortCounts] = {}
     setup = reference.performance
     if setup is not None and reference.prediction is not None and reference.label is not None:
         overall, cohorts = performance_counts(
             data, setup, reference.prediction, reference.score, reference.label, reference.cohort
         )
-        confusion, expected = overall.confusion, overall.expected
+        confusion, expected, classes = overall.confusion, overall.expected, overall.expected_classes
         cohorts = {k: v for k, v in cohorts.items() if v.rows}
-    return WindowProfile(reference.digest, len(data), columns, confusion, expected, cohorts)
+    return WindowProfile(
+        reference.digest, len(data), columns, confusion, expected, cohorts, classes
+    )
 
 
 def merge_windows(first: WindowProfile, *others: WindowProfile) -> WindowProfile:
@@ -374,6 +380,7 @@ def merge_windows(first: WindowProfile, *others: WindowProfile) -> WindowProfile
             confusion=merge_optional(result.confusion, other.confusion),
             expected=merge_optional(result.expected, other.expected),
             cohorts=cohorts,
+            expected_classes=merge_optional(result.expected_classes, other.expected_classes),
         )
     return result
 
@@ -400,11 +407,10 @@ def empty_window(reference: ReferenceProfile) -> WindowProfile:
     setup = reference.performance
     if setup is None:
         return WindowProfile(reference.digest, 0, columns)
-    expected: Expected | None = None
+    expected = classes = None
     if isinstance(setup.calibration, MulticlassCalibration):
-        expected = MulticlassExpected.empty(len(setup.classes))
+        classes = MulticlassExpected.empty(len(setup.classes))
     elif setup.calibration is not None:
         expected = ExpectedCounts.empty()
-    return WindowProfile(
-        reference.digest, 0, columns, ConfusionCounts.empty(len(setup.classes)), expected
-    )
+    confusion = ConfusionCounts.empty(len(setup.classes))
+    return WindowProfile(reference.digest, 0, columns, confusion, expected, {}, classes)
