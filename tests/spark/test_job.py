@@ -26,7 +26,7 @@ def test_spark_profiles_equal_single_process_profiles(spark: Any) -> None:
     data = records(rng, 4_000, shift=0.3)
     # Five partitions of 500-row Arrow batches: hours are split across many pieces.
     frame = spark.createDataFrame(data).repartition(5)
-    buckets = profile_frame(frame, ref)
+    buckets = profile_frame(frame, ref, rows_per_profile=700)  # merges inside tasks too
     document = profiles_document(ref, buckets, release="ab" * 32, environment="prod")
     direct = profiles_document(ref, profile_rows(ref, data), release="ab" * 32, environment="prod")
     assert len(document["buckets"]) == 3

@@ -39,10 +39,15 @@ def _wanted(reference: ReferenceProfile, columns: list[str], timestamp: str) -> 
 
 
 def _encode(buckets: dict[datetime, BucketProfile]) -> pd.DataFrame:
+    # Plain object columns: pandas 3's Arrow-backed strings can be chunked, which
+    # PySpark's Arrow writer does not take.
     return pd.DataFrame(
         {
-            "start": [start.isoformat() for start in buckets],
-            "bucket": [json.dumps(b.to_dict(), separators=(",", ":")) for b in buckets.values()],
+            "start": pd.Series([start.isoformat() for start in buckets], dtype=object),
+            "bucket": pd.Series(
+                [json.dumps(b.to_dict(), separators=(",", ":")) for b in buckets.values()],
+                dtype=object,
+            ),
         },
         columns=["start", "bucket"],
     )
@@ -55,11 +60,13 @@ def profile_frame(
     timestamp: str = "timestamp",
     labels: DataFrame | None = None,
     inference_id: str = "inference_id",
+    rows_per_profile: int = 250_000,
 ) -> dict[datetime, BucketProfile]:
     """Hourly bucket profiles of a Spark DataFrame of inference records.
 
     ``labels`` (optional) is a DataFrame of ``inference_id`` and the reference's label
-    column (or ``label``), left-joined to the records before profiling. Returns the buckets
+    column (or ``label``), left-joined to the records before profiling. Each task holds
+    ``rows_per_profile`` rows at most in pandas at a time. Returns the buckets
     by hour start (UTC); :func:`charter.spark.buckets.profiles_document` makes the document.
     """
     from pyspark.sql import functions as F  # noqa: N812 - the conventional name
@@ -88,9 +95,24 @@ def profile_frame(
     def partition(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         ref = ReferenceProfile.from_dict(json.loads(document))
         buckets: dict[datetime, BucketProfile] = {}
+        pending: list[pd.DataFrame] = []
+        size = 0
+
+        def flush() -> None:
+            nonlocal buckets, pending, size
+            if size:
+                rows = pd.concat(pending, ignore_index=True) if len(pending) > 1 else pending[0]
+                buckets = merge(buckets, profile_rows(ref, rows, timestamp=timestamp))
+            pending, size = [], 0
+
+        # Arrow batches are small; a profile has a fixed cost per hour, so profile a few
+        # hundred thousand rows at a time (exact either way: merging loses nothing).
         for batch in batches:
-            if len(batch):
-                buckets = merge(buckets, profile_rows(ref, batch, timestamp=timestamp))
+            pending.append(batch)
+            size += len(batch)
+            if size >= rows_per_profile:
+                flush()
+        flush()
         yield _encode(buckets)
 
     def combine(group: pd.DataFrame) -> pd.DataFrame:
