@@ -164,7 +164,7 @@ def body(args: Namespace) -> dict[str, Any]:
             [
                 "Spark percentile_approx (accuracy 10,000)",
                 figures["spark_percentile_approx_s"],
-                figures["percentile_approx_max_rank_error"],
+                f"{figures['percentile_approx_max_rank_error']:.1e}",
             ],
             ["exact: NumPy sort per column, one process", figures["exact_quantiles_s"], 0.0],
         ],
