@@ -95,3 +95,16 @@ def test_bad_arguments_exit_2_with_the_reason(module: str, args: list[str], reas
     assert done.returncode == 2
     assert reason in done.stderr
     assert done.stdout == ""  # refused before anything ran
+
+
+def test_spark_quick(tmp_path: Path) -> None:
+    # A real local[2] Spark: the run itself refuses to report unless the Spark and the
+    # single-process profiles are byte-identical.
+    pytest.importorskip("pyspark")
+    out = tmp_path / "spark.json"
+    done = _run("benchmarks.spark.run", "--quick", "--json", str(out), timeout=900)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    figures = json.loads(out.read_text())
+    assert (figures["rows"], figures["columns"], figures["buckets"]) == (100_000, 25, 4)
+    assert figures["spark_s"] > 0 and figures["single_process_s"] > 0
+    assert figures["percentile_approx_max_rank_error"] < 0.01
