@@ -27,9 +27,9 @@ def records(
         {
             "inference_id": [f"i{i}" for i in range(n)],
             # Microseconds: what Spark timestamps hold.
-            "timestamp": (
-                START + pd.to_timedelta(rng.uniform(0, hours * 3600, n), unit="s")
-            ).floor("us"),
+            "timestamp": (START + pd.to_timedelta(rng.uniform(0, hours * 3600, n), unit="s")).floor(
+                "us"
+            ),
             "x": x,
             "children": rng.poisson(1.5, n).astype(np.int64),
             "colour": colour,
