@@ -5,7 +5,6 @@ follows realised performance under covariate shift."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
@@ -20,39 +19,14 @@ from charter.monitoring import (
     realised_performance,
 )
 from charter.monitoring.multiclass import METRICS, MULTICLASS_ASSUMPTIONS
-
-CLASSES = np.array(["a", "b", "c"])
-WEIGHTS = np.array([[2.0, 0.0], [-1.0, 1.7], [-1.0, -1.7]])
-SCORES = {"a": "p_a", "b": "p_b", "c": "p_c"}
-
-
-def _scored(rng: np.random.Generator, n: int, shift: float = 0.0) -> pd.DataFrame:
-    """A softmax model whose scores are the true class probabilities (calibrated);
-    ``shift`` moves the inputs only (covariate shift: P(label | x) is unchanged)."""
-    x = rng.normal(0.0, 1.0, (n, 2)) + shift
-    logits = x @ WEIGHTS.T
-    p = np.exp(logits - logits.max(axis=1, keepdims=True))
-    p /= p.sum(axis=1, keepdims=True)
-    truth = (rng.random(n)[:, None] > np.cumsum(p, axis=1)).sum(axis=1).clip(0, 2)
-    return pd.DataFrame(
-        {
-            "x1": x[:, 0],
-            "x2": x[:, 1],
-            "group": np.where(rng.random(n) < 0.4, "g1", "g2"),
-            "p_a": p[:, 0],
-            "p_b": p[:, 1],
-            "p_c": p[:, 2],
-            "pred": CLASSES[p.argmax(axis=1)],
-            "label": CLASSES[truth],
-        }
-    )
+from tests.monitoring.multiclass_support import SCORES, scored
 
 
 def _reference(
     rng: np.random.Generator, n: int = 20_000, cohort: str | None = "group"
 ) -> ReferenceProfile:
     return build_reference(
-        _scored(rng, n),
+        scored(rng, n),
         features=["x1", "x2", "group"],
         prediction="pred",
         label="label",
@@ -63,7 +37,7 @@ def _reference(
 
 def test_realised_multiclass_metrics_agree_with_scikit_learn(rng: np.random.Generator) -> None:
     reference = _reference(rng, 3_000)
-    data = _scored(rng, 2_000, shift=0.5)
+    data = scored(rng, 2_000, shift=0.5)
     data.loc[data.index[:400], "pred"] = "c"  # a skewed decision rule, so classes differ
     realised = realised_performance(reference, profile_window(reference, data)).metrics
     assert realised["accuracy"] == pytest.approx(accuracy_score(data.label, data.pred), abs=1e-12)
@@ -85,7 +59,7 @@ def test_realised_multiclass_metrics_agree_with_scikit_learn(rng: np.random.Gene
 
 def test_multiclass_counts_merge_exactly_and_round_trip(rng: np.random.Generator) -> None:
     reference = _reference(rng, 3_000)
-    data = _scored(rng, 1_500, shift=0.3)
+    data = scored(rng, 1_500, shift=0.3)
     whole = profile_window(reference, data)
     parts = [profile_window(reference, data.iloc[i::3]) for i in range(3)]
     assert merge_windows(parts[2], parts[0], parts[1]).to_dict() == whole.to_dict()
@@ -100,7 +74,7 @@ def test_multiclass_counts_merge_exactly_and_round_trip(rng: np.random.Generator
 
 
 def test_binary_references_keep_their_shape(rng: np.random.Generator) -> None:
-    data = _scored(rng, 500)
+    data = scored(rng, 500)
     data["label"] = (data.label == "a").astype(int)
     data["pred"] = (data.pred == "a").astype(int)
     binary = build_reference(data, features=["x1"], prediction="pred", score="p_a", label="label")
@@ -116,7 +90,7 @@ def test_simulated_estimates_lie_within_their_bands(rng: np.random.Generator) ->
         covered = dict.fromkeys(METRICS, 0)
         estimated, realised_accuracy = [], []
         for _ in range(windows):
-            window = profile_window(reference, _scored(rng, size, shift))
+            window = profile_window(reference, scored(rng, size, shift))
             estimate = estimate_performance(reference, window).overall
             realised = realised_performance(reference, window).metrics
             for name in METRICS:
@@ -140,7 +114,7 @@ def test_simulated_estimates_lie_within_their_bands(rng: np.random.Generator) ->
 
 def test_multiclass_cohorts_are_estimated_too(rng: np.random.Generator) -> None:
     reference = _reference(rng, 5_000)
-    window = profile_window(reference, _scored(rng, 2_000, 0.5))
+    window = profile_window(reference, scored(rng, 2_000, 0.5))
     estimate = estimate_performance(reference, window)
     realised = realised_performance(reference, window)
     assert set(estimate.cohorts) == {"g1", "g2"}
@@ -152,7 +126,7 @@ def test_multiclass_cohorts_are_estimated_too(rng: np.random.Generator) -> None:
 
 
 def test_class_scores_are_checked(rng: np.random.Generator) -> None:
-    data = _scored(rng, 500)
+    data = scored(rng, 500)
     roles = {"features": ["x1"], "prediction": "pred", "label": "label"}
     with pytest.raises(BadInput, match="no probability column"):
         build_reference(data, **roles, class_scores={"a": "p_a", "b": "p_b"})  # type: ignore[arg-type]
