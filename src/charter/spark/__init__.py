@@ -4,11 +4,13 @@ Install with ``pip install 'charter[spark]'``. Only :mod:`charter.spark.job` imp
 pyspark (lazily); the rest is pandas and can build, merge and read profiles documents
 anywhere::
 
-    from charter.spark import profile_frame, profiles_document, submit_profiles
+    from charter.spark import profile_frame, profiles_document
 
     buckets = profile_frame(spark.table("inference_log"), reference)    # on the cluster
     document = profiles_document(reference, buckets, release=digest, environment="prod")
-    submit_profiles(document, system="credit", url=..., token=...)     # profiles, not rows
+
+Submitting the document (profiles, not rows) to the API is not wired yet; see
+docs/spark.md, "Submitting".
 
 See docs/spark.md.
 """
