@@ -12,6 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from charter.domain.errors import BadInput
+from charter.monitoring.multiclass import (
+    MulticlassCalibration,
+    MulticlassExpected,
+    estimate_multiclass,
+    multiclass_metrics,
+)
 from charter.monitoring.performance import (
     PerformanceEstimate,
     estimate_from_expected,
@@ -56,6 +62,8 @@ def _realised(counts: CohortCounts, setup: PerformanceSetup) -> RealisedPerforma
         return RealisedPerformance(0, {})
     brier = confusion.brier.value / confusion.brier_n if confusion.brier_n else None
     metrics = metrics_from_confusion(confusion.matrix, setup.positive_index)
+    if len(setup.classes) > 2:
+        metrics.update(multiclass_metrics(confusion.matrix))
     return RealisedPerformance(confusion.n, metrics, brier)
 
 
@@ -64,14 +72,17 @@ def realised_performance(
 ) -> RealisedPerformance:
     """Realised metrics of a window (or, without one, the reference baseline), overall and
     per cohort. Accuracy always; precision, recall, specificity, F1 and the Brier score for
-    binary classifiers."""
+    binary classifiers; macro and weighted precision, recall and F1 for three or more
+    classes."""
     setup = _setup(reference)
     if window is None:
         overall, cohorts = setup.baseline, setup.cohorts
     else:
         if window.reference != reference.digest:
             raise BadInput("the window profile was built on another reference profile")
-        overall = CohortCounts(window.rows, window.confusion, window.expected)
+        overall = CohortCounts(
+            window.rows, window.confusion, window.expected, window.expected_classes
+        )
         cohorts = window.cohorts
     result = _realised(overall, setup)
     by_cohort = {name: _realised(counts, setup) for name, counts in cohorts.items()}
@@ -97,15 +108,19 @@ def estimate_performance(
     reference: ReferenceProfile, window: WindowProfile
 ) -> EstimatedPerformance:
     """Estimate the window's accuracy (with a 95% band) and expected confusion matrix from
-    calibrated scores alone; see :data:`charter.monitoring.performance.ASSUMPTIONS`."""
+    calibrated scores alone; see :data:`charter.monitoring.performance.ASSUMPTIONS`.
+    For a multiclass reference (``class_scores``) every metric carries a band; see
+    :mod:`charter.monitoring.multiclass`."""
     setup = _setup(reference)
     if setup.calibration is None:
         raise BadInput(
             "label-free estimation needs a binary classifier with a score column and a "
-            "positive label present in the reference"
+            "positive label present in the reference, or a multiclass one with class_scores"
         )
     if window.reference != reference.digest:
         raise BadInput("the window profile was built on another reference profile")
+    if isinstance(setup.calibration, MulticlassCalibration):
+        return _estimate_multiclass(setup, window)
     baseline = _realised(setup.baseline, setup)
     accuracy = baseline.metrics.get("accuracy")
 
@@ -124,6 +139,23 @@ def estimate_performance(
     overall = estimate(CohortCounts(window.rows, window.confusion, window.expected), None)
     cohorts = {
         name: estimate(counts, setup.cohorts.get(name)) for name, counts in window.cohorts.items()
+    }
+    return EstimatedPerformance(overall, cohorts)
+
+
+def _estimate_multiclass(setup: PerformanceSetup, window: WindowProfile) -> EstimatedPerformance:
+    def estimate(
+        counts: MulticlassExpected | None, ref_counts: CohortCounts | None
+    ) -> PerformanceEstimate:
+        if counts is None:
+            counts = MulticlassExpected.empty(len(setup.classes))
+        ref = ref_counts.expected_classes if ref_counts is not None else None
+        return estimate_multiclass(counts, setup.classes, ref)
+
+    overall = estimate(window.expected_classes, setup.baseline)
+    cohorts = {
+        name: estimate(counts.expected_classes, setup.cohorts.get(name))
+        for name, counts in window.cohorts.items()
     }
     return EstimatedPerformance(overall, cohorts)
 

@@ -9,7 +9,7 @@ score, fitted once on the reference and stored as its breakpoints.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -299,9 +299,11 @@ class PerformanceEstimate:
     accuracy: float | None
     lower: float | None
     upper: float | None
-    expected_confusion: dict[str, float]
+    expected_confusion: dict[str, Any]
     metrics: dict[str, float | None]
     assumptions: tuple[str, ...] = ASSUMPTIONS
+    #: 95% band per metric (accuracy only for binary; every metric for multiclass).
+    bands: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -313,6 +315,7 @@ class PerformanceEstimate:
             "expected_confusion": self.expected_confusion,
             "metrics": self.metrics,
             "assumptions": list(self.assumptions),
+            "bands": {k: list(v) for k, v in sorted(self.bands.items())},
         }
 
 
@@ -342,11 +345,13 @@ def estimate_from_expected(
     half = Z_95 * math.sqrt(max(variance, 0.0))
     metrics: dict[str, float | None] = {"accuracy": accuracy}
     metrics.update(_binary_metrics(cells["tp"], cells["fp"], cells["fn"], cells["tn"]))
+    lower, upper = max(0.0, accuracy - half), min(1.0, accuracy + half)
     return PerformanceEstimate(
         n=n,
         accuracy=accuracy,
-        lower=max(0.0, accuracy - half),
-        upper=min(1.0, accuracy + half),
+        lower=lower,
+        upper=upper,
         expected_confusion=cells,
         metrics=metrics,
+        bands={"accuracy": (lower, upper)},
     )

@@ -13,124 +13,50 @@ content-hashed with :func:`charter.domain.canonical.content_digest`) and back wi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from charter.domain.canonical import content_digest
 from charter.domain.errors import BadInput
 from charter.monitoring.categorical import CategoricalColumn, CategoricalSummary, category_text
-from charter.monitoring.numeric import NumericColumn, NumericSummary, numeric_values
-from charter.monitoring.performance import (
-    Calibration,
-    ConfusionCounts,
-    ExpectedCounts,
-    class_index,
+from charter.monitoring.counts import (
+    MISSING_COHORT,
+    OTHER_COHORT,
+    CohortCounts,
+    PerformanceSetup,
+    merge_optional,
+    multiclass_dict,
+    multiclass_from,
+    performance_counts,
+    performance_setup,
 )
+from charter.monitoring.multiclass import MulticlassCalibration, MulticlassExpected
+from charter.monitoring.numeric import NumericColumn, NumericSummary
+from charter.monitoring.performance import ConfusionCounts, ExpectedCounts
+
+__all__ = [
+    "MISSING_COHORT",
+    "OTHER_COHORT",
+    "CohortCounts",
+    "PerformanceSetup",
+    "ReferenceProfile",
+    "WindowProfile",
+    "build_reference",
+    "empty_window",
+    "merge_windows",
+    "profile_window",
+    "update_window",
+]
 
 Column = NumericColumn | CategoricalColumn
 Summary = NumericSummary | CategoricalSummary
-
 REFERENCE_FORMAT = "charter.monitoring.reference"
 WINDOW_FORMAT = "charter.monitoring.window"
 FORMAT_VERSION = 1
-MISSING_COHORT = "<missing>"
-OTHER_COHORT = "<other>"
-
-
-@dataclass(frozen=True, eq=False)
-class CohortCounts:
-    """Per-cohort rows, realised counts (when labelled) and label-free counts."""
-
-    rows: int
-    confusion: ConfusionCounts | None
-    expected: ExpectedCounts | None
-
-    def merge(self, other: CohortCounts) -> CohortCounts:
-        """Counts of both sets of rows."""
-        return CohortCounts(
-            self.rows + other.rows,
-            _merge_optional(self.confusion, other.confusion),
-            _merge_optional(self.expected, other.expected),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form."""
-        return {
-            "rows": self.rows,
-            "confusion": self.confusion.to_dict() if self.confusion else None,
-            "expected": self.expected.to_dict() if self.expected else None,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CohortCounts:
-        """Inverse of :meth:`to_dict`."""
-        confusion = data.get("confusion")
-        expected = data.get("expected")
-        return cls(
-            int(data["rows"]),
-            ConfusionCounts.from_dict(confusion) if confusion else None,
-            ExpectedCounts.from_dict(expected) if expected else None,
-        )
-
-
-def _merge_optional(a: Any, b: Any) -> Any:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return a.merge(b)
-
-
-@dataclass(frozen=True, eq=False)
-class PerformanceSetup:
-    """What the reference fixes for performance: class order, positive class, calibration,
-    cohort buckets and the baselines measured on the reference itself."""
-
-    classes: tuple[str, ...]
-    positive: str | None
-    calibration: Calibration | None
-    cohort: CategoricalColumn | None
-    baseline: CohortCounts
-    cohorts: dict[str, CohortCounts] = field(default_factory=dict)
-
-    @property
-    def positive_index(self) -> int | None:
-        """Position of the positive class, when it is one of the classes."""
-        if self.positive is None or self.positive not in self.classes:
-            return None
-        return self.classes.index(self.positive)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form."""
-        return {
-            "classes": list(self.classes),
-            "positive": self.positive,
-            "calibration": self.calibration.to_dict() if self.calibration else None,
-            "cohort": self.cohort.to_dict() if self.cohort else None,
-            "baseline": self.baseline.to_dict(),
-            "cohorts": {k: v.to_dict() for k, v in sorted(self.cohorts.items())},
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], cohort_name: str | None) -> PerformanceSetup:
-        """Inverse of :meth:`to_dict`."""
-        calibration = data.get("calibration")
-        cohort = data.get("cohort")
-        return cls(
-            classes=tuple(str(c) for c in data["classes"]),
-            positive=None if data.get("positive") is None else str(data["positive"]),
-            calibration=Calibration.from_dict(calibration) if calibration else None,
-            cohort=(
-                CategoricalColumn.from_dict(cohort_name or "cohort", cohort) if cohort else None
-            ),
-            baseline=CohortCounts.from_dict(data["baseline"]),
-            cohorts={str(k): CohortCounts.from_dict(v) for k, v in data["cohorts"].items()},
-        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,12 +73,15 @@ class ReferenceProfile:
     bins: int = 100
     max_categories: int = 100
     performance: PerformanceSetup | None = None
+    #: Multiclass: the probability column of each class (class text -> column).
+    class_scores: dict[str, str] = field(default_factory=dict)
 
     @property
     def monitored(self) -> tuple[str, ...]:
-        """Columns tested for drift: the features, then the prediction and the score."""
+        """Columns tested for drift: the features, then the prediction and the score (or
+        the class-probability columns)."""
         extra = tuple(c for c in (self.prediction, self.score) if c is not None)
-        return self.features + extra
+        return self.features + extra + tuple(self.class_scores.values())
 
     @cached_property
     def digest(self) -> str:
@@ -172,6 +101,8 @@ class ReferenceProfile:
                 "score": self.score,
                 "label": self.label,
                 "cohort": self.cohort,
+                # Only when set, so that every earlier reference keeps its digest.
+                **({"class_scores": dict(self.class_scores)} if self.class_scores else {}),
             },
             "config": {"bins": self.bins, "max_categories": self.max_categories},
             "columns": {name: col.to_dict() for name, col in self.columns.items()},
@@ -212,6 +143,7 @@ class ReferenceProfile:
                     if performance
                     else None
                 ),
+                class_scores={str(k): str(v) for k, v in (roles.get("class_scores") or {}).items()},
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise BadInput(f"malformed reference profile: {exc}") from exc
@@ -231,6 +163,8 @@ class WindowProfile:
     confusion: ConfusionCounts | None = None
     expected: ExpectedCounts | None = None
     cohorts: dict[str, CohortCounts] = field(default_factory=dict)
+    #: Multiclass label-free counts (see :mod:`charter.monitoring.multiclass`).
+    expected_classes: MulticlassExpected | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (see docs/monitoring.md for the shape)."""
@@ -243,6 +177,7 @@ class WindowProfile:
             "confusion": self.confusion.to_dict() if self.confusion else None,
             "expected": self.expected.to_dict() if self.expected else None,
             "cohorts": {k: v.to_dict() for k, v in sorted(self.cohorts.items())},
+            **multiclass_dict(self.expected_classes),
         }
 
     def __eq__(self, other: object) -> bool:
@@ -284,6 +219,7 @@ class WindowProfile:
                 confusion=ConfusionCounts.from_dict(confusion) if confusion else None,
                 expected=ExpectedCounts.from_dict(expected) if expected else None,
                 cohorts={str(k): CohortCounts.from_dict(v) for k, v in data["cohorts"].items()},
+                expected_classes=multiclass_from(data),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise BadInput(f"malformed window profile: {exc}") from exc
@@ -306,6 +242,7 @@ def build_reference(
     positive_label: Any = 1,
     bins: int = 100,
     max_categories: int = 100,
+    class_scores: Mapping[Any, str] | None = None,
 ) -> ReferenceProfile:
     """Profile a reference data set once.
 
@@ -314,7 +251,9 @@ def build_reference(
     otherwise numeric, binned on ``bins`` reference quantiles. ``prediction`` and ``label``
     are categorical, ``score`` (P(positive) for binary classifiers) numeric. With a label
     and a prediction the reference also holds baseline performance (per ``cohort`` too),
-    and with a score the isotonic calibration used for label-free estimates.
+    and with a score the isotonic calibration used for label-free estimates. A multiclass
+    classifier names its probability columns in ``class_scores`` (class -> column) instead
+    of ``score``: each is calibrated one-vs-rest (see :mod:`charter.monitoring.multiclass`).
     """
     if not isinstance(data, pd.DataFrame) or data.empty:
         raise BadInput("the reference must be a non-empty DataFrame")
@@ -322,7 +261,11 @@ def build_reference(
         raise BadInput("bins must be at least 2")
     if max_categories < 1:
         raise BadInput("max_categories must be at least 1")
+    scores_by_class = {category_text(k): str(v) for k, v in (class_scores or {}).items()}
+    if scores_by_class and (score is not None or prediction is None or label is None):
+        raise BadInput("class_scores need a prediction and a label, and replace score")
     roles = [c for c in (prediction, score, label, cohort) if c is not None]
+    roles += list(scores_by_class.values())
     if features is None:
         features = [str(c) for c in data.columns if c not in roles]
     wanted = list(dict.fromkeys([*features, *roles]))
@@ -330,11 +273,13 @@ def build_reference(
     if missing:
         raise BadInput(f"the reference lacks columns {missing}")
     # A cohort column may well be a feature too; prediction, score and label may not.
-    model_roles = {c for c in (prediction, score, label) if c is not None}
+    named = [c for c in (prediction, score, label) if c is not None]
+    named += list(scores_by_class.values())
+    model_roles = set(named)
     if len(set(features)) != len(features) or set(features) & model_roles:
         raise BadInput("feature names must be unique and distinct from prediction/score/label")
-    if len(model_roles) != len([c for c in (prediction, score, label) if c is not None]):
-        raise BadInput("prediction, score and label must be different columns")
+    if len(model_roles) != len(named):
+        raise BadInput("prediction, score, label and class scores must be different columns")
 
     columns: dict[str, Column] = {}
     for name in features:
@@ -348,11 +293,21 @@ def build_reference(
             columns[role] = CategoricalColumn.fit(role, data[role], max_categories=max_categories)
     if score is not None:
         columns[score] = NumericColumn.fit(score, data[score], bins=bins)
+    for column in scores_by_class.values():
+        columns[column] = NumericColumn.fit(column, data[column], bins=bins)
 
     performance = None
     if prediction is not None and label is not None:
-        performance = _performance_setup(
-            data, prediction, score, label, cohort, positive_label, columns, max_categories
+        performance = performance_setup(
+            data,
+            prediction,
+            score,
+            label,
+            cohort,
+            positive_label,
+            columns,
+            max_categories,
+            scores_by_class,
         )
     return ReferenceProfile(
         rows=len(data),
@@ -365,91 +320,8 @@ def build_reference(
         bins=bins,
         max_categories=max_categories,
         performance=performance,
+        class_scores=scores_by_class,
     )
-
-
-def _performance_setup(
-    data: pd.DataFrame,
-    prediction: str,
-    score: str | None,
-    label: str,
-    cohort: str | None,
-    positive_label: Any,
-    columns: dict[str, Column],
-    max_categories: int,
-) -> PerformanceSetup:
-    label_col, pred_col = columns[label], columns[prediction]
-    assert isinstance(label_col, CategoricalColumn)
-    assert isinstance(pred_col, CategoricalColumn)
-    classes = tuple(sorted(set(label_col.categories) | set(pred_col.categories)))
-    positive = category_text(positive_label) if positive_label is not None else None
-    setup = PerformanceSetup(classes, positive, None, None, CohortCounts(0, None, None))
-    calibration = None
-    if score is not None and len(classes) == 2 and setup.positive_index is not None:
-        scores, _, _ = numeric_values(data[score])
-        truth = class_index(data[label], classes)
-        usable = np.isfinite(scores) & (truth >= 0)
-        outcome = (truth[usable] == setup.positive_index).astype(np.float64)
-        calibration = Calibration.fit(scores[usable], outcome)
-    cohort_column = None
-    if cohort is not None:
-        cohort_column = CategoricalColumn.fit(cohort, data[cohort], max_categories=max_categories)
-    setup = PerformanceSetup(classes, positive, calibration, cohort_column, setup.baseline)
-    baseline, cohorts = _performance_counts(data, setup, prediction, score, label, cohort)
-    return PerformanceSetup(classes, positive, calibration, cohort_column, baseline, cohorts)
-
-
-def _performance_counts(
-    data: pd.DataFrame,
-    setup: PerformanceSetup,
-    prediction: str,
-    score: str | None,
-    label: str,
-    cohort: str | None,
-) -> tuple[CohortCounts, dict[str, CohortCounts]]:
-    """Realised and label-free counts over all rows and per cohort."""
-    n_classes = len(setup.classes)
-    predicted = class_index(data[prediction], setup.classes)
-    if label in data.columns:
-        truth = class_index(data[label], setup.classes)
-    else:
-        truth = np.full(len(data), -1, dtype=np.int64)
-    scores = numeric_values(data[score])[0] if score is not None else None
-    positive = setup.positive_index
-    probability = None
-    if scores is not None and setup.calibration is not None:
-        probability = setup.calibration.apply(scores)
-    binary_score = scores if n_classes == 2 and positive is not None else None
-
-    def counts(mask: Any) -> CohortCounts:
-        rows = int(np.count_nonzero(mask)) if mask is not None else len(data)
-        sel = slice(None) if mask is None else mask
-        t, p = truth[sel], predicted[sel]
-        # Always counted, even with no label yet, so that merging stays exact.
-        s = binary_score[sel] if binary_score is not None else None
-        confusion = ConfusionCounts.of(t, p, n_classes, s, positive)
-        expected = None
-        if probability is not None and positive is not None:
-            prob = probability[sel]
-            usable = np.isfinite(prob) & (p >= 0)
-            expected = ExpectedCounts.of(prob[usable], p[usable] == positive)
-        return CohortCounts(rows, confusion, expected)
-
-    overall = counts(None)
-    cohorts: dict[str, CohortCounts] = {}
-    if cohort is not None and setup.cohort is not None:
-        names = _cohort_names(data[cohort], setup.cohort)
-        for name in np.unique(names):
-            cohorts[str(name)] = counts(names == name)
-    return overall, cohorts
-
-
-def _cohort_names(series: pd.Series, column: CategoricalColumn) -> Any:
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    kept = set(column.categories)
-    texts = [category_text(u) for u in uniques]
-    mapped = np.asarray([t if t in kept else OTHER_COHORT for t in texts] + [MISSING_COHORT])
-    return mapped[codes]  # code -1 (missing) picks the last entry
 
 
 def profile_window(reference: ReferenceProfile, data: pd.DataFrame) -> WindowProfile:
@@ -473,16 +345,18 @@ def profile_window(reference: ReferenceProfile, data: pd.DataFrame) -> WindowPro
             empty = column.empty()
             assert isinstance(empty, CategoricalSummary)
             columns[name] = CategoricalSummary(empty.counts, len(data), 0)
-    confusion = expected = None
+    confusion = expected = classes = None
     cohorts: dict[str, CohortCounts] = {}
     setup = reference.performance
     if setup is not None and reference.prediction is not None and reference.label is not None:
-        overall, cohorts = _performance_counts(
+        overall, cohorts = performance_counts(
             data, setup, reference.prediction, reference.score, reference.label, reference.cohort
         )
-        confusion, expected = overall.confusion, overall.expected
+        confusion, expected, classes = overall.confusion, overall.expected, overall.expected_classes
         cohorts = {k: v for k, v in cohorts.items() if v.rows}
-    return WindowProfile(reference.digest, len(data), columns, confusion, expected, cohorts)
+    return WindowProfile(
+        reference.digest, len(data), columns, confusion, expected, cohorts, classes
+    )
 
 
 def merge_windows(first: WindowProfile, *others: WindowProfile) -> WindowProfile:
@@ -503,9 +377,10 @@ def merge_windows(first: WindowProfile, *others: WindowProfile) -> WindowProfile
             reference=result.reference,
             rows=result.rows + other.rows,
             columns=columns,
-            confusion=_merge_optional(result.confusion, other.confusion),
-            expected=_merge_optional(result.expected, other.expected),
+            confusion=merge_optional(result.confusion, other.confusion),
+            expected=merge_optional(result.expected, other.expected),
             cohorts=cohorts,
+            expected_classes=merge_optional(result.expected_classes, other.expected_classes),
         )
     return result
 
@@ -532,7 +407,10 @@ def empty_window(reference: ReferenceProfile) -> WindowProfile:
     setup = reference.performance
     if setup is None:
         return WindowProfile(reference.digest, 0, columns)
-    expected = ExpectedCounts.empty() if setup.calibration is not None else None
-    return WindowProfile(
-        reference.digest, 0, columns, ConfusionCounts.empty(len(setup.classes)), expected
-    )
+    expected = classes = None
+    if isinstance(setup.calibration, MulticlassCalibration):
+        classes = MulticlassExpected.empty(len(setup.classes))
+    elif setup.calibration is not None:
+        expected = ExpectedCounts.empty()
+    confusion = ConfusionCounts.empty(len(setup.classes))
+    return WindowProfile(reference.digest, 0, columns, confusion, expected, {}, classes)
