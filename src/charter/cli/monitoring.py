@@ -64,12 +64,17 @@ def reference_set(
     from charter.domain.releases import parse_ref
     from charter.evaluation.loading import load_dataset
     from charter.monitoring import build_reference
+    from charter.monitoring.feature_choice import default_features
 
     parse_ref(ref)
     dataset = load_dataset(data)
+    left_out: dict[str, str] = {}
+    features = list(feature or [])
+    if not features:
+        features, left_out = default_features(dataset.frame, (prediction, score, label, cohort))
     profile = build_reference(
         dataset.frame,
-        features=feature or None,
+        features=features,
         categorical=categorical or (),
         prediction=prediction,
         score=score,
@@ -85,13 +90,16 @@ def reference_set(
         dataset_sha256=dataset.sha256,
     )
     if fmt == "json":
-        render.emit_json(stored)
+        render.emit_json({**stored, "left_out": left_out})
         return
     state = "set" if stored["created"] else "unchanged (identical profile)"
     render.line(
         f"Reference {stored['digest'][:12]} for {stored['release']}: {state}; "
         f"{stored['rows']} rows, {len(stored['features'])} features"
     )
+    if left_out:
+        reasons = "; ".join(f"{name} ({why})" for name, why in left_out.items())
+        render.line(f"Left out of the features (name them with --feature to keep): {reasons}")
 
 
 @reference_app.command("show")
@@ -116,7 +124,13 @@ def log_command(
     labels: Annotated[
         Path | None, typer.Option(help="Late labels file instead of records.")
     ] = None,
-    release: Annotated[str | None, typer.Option(help="Digest for rows without a release.")] = None,
+    release: Annotated[
+        str | None,
+        typer.Option(
+            help="Digest or unique prefix for rows without one (default: the release live in"
+            " --env)."
+        ),
+    ] = None,
     id_column: Annotated[str, typer.Option(help="Inference id column.")] = "inference_id",
     label_column: Annotated[str, typer.Option(help="Label column (with --labels).")] = "label",
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Rows per batch.")] = 1_000,

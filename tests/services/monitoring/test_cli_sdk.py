@@ -189,7 +189,9 @@ def test_cli_reference_log_worker_alerts(
         server.close()
 
 
-def test_sdk_logger_batches_in_the_background(charter, tokens, live_small, rng_frame) -> None:
+def test_sdk_logger_batches_in_the_background(
+    charter, tokens, live_small, rng_frame, clock
+) -> None:
     server = Server(create_app(charter))
     try:
         with CharterLogger(
@@ -210,6 +212,8 @@ def test_sdk_logger_batches_in_the_background(charter, tokens, live_small, rng_f
                         "score": float(row.score),
                         "latency_ms": 4.2,
                         "guard": {"blocked": False},
+                        # The server runs on the test clock, days behind the SDK's wall time.
+                        "timestamp": clock.now.isoformat(),
                     }
                 )
             logger.flush()
