@@ -80,6 +80,7 @@ ENTRY_MODULES: dict[str, tuple[str, ...]] = {
     "evidence": ("evaluation",),
     "reference": ("monitoring",),
     "log": ("monitoring",),
+    "windows": ("monitoring",),
     "worker": ("monitoring",),
     "alerts": ("monitoring",),
     "guard": ("guard",),

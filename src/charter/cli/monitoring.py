@@ -200,6 +200,44 @@ def log_command(
         )
 
 
+@app.command("windows")
+def windows_command(
+    system: Annotated[str, typer.Argument(help="System name.")],
+    env: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
+    last: Annotated[int, typer.Option(min=1, max=500, help="The newest N windows.")] = 20,
+    fmt: Annotated[
+        str, typer.Option("--format", help="text, json or html (a self-contained report).")
+    ] = "text",
+    output: Annotated[
+        Path | None, typer.Option(help="Write the report to this file instead of stdout.")
+    ] = None,
+) -> None:
+    """Closed monitoring windows: drift per column, quality, performance, signals, alerts."""
+    if fmt not in ("text", "json", "html"):
+        raise BadInput("--format must be text, json or html")
+    from charter.cli import windows_report
+
+    found = backend().call("monitoring.windows", system=system, environment=env, limit=last)
+    items = found["items"]
+    if fmt == "json":
+        text = None
+        if output is None:
+            render.emit_json(found)
+            return
+        import json
+
+        text = json.dumps(found, indent=2, sort_keys=True) + "\n"
+    elif fmt == "html":
+        text = windows_report.render_html(system, items)
+    else:
+        text = windows_report.render_text(items) + "\n"
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+        render.line(f"Wrote {len(items)} window(s) to {output}")
+    else:
+        typer.echo(text, nl=False)
+
+
 def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
