@@ -23,7 +23,7 @@ from .conftest import CAR_LOAN, deploy_release, needs_car_loan
 
 # Slow: ingestion profiles every (release, hour) bucket separately and a bucket's profile has
 # a fixed cost of ~60 ms, so the 7,268 hours of this file dominate (docs/benchmarks.md).
-pytestmark = [pytest.mark.datasets, needs_car_loan, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.datasets, needs_car_loan, pytest.mark.timeout(3600)]
 LIVE = {
     "window": "5000 rows",
     "min_sample": 500,
@@ -42,7 +42,7 @@ def cli(database_url: str, token: str, *args: str) -> str:
         env=environ,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=3000,
     )
     assert result.returncode == 0, (args, result.stdout, result.stderr)
     return result.stdout
