@@ -269,6 +269,8 @@ def worker(
                 f"{summary.get('delivered', 0)} notifications sent, "
                 f"{summary.get('failed', 0)} failed"
             )
+            for note in summary.get("notes") or []:
+                render.line(f"  {note}")
         if once:
             return
         time.sleep(interval)

@@ -109,6 +109,9 @@ def test_cli_reference_log_worker_alerts(
         run(database_url, tokens["service"], "worker", "--once", "--format", "json")
     )
     assert worker["routes"] == 1
+    # The CSV has no timestamps: rows are arrival-stamped and the day's window is open.
+    again = run(database_url, tokens["service"], "worker", "--once")
+    assert "credit-limit/prod: window ending" in again and "is open until" in again
     assert (
         json.loads(run(database_url, tokens["auditor"], "alerts", "--open", "--format", "json"))[
             "items"
