@@ -83,6 +83,7 @@ ENTRY_MODULES: dict[str, tuple[str, ...]] = {
     "evidence": ("evaluation", "documents"),
     "reference": ("monitoring",),
     "log": ("monitoring",),
+    "windows": ("monitoring",),
     "worker": ("monitoring",),
     "alerts": ("monitoring", "runtime"),
     "guard": ("guard",),

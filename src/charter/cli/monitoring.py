@@ -64,12 +64,17 @@ def reference_set(
     from charter.domain.releases import parse_ref
     from charter.evaluation.loading import load_dataset
     from charter.monitoring import build_reference
+    from charter.monitoring.feature_choice import default_features
 
     parse_ref(ref)
     dataset = load_dataset(data)
+    left_out: dict[str, str] = {}
+    features = list(feature or [])
+    if not features:
+        features, left_out = default_features(dataset.frame, (prediction, score, label, cohort))
     profile = build_reference(
         dataset.frame,
-        features=feature or None,
+        features=features,
         categorical=categorical or (),
         prediction=prediction,
         score=score,
@@ -85,13 +90,16 @@ def reference_set(
         dataset_sha256=dataset.sha256,
     )
     if fmt == "json":
-        render.emit_json(stored)
+        render.emit_json({**stored, "left_out": left_out})
         return
     state = "set" if stored["created"] else "unchanged (identical profile)"
     render.line(
         f"Reference {stored['digest'][:12]} for {stored['release']}: {state}; "
         f"{stored['rows']} rows, {len(stored['features'])} features"
     )
+    if left_out:
+        reasons = "; ".join(f"{name} ({why})" for name, why in left_out.items())
+        render.line(f"Left out of the features (name them with --feature to keep): {reasons}")
 
 
 @reference_app.command("show")
@@ -116,7 +124,13 @@ def log_command(
     labels: Annotated[
         Path | None, typer.Option(help="Late labels file instead of records.")
     ] = None,
-    release: Annotated[str | None, typer.Option(help="Digest for rows without a release.")] = None,
+    release: Annotated[
+        str | None,
+        typer.Option(
+            help="Digest or unique prefix for rows without one (default: the release live in"
+            " --env)."
+        ),
+    ] = None,
     id_column: Annotated[str, typer.Option(help="Inference id column.")] = "inference_id",
     label_column: Annotated[str, typer.Option(help="Label column (with --labels).")] = "label",
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Rows per batch.")] = 1_000,
@@ -186,6 +200,44 @@ def log_command(
         )
 
 
+@app.command("windows")
+def windows_command(
+    system: Annotated[str, typer.Argument(help="System name.")],
+    env: Annotated[str | None, typer.Option("--env", help="Only this environment.")] = None,
+    last: Annotated[int, typer.Option(min=1, max=500, help="The newest N windows.")] = 20,
+    fmt: Annotated[
+        str, typer.Option("--format", help="text, json or html (a self-contained report).")
+    ] = "text",
+    output: Annotated[
+        Path | None, typer.Option(help="Write the report to this file instead of stdout.")
+    ] = None,
+) -> None:
+    """Closed monitoring windows: drift per column, quality, performance, signals, alerts."""
+    if fmt not in ("text", "json", "html"):
+        raise BadInput("--format must be text, json or html")
+    from charter.cli import windows_report
+
+    found = backend().call("monitoring.windows", system=system, environment=env, limit=last)
+    items = found["items"]
+    if fmt == "json":
+        text = None
+        if output is None:
+            render.emit_json(found)
+            return
+        import json
+
+        text = json.dumps(found, indent=2, sort_keys=True) + "\n"
+    elif fmt == "html":
+        text = windows_report.render_html(system, items)
+    else:
+        text = windows_report.render_text(items) + "\n"
+    if output is not None:
+        output.write_text(text, encoding="utf-8")
+        render.line(f"Wrote {len(items)} window(s) to {output}")
+    else:
+        typer.echo(text, nl=False)
+
+
 def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
@@ -220,6 +272,8 @@ def worker(
                 f"{summary.get('delivered', 0)} notifications sent, "
                 f"{summary.get('failed', 0)} failed"
             )
+            for note in summary.get("notes") or []:
+                render.line(f"  {note}")
         if once:
             return
         time.sleep(interval)

@@ -7,26 +7,18 @@ evaluate the same one twice; the claim is held until the results commit. On SQLi
 whole pass of one route runs in a write transaction (SQLite has one writer anyway): run
 one worker.
 
-A window is ``live.window`` long (default 1 day, a whole number of hours), aligned on
-the UTC epoch, and is the merge of its hourly buckets. It closes once the clock passes
-its end; since buckets follow arrival time, no record can enter a closed window. Labels
-that arrive after a window closed revise its realised results (performance, fairness by
-cohort) within the label horizon; they do not replay alert hysteresis, which steps once
-per window, in order, when the window closes (see docs/monitoring-service.md).
-
-A count window (``live.window: 5000 rows``) is the merge of consecutive closed hourly
-buckets, taken in order until they hold at least that many records: it closes at the
-first hour boundary after the count is reached, so it holds between N rows and N plus
-one hour of traffic. Hourly profiles are what ingestion keeps, so an hour is never split.
+Windows follow event time (see :mod:`charter.services.windowing`): a window closes once
+the route's watermark passes its end plus ``live.lateness``, and every complete window is
+judged in event-time order, so replaying a historical file is ``charter log`` followed by
+one pass. Hysteresis steps once per window, in that order, when the window closes. Records
+and labels that arrive for a window already judged revise its results (visibly, in its
+``revisions``); they do not replay hysteresis (see docs/monitoring-service.md).
 """
 
 from __future__ import annotations
 
 import bisect
-import json
-from collections.abc import Sequence
-from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
@@ -37,16 +29,23 @@ from charter.monitoring import (
     AlertState,
     HysteresisPolicy,
     ReferenceProfile,
-    WindowProfile,
     dedup_key,
-    merge_windows,
-    signal_counts,
     step,
 )
 from charter.monitoring.verdict import judge_window
 from charter.services import alerts, approvals, contracts
 from charter.services.context import Actor, Charter, Context
 from charter.services.references import current_reference, parse_reference
+from charter.services.windowing import (
+    BUCKET_WIDTH,
+    EPOCH,
+    MAX_WINDOWS_PER_PASS,
+    count_windows,
+    floor,
+    merge_buckets,
+    time_windows,
+    watermark,
+)
 from charter.store.models import Route
 from charter.store.monitoring_models import (
     InferenceIndex,
@@ -58,36 +57,8 @@ from charter.store.monitoring_models import (
 if TYPE_CHECKING:
     from charter.settings import Settings
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-#: Width of the buckets ingestion keeps; count windows are made of whole buckets.
-BUCKET_WIDTH = timedelta(hours=1)
 #: Inference-index entries older than this are dropped: later labels count as unknown.
 LABEL_HORIZON = timedelta(days=30)
-#: Most windows one route closes in one pass (a worker that was down catches up gradually).
-MAX_WINDOWS_PER_PASS = 500
-
-
-def _floor(moment: datetime, width: timedelta) -> datetime:
-    return EPOCH + ((moment - EPOCH) // width) * width
-
-
-def _merge_buckets(
-    buckets: list[MonitorBucket], reference: ReferenceProfile
-) -> tuple[WindowProfile, WindowProfile | None, dict[str, Any]]:
-    profiles = [WindowProfile.from_dict(json.loads(b.profile), reference) for b in buckets]
-    labelled = [
-        WindowProfile.from_dict(json.loads(b.labels_profile), reference)
-        for b in buckets
-        if b.labels_profile
-    ]
-    counts = signal_counts.empty_signals()
-    for bucket in buckets:
-        counts = signal_counts.merge_signals(counts, bucket.signals)
-    return (
-        merge_windows(*profiles),
-        merge_windows(*labelled) if labelled else None,
-        counts,
-    )
 
 
 def _ensure_states(ctx: Context) -> list[int]:
@@ -117,132 +88,107 @@ def _claim(ctx: Context, state_id: int) -> MonitorState | None:
     return state
 
 
-def _time_windows(
-    ctx: Context, in_scope: tuple[Any, ...], width: timedelta
-) -> list[tuple[datetime, datetime, list[MonitorBucket]]]:
-    """Epoch-aligned windows of ``width`` over the finished buckets, oldest first."""
-    starts = ctx.session.scalars(
-        select(MonitorBucket.bucket_start).where(*in_scope).order_by(MonitorBucket.bucket_start)
-    ).all()
-    window_starts = sorted({_floor(s, width) for s in starts})[:MAX_WINDOWS_PER_PASS]
-    groups = []
-    for start in window_starts:
-        end = start + width
-        buckets = list(
-            ctx.session.scalars(
-                select(MonitorBucket).where(
-                    *in_scope,
-                    MonitorBucket.bucket_start >= start,
-                    MonitorBucket.bucket_start < end,
-                    MonitorBucket.rows > 0,
-                )
-            )
-        )
-        if buckets:
-            groups.append((start, end, buckets))
-    return groups
-
-
-def _count_windows(
-    buckets: Sequence[MonitorBucket], rows: int
-) -> list[tuple[datetime, datetime, list[MonitorBucket]]]:
-    """Consecutive buckets (oldest first) grouped until each group holds ``rows`` records.
-
-    A trailing group short of ``rows`` is not a window yet and is left out.
-    """
-    groups: list[tuple[datetime, datetime, list[MonitorBucket]]] = []
-    current: list[MonitorBucket] = []
-    total = 0
-    for bucket in buckets:
-        current.append(bucket)
-        total += bucket.rows
-        if total >= rows:
-            start = current[0].bucket_start
-            end = current[-1].bucket_start + BUCKET_WIDTH
-            groups.append((start, end, current))
-            current, total = [], 0
-            if len(groups) == MAX_WINDOWS_PER_PASS:
-                break
-    return groups
-
-
 def _latest(result: dict[str, Any]) -> dict[str, Any]:
     """What the monitor state keeps of a window's result for status and /metrics."""
     return {k: result[k] for k in ("release", "window", "rows", "labelled", "signals")}
 
 
-def _revise_late_labels(
+#: The parts of a window's result a revision recomputes (breaches and transitions stay as
+#: judged when the window closed: hysteresis is not replayed).
+REVISED = ("rows", "labelled", "drift", "quality", "realised", "estimated", "fairness", "selection")
+
+
+def _revise(
     ctx: Context,
     route: Route,
     reference: ReferenceProfile,
     settings: MonitoringPlan,
-    now: datetime,
+    state: MonitorState,
+    closed_now: set[datetime],
 ) -> dict[str, Any] | None:
-    """Refresh the label-based results of closed windows whose buckets got labels since.
+    """Re-judge closed windows whose buckets took late records or labels since the last pass
+    (``closed_now``: starts of the windows this pass closed, judged already).
 
-    Only windows within the label horizon are looked at (older inferences no longer take
-    labels). Returns the newest revised result, or None when nothing changed.
+    Returns the newest revised result, or None when nothing changed.
     """
+    now = ctx.now()
+    if state.last_window_end is None:
+        return None
     scope = (
         MonitorBucket.release_id == route.release_id,
         MonitorBucket.environment == route.environment,
         MonitorBucket.reference_digest == reference.digest,
         MonitorBucket.rows > 0,
     )
+    query = select(MonitorBucket.bucket_start).where(
+        *scope, MonitorBucket.bucket_start < state.last_window_end
+    )
+    if state.evaluated_at is not None:
+        query = query.where(MonitorBucket.updated_at >= state.evaluated_at)
+    changed = sorted(set(ctx.session.scalars(query)))
+    if not changed:
+        return None
     closed = ctx.session.scalars(
         select(MonitorWindow)
         .where(
             MonitorWindow.release_id == route.release_id,
             MonitorWindow.environment == route.environment,
-            MonitorWindow.window_end > now - LABEL_HORIZON,
+            MonitorWindow.window_start <= changed[-1],
+            MonitorWindow.window_end > changed[0],
         )
         .order_by(MonitorWindow.window_start)
     ).all()
-    if not closed:
-        return None
-    # Light query first: label counts per bucket; whole buckets only for revised windows.
-    counts = ctx.session.execute(
-        select(MonitorBucket.bucket_start, MonitorBucket.labelled).where(
-            *scope,
-            MonitorBucket.bucket_start >= closed[0].window_start,
-            MonitorBucket.bucket_start < closed[-1].window_end,
-        )
-    ).all()
     # Windows do not overlap and are sorted by start: find each bucket's window by bisection.
     starts = [row.window_start for row in closed]
-    labels_seen = [0] * len(closed)
-    for at, n in counts:
+    touched: set[int] = set()
+    for at in changed:
         index = bisect.bisect_right(starts, at) - 1
         if index >= 0 and at < closed[index].window_end:
-            labels_seen[index] += n
+            touched.add(index)
     newest = None
-    for row, seen in zip(closed, labels_seen, strict=True):
-        if row.result.get("reference") != reference.digest:
-            continue
-        start, end = row.window_start, row.window_end
-        if seen <= int(row.result.get("bucket_labels", row.labelled)):
+    for index in sorted(touched):
+        row = closed[index]
+        if row.window_start in closed_now or row.result.get("reference") != reference.digest:
             continue
         buckets = list(
             ctx.session.scalars(
                 select(MonitorBucket).where(
-                    *scope, MonitorBucket.bucket_start >= start, MonitorBucket.bucket_start < end
+                    *scope,
+                    MonitorBucket.bucket_start >= row.window_start,
+                    MonitorBucket.bucket_start < row.window_end,
                 )
             )
         )
-        profile, labels, signal_totals = _merge_buckets(buckets, reference)
-        fresh = judge_window(reference, settings, profile, labels, signal_totals)
+        labels_seen = sum(b.labelled for b in buckets)
+        rows_seen = sum(b.rows for b in buckets)
+        late = sum(b.late or 0 for b in buckets)
+        if (
+            labels_seen <= int(row.result.get("bucket_labels", row.labelled))
+            and rows_seen <= row.rows
+        ):
+            continue
+        profile, labels, signal_totals = merge_buckets(buckets, reference)
+        fresh = judge_window(reference, settings, profile, labels, signal_totals).to_dict()
         result = dict(row.result)
-        result["labelled"] = fresh.labelled
-        result["realised"] = fresh.realised
-        result["fairness"] = fresh.fairness
-        result["signals"] = {**result["signals"], "accuracy": asdict(fresh.signals.accuracy)}
-        result["bucket_labels"] = seen
+        for key in REVISED:
+            result[key] = fresh[key]
+        result["signals"] = fresh["signals"]
+        result["bucket_labels"] = labels_seen
+        result["late"] = late
         result["revisions"] = [
             *result.get("revisions", []),
-            {"at": now.isoformat(), "labelled_before": row.labelled, "labelled": fresh.labelled},
+            {
+                "at": now.isoformat(),
+                "rows_before": row.rows,
+                "rows": fresh["rows"],
+                "labelled_before": row.labelled,
+                "labelled": fresh["labelled"],
+                "late": late,
+            },
         ]
         row.result = result
-        row.labelled = fresh.labelled
+        row.rows = fresh["rows"]
+        row.labelled = fresh["labelled"]
         newest = result
     return newest
 
@@ -261,20 +207,55 @@ def _plan(ctx: Context, route: Route) -> MonitoringPlan:
     return contracts.plan_for(ctx, release, route.environment, contract, reference)
 
 
-def evaluate_route(ctx: Context, state: MonitorState) -> list[dict[str, Any]]:
-    """Close and judge every finished window of one route; returns what happened."""
+def _waiting(
+    settings: MonitoringPlan,
+    mark: datetime | None,
+    lateness: timedelta,
+    since: datetime,
+    pending: list[MonitorBucket],
+) -> str:
+    """Why a route with a reference judged no window in this pass."""
+    if mark is None or not pending:
+        return "no records since the last window"
+    first = pending[0].bucket_start
+    if settings.window_rows is not None:
+        rows = sum(b.rows for b in pending)
+        if rows < settings.window_rows:
+            return (
+                f"{rows} rows since {since.isoformat() if since > EPOCH else first.isoformat()}, "
+                f"short of the {settings.window_rows}-row window"
+            )
+        end = first + BUCKET_WIDTH
+    else:
+        end = floor(first, settings.window) + settings.window
+    return (
+        f"window ending {end.isoformat()} is open until the watermark (latest event time, "
+        f"now {mark.isoformat()}) passes {(end + lateness).isoformat()}"
+    )
+
+
+def evaluate_route(ctx: Context, state: MonitorState) -> tuple[list[dict[str, Any]], list[str]]:
+    """Close and judge every complete window of one route, in event-time order.
+
+    Returns the results of the windows closed and notes on why nothing (or little) was
+    judged: no reference, windows still open, windows below the minimum sample.
+    """
     route = ctx.session.scalar(
         select(Route).where(
             Route.system_id == state.system_id, Route.environment == state.environment
         )
     )
     if route is None:
-        return []
+        return [], []
     release = route.release
+    where = f"{route.system.name}/{route.environment}"
     alerts.resolve_superseded(ctx, route)
     reference_row = current_reference(ctx, release)
     if reference_row is None:
-        return []
+        return [], [
+            f"{where}: the live release {release.digest[:12]} has no reference profile "
+            "(charter reference set)"
+        ]
     reference = parse_reference(reference_row.profile)
     settings = _plan(ctx, route)
     hysteresis = HysteresisPolicy(
@@ -284,17 +265,18 @@ def evaluate_route(ctx: Context, state: MonitorState) -> list[dict[str, Any]]:
     )
     width = BUCKET_WIDTH if settings.window_rows is not None else settings.window
     now = ctx.now()
-    cutoff = _floor(now, width)
     since = state.last_window_end or EPOCH
-    in_scope = (
+    scope = (
         MonitorBucket.release_id == release.id,
         MonitorBucket.environment == route.environment,
         MonitorBucket.reference_digest == reference.digest,
-        MonitorBucket.bucket_start >= since,
-        MonitorBucket.bucket_start < cutoff,
     )
+    mark, on_clock = watermark(ctx, scope, since)
+    lateness = timedelta(0) if on_clock else settings.lateness
+    cutoff = since if mark is None else max(since, floor(mark - lateness, width))
+    in_scope = (*scope, MonitorBucket.bucket_start >= since, MonitorBucket.bucket_start < cutoff)
     if settings.window_rows is not None:
-        groups = _count_windows(
+        groups = count_windows(
             ctx.session.scalars(
                 select(MonitorBucket)
                 .where(*in_scope, MonitorBucket.rows > 0)
@@ -305,8 +287,11 @@ def evaluate_route(ctx: Context, state: MonitorState) -> list[dict[str, Any]]:
         # Buckets after the last full window wait for more traffic.
         cutoff = groups[-1][1] if groups else since
     else:
-        groups = _time_windows(ctx, in_scope, width)
+        groups = time_windows(ctx, in_scope, width)
+        if len(groups) == MAX_WINDOWS_PER_PASS:
+            cutoff = groups[-1][1]  # the rest waits for the next pass
     outcomes = []
+    notes = []
     states = dict(state.states)
     ref_text = f"{route.system.name}@{release.digest}"
     # Starts of the windows so far, newest last: a streak's first window dates an alert.
@@ -321,10 +306,12 @@ def evaluate_route(ctx: Context, state: MonitorState) -> list[dict[str, Any]]:
             .limit(settings.open_after)
         )
     )[::-1]
+    small = 0
     for start, end, buckets in groups:
         recent_starts.append(start)
-        window, labels, counts = _merge_buckets(buckets, reference)
+        window, labels, counts = merge_buckets(buckets, reference)
         verdict = judge_window(reference, settings, window, labels, counts)
+        small += window.rows < settings.min_sample
         span = {"start": start.isoformat(), "end": end.isoformat()}
         transitions = []
         for breach in verdict.breaches:
@@ -351,6 +338,7 @@ def evaluate_route(ctx: Context, state: MonitorState) -> list[dict[str, Any]]:
             "release": ref_text,
             "reference": reference.digest,
             "window": span,
+            "late": sum(b.late or 0 for b in buckets),
             "transitions": transitions,
             "bucket_labels": sum(b.labelled for b in buckets),
         }
@@ -369,7 +357,22 @@ def evaluate_route(ctx: Context, state: MonitorState) -> list[dict[str, Any]]:
         )
         state.latest = _latest(result)
         outcomes.append(result)
-    revised = _revise_late_labels(ctx, route, reference, settings, now)
+    if small:
+        notes.append(
+            f"{where}: {small} window(s) below the minimum sample of {settings.min_sample} "
+            "rows: judged, but no alert state changed"
+        )
+    if not groups:
+        pending = list(
+            ctx.session.scalars(
+                select(MonitorBucket)
+                .where(*scope, MonitorBucket.bucket_start >= since, MonitorBucket.rows > 0)
+                .order_by(MonitorBucket.bucket_start)
+            )
+        )
+        notes.append(f"{where}: {_waiting(settings, mark, lateness, since, pending)}")
+    ctx.session.flush()
+    revised = _revise(ctx, route, reference, settings, state, {g[0] for g in groups})
     if revised is not None and state.latest and state.latest.get("window") == revised["window"]:
         state.latest = _latest(revised)
     state.states = states
@@ -378,7 +381,7 @@ def evaluate_route(ctx: Context, state: MonitorState) -> list[dict[str, Any]]:
     state.evaluated_at = now
     state.evaluated_by = ctx.actor.name
     ctx.session.flush()
-    return outcomes
+    return outcomes, notes
 
 
 def connect(settings: Settings) -> tuple[Charter, Actor]:
@@ -402,7 +405,8 @@ def run_once(
     """One worker pass over every live route, then the pending notifications.
 
     Returns counts: routes evaluated, routes skipped because another worker holds them,
-    windows closed, alerts opened and closed, deliveries made and failed.
+    windows closed, alerts opened and closed, deliveries made and failed; and ``notes``
+    saying why routes judged nothing (no live route, no reference, windows still open...).
     """
     with charter.as_actor(actor, write=True) as ctx:
         ctx.require(Permission.MONITOR_RUN)
@@ -410,7 +414,8 @@ def run_once(
         ctx.session.execute(
             delete(InferenceIndex).where(InferenceIndex.received_at < ctx.now() - LABEL_HORIZON)
         )
-    summary = {"routes": 0, "skipped": 0, "windows": 0, "opened": 0, "closed": 0}
+    summary: dict[str, Any] = {"routes": 0, "skipped": 0, "windows": 0, "opened": 0, "closed": 0}
+    notes: list[str] = []
     # SQLite: a write transaction from the start (a read transaction cannot safely turn
     # into a writer there). PostgreSQL: a plain one holding the row claim; the audit
     # append takes the global write lock only for the short write at the end.
@@ -421,7 +426,8 @@ def run_once(
             if state is None:
                 summary["skipped"] += 1
                 continue
-            outcomes = evaluate_route(ctx, state)
+            outcomes, route_notes = evaluate_route(ctx, state)
+        notes.extend(route_notes)
         summary["routes"] += 1
         summary["windows"] += len(outcomes)
         for outcome in outcomes:
@@ -430,6 +436,9 @@ def run_once(
     from charter.services.interventions import act_on_alerts  # the policy's interventions
 
     summary.update(act_on_alerts(charter, actor))
+    if not state_ids:
+        notes.append("no live route: deploy a release to an environment first")
+    summary["notes"] = notes
     if deliver:
         summary.update(alerts.deliver_pending(charter, actor, backoff=backoff))
     return summary

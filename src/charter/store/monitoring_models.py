@@ -31,7 +31,9 @@ class ObservationBatch(Base):
 
     __tablename__ = "observation_batches"
     __table_args__ = (
-        UniqueConstraint("system_id", "kind", "batch_id", name="uq_observation_batch"),
+        UniqueConstraint(
+            "system_id", "environment", "kind", "batch_id", name="uq_observation_batch"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -70,6 +72,12 @@ class MonitorBucket(Base):
     #: Latency histogram, guard verdicts, fallback use (see charter.monitoring.signal_counts).
     signals: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime]
+    #: Latest timestamp a record of the bucket carried (null when none carried one).
+    event_max: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: Records without their own timestamp, bucketed by arrival time (never late).
+    arrival_rows: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Records that arrived after the window holding this bucket had been judged.
+    late: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ObservationSample(Base):

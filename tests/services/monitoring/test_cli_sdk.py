@@ -109,6 +109,9 @@ def test_cli_reference_log_worker_alerts(
         run(database_url, tokens["service"], "worker", "--once", "--format", "json")
     )
     assert worker["routes"] == 1
+    # The CSV has no timestamps: rows are arrival-stamped and the day's window is open.
+    again = run(database_url, tokens["service"], "worker", "--once")
+    assert "credit-limit/prod: window ending" in again and "is open until" in again
     assert (
         json.loads(run(database_url, tokens["auditor"], "alerts", "--open", "--format", "json"))[
             "items"
@@ -189,7 +192,9 @@ def test_cli_reference_log_worker_alerts(
         server.close()
 
 
-def test_sdk_logger_batches_in_the_background(charter, tokens, live_small, rng_frame) -> None:
+def test_sdk_logger_batches_in_the_background(
+    charter, tokens, live_small, rng_frame, clock
+) -> None:
     server = Server(create_app(charter))
     try:
         with CharterLogger(
@@ -210,6 +215,8 @@ def test_sdk_logger_batches_in_the_background(charter, tokens, live_small, rng_f
                         "score": float(row.score),
                         "latency_ms": 4.2,
                         "guard": {"blocked": False},
+                        # The server runs on the test clock, days behind the SDK's wall time.
+                        "timestamp": clock.now.isoformat(),
                     }
                 )
             logger.flush()

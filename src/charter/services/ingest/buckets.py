@@ -35,40 +35,57 @@ def bucket_of(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def seen_batch(ctx: Context, system: System, kind: str, batch_id: str) -> ObservationBatch | None:
+def seen_batch(
+    ctx: Context, system: System, environment: str, kind: str, batch_id: str
+) -> ObservationBatch | None:
+    """The batch received before under this id for this system and environment, if any."""
     return ctx.session.scalar(
         select(ObservationBatch).where(
             ObservationBatch.system_id == system.id,
+            ObservationBatch.environment == environment,
             ObservationBatch.kind == kind,
             ObservationBatch.batch_id == batch_id,
         )
     )
 
 
-def get_bucket(
+def load_buckets(
+    session: Session, release: Release, environment: str, starts: Sequence[datetime]
+) -> dict[datetime, MonitorBucket]:
+    """The existing buckets of ``starts`` (one query per chunk of hours)."""
+    found: dict[datetime, MonitorBucket] = {}
+    for chunk in chunks(sorted(set(starts))):
+        for bucket in session.scalars(
+            select(MonitorBucket).where(
+                MonitorBucket.release_id == release.id,
+                MonitorBucket.environment == environment,
+                MonitorBucket.bucket_start.in_(list(chunk)),
+            )
+        ):
+            found[bucket.bucket_start] = bucket
+    return found
+
+
+def new_bucket(
     session: Session, release: Release, environment: str, start: datetime, reference: str
 ) -> MonitorBucket:
-    bucket = session.scalar(
-        select(MonitorBucket).where(
-            MonitorBucket.release_id == release.id,
-            MonitorBucket.environment == environment,
-            MonitorBucket.bucket_start == start,
-        )
+    """An empty bucket for one hour, added to the session."""
+    bucket = MonitorBucket(
+        release_id=release.id,
+        environment=environment,
+        bucket_start=start,
+        reference_digest=reference,
+        rows=0,
+        profile="",
+        labels_profile=None,
+        labelled=0,
+        signals=signal_counts.empty_signals(),
+        updated_at=start,
+        event_max=None,
+        arrival_rows=0,
+        late=0,
     )
-    if bucket is None:
-        bucket = MonitorBucket(
-            release_id=release.id,
-            environment=environment,
-            bucket_start=start,
-            reference_digest=reference,
-            rows=0,
-            profile="",
-            labels_profile=None,
-            labelled=0,
-            signals=signal_counts.empty_signals(),
-            updated_at=start,
-        )
-        session.add(bucket)
+    session.add(bucket)
     return bucket
 
 

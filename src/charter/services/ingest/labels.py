@@ -57,7 +57,7 @@ def ingest_labels(
             raise BadInput("label must be a scalar", location=f"labels[{i}].label")
         pairs[str(inference_id)] = label
     system = find_system(ctx, system_name)
-    seen = seen_batch(ctx, system, "labels", batch_id)
+    seen = seen_batch(ctx, system, environment, "labels", batch_id)
     if seen is not None:
         return {**seen.summary, "duplicate": True}
     entries: list[InferenceIndex] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,8 @@ MAX_FIELDS = 500
 SAMPLE_SIZE = 1_000
 #: Fields with a meaning of their own; every other field is a feature or a role column.
 META = ("inference_id", "release", "timestamp", "latency_ms", "fallback_used", "blocked")
+#: How far ahead of the control plane's clock a record's timestamp may be (clock skew).
+FUTURE_TOLERANCE = timedelta(minutes=5)
 _BATCH_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
@@ -149,3 +152,42 @@ def json_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     clean = frame.replace([np.inf, -np.inf], np.nan)
     rows: list[dict[str, Any]] = json.loads(clean.to_json(orient="records", date_format="iso"))
     return rows
+
+
+def event_times(frame: pd.DataFrame, now: datetime) -> tuple[pd.Series, np.ndarray]:
+    """Each record's event time (UTC) and whether the record carried it.
+
+    A ``timestamp`` field is an ISO 8601 time (a zone-less one is UTC); records without one
+    are stamped with ``now`` (arrival time). A timestamp that does not parse, or that lies
+    more than :data:`FUTURE_TOLERANCE` ahead of ``now``, refuses the batch naming the row.
+    """
+    arrival = pd.Timestamp(now)
+    if "timestamp" not in frame.columns:
+        return pd.Series(arrival, index=frame.index), np.zeros(len(frame), dtype=bool)
+    raw = frame["timestamp"]
+    carried = raw.notna().to_numpy()
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        raise BadInput(
+            "timestamp must be an ISO 8601 time, not a number", location="records[0].timestamp"
+        )
+    if pd.api.types.is_datetime64_any_dtype(raw.dtype):
+        parsed = pd.to_datetime(raw, utc=True)
+    else:
+        text = raw.map(lambda v: v.isoformat() if isinstance(v, datetime) else v)
+        parsed = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
+    bad = np.flatnonzero(carried & parsed.isna().to_numpy())
+    if len(bad):
+        i = int(bad[0])
+        raise BadInput(
+            f"timestamp {raw.iloc[i]!r} is not an ISO 8601 time",
+            location=f"records[{i}].timestamp",
+        )
+    ahead = np.flatnonzero(carried & (parsed > arrival + FUTURE_TOLERANCE).to_numpy())
+    if len(ahead):
+        i = int(ahead[0])
+        raise BadInput(
+            f"timestamp {raw.iloc[i]} is in the future (more than "
+            f"{int(FUTURE_TOLERANCE.total_seconds() // 60)} minutes after {now.isoformat()})",
+            location=f"records[{i}].timestamp",
+        )
+    return parsed.where(pd.Series(carried, index=parsed.index), arrival), carried

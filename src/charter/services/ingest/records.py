@@ -24,11 +24,11 @@ from charter.domain.roles import Permission
 from charter.monitoring import ReferenceProfile, profile_window, signal_counts
 from charter.services.context import Context
 from charter.services.ingest.buckets import (
-    bucket_of,
     fold,
-    get_bucket,
     insert_ignore,
     label_rows,
+    load_buckets,
+    new_bucket,
     record_batch,
     seen_batch,
 )
@@ -37,6 +37,7 @@ from charter.services.ingest.normalise import (
     SAMPLE_SIZE,
     check_batch,
     check_frame,
+    event_times,
     flag,
     flatten,
     json_rows,
@@ -45,37 +46,68 @@ from charter.services.ingest.normalise import (
 )
 from charter.services.references import current_reference, parse_reference
 from charter.services.systems import find_system
-from charter.store.models import Release, System
-from charter.store.monitoring_models import InferenceIndex, ObservationSample
+from charter.store.models import Release, Route, System
+from charter.store.monitoring_models import InferenceIndex, MonitorState, ObservationSample
 
-_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+_DIGEST = re.compile(r"^[0-9a-f]{7,64}$")
+
+
+def _live_digest(ctx: Context, system: System, environment: str) -> str:
+    """The digest of the release live in ``environment``: the default for records."""
+    digest = ctx.session.scalar(
+        select(Release.digest)
+        .join(Route, Route.release_id == Release.id)
+        .where(Route.system_id == system.id, Route.environment == environment)
+    )
+    if digest is None:
+        raise BadInput(
+            f"no release of {system.name!r} is live in {environment!r}: name the release",
+            location="release",
+        )
+    return digest
+
+
+def _resolve(ctx: Context, system: System, digest: Any) -> Release:
+    """A release of ``system`` from its digest or a unique prefix of it (7+ characters)."""
+    text = str(digest).removeprefix("sha256:").lower() if isinstance(digest, str) else ""
+    if not _DIGEST.match(text):
+        raise BadInput(
+            f"invalid release digest {digest!r} (7 to 64 hex characters)", location="release"
+        )
+    matches = ctx.session.scalars(
+        select(Release)
+        .where(Release.system_id == system.id, Release.digest.startswith(text))
+        .limit(2)
+    ).all()
+    if not matches:
+        raise BadInput(f"unknown release digest {text} for system {system.name!r}")
+    if len(matches) > 1:
+        raise BadInput(f"digest prefix {text!r} is ambiguous: give more characters")
+    return matches[0]
 
 
 def _releases(
-    ctx: Context, system: System, frame: pd.DataFrame, default: str | None
+    ctx: Context, system: System, environment: str, frame: pd.DataFrame, default: str | None
 ) -> dict[str, tuple[Release, ReferenceProfile, list[str]]]:
-    """Resolve every release digest in the batch to its release and current reference."""
-    if "release" not in frame.columns:
-        if default is None:
-            raise BadInput("records need a release digest (a `release` field)", location="release")
-        frame["release"] = default
-    elif default is not None:
-        frame["release"] = frame["release"].fillna(default)
+    """Resolve every release digest in the batch to its release and current reference.
+
+    Records without a release take ``default``, or else the release live in the
+    environment; digests may be unique prefixes.
+    """
+    if "release" not in frame.columns or frame["release"].isna().any():
+        fallback = default if default is not None else _live_digest(ctx, system, environment)
+        if "release" not in frame.columns:
+            frame["release"] = fallback
+        else:
+            frame["release"] = frame["release"].fillna(fallback)
     found: dict[str, tuple[Release, ReferenceProfile, list[str]]] = {}
     for digest in frame["release"].unique().tolist():
-        text = str(digest).removeprefix("sha256:").lower() if isinstance(digest, str) else ""
-        if not _DIGEST.match(text):
-            raise BadInput(f"invalid release digest {digest!r}", location="release")
-        release = ctx.session.scalar(
-            select(Release).where(Release.system_id == system.id, Release.digest == text)
-        )
-        if release is None:
-            raise BadInput(f"unknown release digest {text} for system {system.name!r}")
+        release = _resolve(ctx, system, digest)
         reference = current_reference(ctx, release)
         if reference is None:
             raise BadInput(
-                f"release {system.name}@{text[:12]} has no reference profile: "
-                "run `charter reference set` first"
+                f"release {system.name}@{release.digest[:12]} has no reference profile: "
+                "set one first (charter reference set)"
             )
         found[digest] = (release, parse_reference(reference.profile), list(reference.pii))
     return found
@@ -106,10 +138,10 @@ def ingest_records(
     else:
         frame = flatten(records)
     system = find_system(ctx, system_name)
-    seen = seen_batch(ctx, system, "records", batch_id)
+    seen = seen_batch(ctx, system, environment, "records", batch_id)
     if seen is not None:
         return {**seen.summary, "duplicate": True}
-    groups = _releases(ctx, system, frame, release)
+    groups = _releases(ctx, system, environment, frame, release)
     if "inference_id" in frame.columns:
         ids = frame["inference_id"]
         if not ids.map(lambda v: v is None or isinstance(v, (str, int, np.integer))).all():
@@ -132,57 +164,102 @@ def ingest_records(
         else np.full(len(frame), np.nan)
     )
     now = ctx.now()
-    start = bucket_of(now)
-    # Validate and profile every release group before writing anything.
+    times, carried = event_times(frame, now)
+    hours = times.dt.floor("h")
+    # Buckets before the route's last judged window end are closed: rows for them are late.
+    closed_until = ctx.session.scalar(
+        select(MonitorState.last_window_end).where(
+            MonitorState.system_id == system.id, MonitorState.environment == environment
+        )
+    )
+    # Validate and profile every (release, hour) group before writing anything.
     prepared = []
     for digest, (rel, reference, pii) in groups.items():
         mask = (frame["release"] == digest).to_numpy()
         part, ignored = role_frame(frame.loc[mask].reset_index(drop=True), reference)
-        label = reference.label
+        part_hours = hours[mask].reset_index(drop=True)
+        part_times = times[mask].reset_index(drop=True)
+        part_carried = carried[mask]
         columns = list(dict.fromkeys([*reference.monitored, *filter(None, [reference.cohort])]))
-        addition = profile_window(reference, part[columns])
-        counts = signal_counts.count_signals(latency[mask], blocked[mask], fallback[mask])
-        prepared.append((rel, reference, pii, part, ignored, addition, counts, label))
+        per_hour = []
+        for hour, index in part.groupby(part_hours, sort=True).indices.items():
+            rows = part.iloc[index]
+            stamped = part_carried[index]
+            per_hour.append(
+                (
+                    pd.Timestamp(hour).to_pydatetime(),  # type: ignore[arg-type]
+                    index,
+                    profile_window(reference, rows[columns]),
+                    signal_counts.count_signals(
+                        latency[mask][index], blocked[mask][index], fallback[mask][index]
+                    ),
+                    part_times.iloc[index][stamped].max() if stamped.any() else None,
+                    int((~stamped).sum()),
+                )
+            )
+        prepared.append((rel, reference, pii, part, ignored, part_hours, per_hour))
 
     summary: dict[str, Any] = {
         "batch_id": batch_id,
         "system": system.name,
         "environment": environment,
         "accepted": len(frame),
-        "bucket": start.isoformat(),
+        "buckets": 0,
+        "first_event": times.min().isoformat(),
+        "last_event": times.max().isoformat(),
+        "late": 0,
         "releases": {},
         "duplicate": False,
     }
-    for rel, reference, pii, part, ignored, addition, counts, label in prepared:
-        bucket = get_bucket(ctx.session, rel, environment, start, reference.digest)
-        if bucket.reference_digest != reference.digest and bucket.profile:
-            # A new reference was set within the hour: its windows are not comparable with
-            # the old one's, so the bucket restarts on the new reference.
-            bucket.profile, bucket.labels_profile, bucket.labelled, bucket.rows = "", None, 0, 0
-            bucket.signals = signal_counts.empty_signals()
-        bucket.reference_digest = reference.digest
-        bucket.profile = fold(bucket.profile, reference, addition)
-        bucket.rows += len(part)
-        bucket.signals = signal_counts.merge_signals(bucket.signals, counts)
-        bucket.updated_at = now
-        labelled = 0
-        if label and label in part.columns and part[label].notna().any():
-            with_label = part.loc[part[label].notna()]
-            labelled = len(with_label)
-            bucket.labels_profile = fold(
-                bucket.labels_profile, reference, label_rows(reference, with_label)
+    for rel, reference, pii, part, ignored, part_hours, per_hour in prepared:
+        label = reference.label
+        existing = load_buckets(ctx.session, rel, environment, [h for h, *_ in per_hour])
+        labelled = late = 0
+        type_errors: dict[str, int] = {}
+        for hour, index, addition, counts, event_max, arrival_rows in per_hour:
+            bucket = existing.get(hour) or new_bucket(
+                ctx.session, rel, environment, hour, reference.digest
             )
-            bucket.labelled += labelled
-        _index(ctx.session, system, environment, rel, reference, part, start, now, label)
+            if bucket.reference_digest != reference.digest and bucket.profile:
+                # A new reference was set since: its windows are not comparable with the
+                # old one's, so the bucket restarts on the new reference.
+                bucket.profile, bucket.labels_profile, bucket.labelled, bucket.rows = "", None, 0, 0
+                bucket.signals = signal_counts.empty_signals()
+                bucket.arrival_rows, bucket.late, bucket.event_max = 0, 0, None
+            rows = part.iloc[index]
+            bucket.reference_digest = reference.digest
+            bucket.profile = fold(bucket.profile, reference, addition)
+            bucket.rows += len(rows)
+            bucket.signals = signal_counts.merge_signals(bucket.signals, counts)
+            bucket.updated_at = now
+            bucket.arrival_rows = (bucket.arrival_rows or 0) + arrival_rows
+            if event_max is not None:
+                moment = pd.Timestamp(event_max).to_pydatetime()
+                bucket.event_max = (
+                    moment if bucket.event_max is None else max(bucket.event_max, moment)
+                )
+            if closed_until is not None and hour < closed_until:
+                bucket.late = (bucket.late or 0) + len(rows)
+                late += len(rows)
+            if label and label in rows.columns and rows[label].notna().any():
+                with_label = rows.loc[rows[label].notna()]
+                labelled += len(with_label)
+                bucket.labels_profile = fold(
+                    bucket.labels_profile, reference, label_rows(reference, with_label)
+                )
+                bucket.labelled += len(with_label)
+            for name, column in addition.columns.items():
+                errors = int(getattr(column, "type_errors", 0))
+                if errors:
+                    type_errors[name] = type_errors.get(name, 0) + errors
+        _index(ctx.session, system, environment, rel, reference, part, part_hours, now, label)
         _sample(ctx.session, system, environment, rel, reference, pii, part, now, sample_size)
-        type_errors = {
-            name: int(getattr(s, "type_errors", 0))
-            for name, s in addition.columns.items()
-            if getattr(s, "type_errors", 0)
-        }
+        summary["buckets"] += len(per_hour)
+        summary["late"] += late
         summary["releases"][rel.digest] = {
             "rows": len(part),
             "labelled": labelled,
+            "late": late,
             "ignored_fields": ignored,
             "type_errors": type_errors,
         }
@@ -196,7 +273,7 @@ def _index(
     release: Release,
     reference: ReferenceProfile,
     part: pd.DataFrame,
-    start: datetime,
+    hours: pd.Series,
     now: datetime,
     label: str | None,
 ) -> None:
@@ -205,6 +282,7 @@ def _index(
     keep = [c for c in (reference.prediction, reference.score, reference.cohort) if c]
     rows = part.loc[part["inference_id"].notna(), ["inference_id", *dict.fromkeys(keep)]]
     rows = rows.drop_duplicates("inference_id", keep="first")
+    starts = [pd.Timestamp(h).to_pydatetime() for h in hours.loc[rows.index]]
     labelled = set()
     if label and label in part.columns:
         labelled = set(part.loc[part[label].notna(), "inference_id"].dropna())
@@ -223,7 +301,7 @@ def _index(
                 "labelled": inference_id in labelled,
                 "received_at": now,
             }
-            for inference_id, value in zip(rows["inference_id"], values, strict=True)
+            for inference_id, value, start in zip(rows["inference_id"], values, starts, strict=True)
         ],
         ["system_id", "environment", "inference_id"],
     )

@@ -1,0 +1,180 @@
+"""Replay: rows/s of backfilling a historical file by event time, then one worker pass.
+
+    .venv/bin/python benchmarks/replay/run.py                 # the 50,000-row car-loan file
+    .venv/bin/python benchmarks/replay/run.py --quick         # its first 5,000 rows
+    .venv/bin/python benchmarks/replay/run.py --rows 20000 --batch 10000 --window 2000
+
+The car-loan analysis file (``shared/datasets/car_loan``) keeps its ``timestamp`` column
+(one record every 8 min 43 s, about seven an hour), so every batch spreads over many
+hourly buckets: this is the backfill path, not the live one (``benchmarks/ingest`` sends
+rows without timestamps, all into one hour). In a home made by ``charter init``, a release
+with a count-window contract (``live.window: N rows``) is routed to ``prod`` directly in
+the database (the gate is not what is measured), the rows are ingested in batches through
+the service layer (what ``charter log`` calls locally), labels joined, and one
+``worker.run_once`` judges every complete window in event-time order.
+Figures: docs/benchmarks.md, "Replay".
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import time
+from argparse import ArgumentParser, Namespace
+from typing import Any
+
+from benchmarks.common import DATASETS, Home, bounded, expect, main, print_table, temporary_home
+
+QUICK = {"rows": 5_000, "window": 1_000}
+CAR_LOAN = DATASETS / "car_loan"
+FEATURES = [
+    "car_value",
+    "salary_range",
+    "debt_to_income_ratio",
+    "loan_length",
+    "repaid_loan_on_prev_car",
+    "size_of_downpayment",
+    "driver_tenure",
+]
+
+
+def prepare(home: Home, window: int) -> tuple[Any, Any, str]:
+    """A service user, a routed release with a reference and a count window."""
+    import pandas as pd
+
+    from charter.domain.releases import ReleaseManifest
+    from charter.domain.systems import IntakeFile
+    from charter.monitoring import build_reference
+    from charter.services import references, releases, systems, users
+    from charter.services.users import authenticate
+    from charter.store.models import Route
+
+    reference = pd.read_csv(CAR_LOAN / "synthetic_car_loan_reference.csv")
+    charter = home.charter()
+    with charter.act(home.token, write=True) as ctx:
+        _, service = users.create_user(ctx, "svc", "service")
+        systems.register_system(
+            ctx,
+            "car-loan",
+            owner="bench",
+            purpose="bench",
+            population="x",
+            intake=IntakeFile(answers={"domain": "internal_operations"}),
+        )
+        manifest = ReleaseManifest.model_validate(
+            {
+                "components": [{"kind": "model", "name": "m", "uri": "s3://m", "sha256": "a" * 64}],
+                "contract": {
+                    "live": {"window": f"{window} rows", "min_sample": 500, "open_after": 2}
+                },
+            }
+        )
+        release, _ = releases.create_release(ctx, "car-loan", manifest, base_dir=None)
+        profile = build_reference(
+            reference,
+            features=FEATURES,
+            prediction="y_pred",
+            score="y_pred_proba",
+            label="repaid",
+            cohort="salary_range",
+        )
+        references.set_reference(ctx, f"car-loan@{release.digest}", profile.to_dict())
+        ctx.session.add(
+            Route(
+                system_id=release.system_id,
+                environment="prod",
+                release_id=release.id,
+                previous_release_id=None,
+                state="live",
+                fallback=None,
+                reason="benchmark",
+                updated_at=ctx.now(),
+                updated_by="bench",
+            )
+        )
+    with charter.db.transaction(write=False) as session:
+        actor = authenticate(session, service)
+    return charter, actor, release.digest
+
+
+def body(args: Namespace) -> dict[str, Any]:
+    """Ingest the file by event time, join its labels, run one worker pass; rows/s."""
+    import pandas as pd
+
+    from charter.services import ingest, worker
+
+    expect(CAR_LOAN.is_dir(), f"{CAR_LOAN} holds the car-loan files")
+    analysis = pd.read_csv(CAR_LOAN / "synthetic_car_loan_analysis.csv").iloc[: args.rows]
+    targets = pd.read_csv(CAR_LOAN / "synthetic_car_loan_analysis_target.csv")
+    records = analysis.rename(columns={"id": "inference_id"})
+    records["inference_id"] = records["inference_id"].astype(str)
+    figures: dict[str, Any] = {"rows": len(records), "batch": args.batch, "window": args.window}
+    with temporary_home("replay") as home:
+        charter, actor, digest = prepare(home, args.window)
+        start = time.perf_counter()
+        for offset in range(0, len(records), args.batch):
+            with charter.as_actor(actor, write=True) as ctx:
+                ingest.ingest_records(
+                    ctx,
+                    "car-loan",
+                    "prod",
+                    f"r-{offset}",
+                    records.iloc[offset : offset + args.batch],
+                    release=digest,
+                )
+        log_s = time.perf_counter() - start
+        labels = targets[targets["id"].isin(analysis["id"])]
+        start = time.perf_counter()
+        for offset in range(0, len(labels), 10_000):
+            part = labels.iloc[offset : offset + 10_000]
+            with charter.as_actor(actor, write=True) as ctx:
+                ingest.ingest_labels(
+                    ctx,
+                    "car-loan",
+                    "prod",
+                    f"l-{offset}",
+                    [
+                        {"inference_id": str(i), "label": int(y)}
+                        for i, y in zip(part["id"], part["repaid"], strict=True)
+                    ],
+                )
+        labels_s = time.perf_counter() - start
+        start = time.perf_counter()
+        summary = worker.run_once(charter, actor, deliver=False)
+        worker_s = time.perf_counter() - start
+        charter.db.dispose()
+    expect(summary["windows"] >= 1, f"the worker judged windows: {summary}")
+    figures.update(
+        log_rows_per_s=len(records) / log_s,
+        labels_rows_per_s=len(labels) / labels_s,
+        worker_s=worker_s,
+        windows=summary["windows"],
+        replay_rows_per_s=len(records) / (log_s + labels_s + worker_s),
+    )
+    print_table(
+        f"Replay of {len(records):,} car-loan rows by event time (batches of {args.batch:,}, "
+        f"windows of {args.window:,} rows)",
+        ["step", "seconds", "rows/s"],
+        [
+            ["log records", log_s, figures["log_rows_per_s"]],
+            ["log labels", labels_s, figures["labels_rows_per_s"]],
+            [f"worker --once ({summary['windows']} windows)", worker_s, ""],
+            ["total", log_s + labels_s + worker_s, figures["replay_rows_per_s"]],
+        ],
+    )
+    return figures
+
+
+def configure(parser: ArgumentParser) -> None:
+    """The replay benchmark's options."""
+    parser.add_argument("--rows", type=bounded(int, 1, 50_000), default=50_000)
+    parser.add_argument("--batch", type=bounded(int, 1, 10_000), default=10_000)
+    parser.add_argument("--window", type=bounded(int, 100, 1_000_000), default=5_000)
+
+
+if __name__ == "__main__":
+    main(__doc__, configure, body, quick=QUICK)
