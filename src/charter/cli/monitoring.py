@@ -215,8 +215,12 @@ def worker(
     charter = Charter(db)
     with db.transaction(write=False) as session:
         actor = authenticate(session, settings.token)
+    from charter.services.checkpoints import WorkerCheckpoints
+
+    checkpoint = WorkerCheckpoints(settings.home)  # signs the audit head after each pass
     while True:
         summary = monitors.run_once(charter, actor)
+        summary.update(checkpoint(charter))
         if fmt == "json":
             render.emit_json(summary)
         else:

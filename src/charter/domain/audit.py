@@ -196,7 +196,11 @@ def join_segments(
     missing = sorted(s for s in anchors if s > head_seq)
     if missing:
         newest = missing[-1]
-        source = describe(newest) if describe else f"an anchor at event {newest}"
+        source = (
+            describe(newest)
+            if describe
+            else "a head recorded outside the database (a checkpoint or `audit head`)"
+        )
         what = (
             "every event was deleted: the log is empty"
             if head_seq == 0
@@ -205,7 +209,7 @@ def join_segments(
         )
         return broken(
             head_seq + 1,
-            f"the chain was truncated: {what}, but {source} recorded event {newest}",
+            f"the chain was truncated: {what}, but {source} shows event {newest} existed",
             0,
         )
     return ChainReport(
