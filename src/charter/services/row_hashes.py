@@ -176,3 +176,62 @@ def cross_check(
 def _num(key: str) -> int:
     tail = key.rsplit("/", 1)[-1]
     return int(tail) if tail.isdigit() else 0
+
+
+BASELINE_CHUNK = 5_000
+
+
+def record_baseline(connection: Connection, reason: str) -> int:
+    """Append ``audit.baseline`` events recording the digest of every governed row.
+
+    For migrations: one that adds rows or back-fills a governed column outside the
+    services calls this last, so the chain records the migrated state (and says why).
+    Reads only the columns the database has. Returns the events appended.
+    """
+    from datetime import UTC, datetime
+
+    from sqlalchemy import inspect, text
+
+    from charter.domain.audit import GENESIS_HASH, event_hash
+    from charter.domain.canonical import canonical_json
+    from charter.domain.text import iso_utc
+
+    inspector = inspect(connection)
+    found: dict[str, str] = {}
+    for name in GOVERNED_TABLES:
+        columns = [column["name"] for column in inspector.get_columns(name)]
+        found.update(digests(connection, name, columns=columns))
+    if not found:
+        return 0
+    head = connection.execute(
+        text("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+    ).first()
+    seq, prev = (0, GENESIS_HASH) if head is None else (int(head[0]), str(head[1]))
+    at = iso_utc(datetime.now(UTC))
+    keys = list(found)
+    appended = 0
+    for start in range(0, len(keys), BASELINE_CHUNK):
+        chunk = {key: found[key] for key in keys[start : start + BASELINE_CHUNK]}
+        seq += 1
+        fields = {
+            "seq": seq,
+            "at": at,
+            "actor": "charter",
+            "action": "audit.baseline",
+            "entity_type": "audit",
+            "entity_id": "baseline",
+            "payload": canonical_json({"reason": reason, ROWS_KEY: chunk}),
+            "prev_hash": prev,
+        }
+        digest = event_hash(**fields)  # type: ignore[arg-type]
+        connection.execute(
+            text(
+                "INSERT INTO audit_events (seq, at, actor, action, entity_type, entity_id, "
+                "payload, prev_hash, hash) VALUES (:seq, :at, :actor, :action, :entity_type, "
+                ":entity_id, :payload, :prev_hash, :hash)"
+            ),
+            {**fields, "hash": digest},
+        )
+        prev = digest
+        appended += 1
+    return appended

@@ -12,8 +12,6 @@ them from now on. Existing channel URLs and secrets are encrypted with the secre
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import sqlalchemy as sa
 from alembic import op
 
@@ -21,8 +19,6 @@ revision = "0006"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
-
-_BASELINE_CHUNK = 5_000
 
 
 def upgrade() -> None:
@@ -55,51 +51,9 @@ def _encrypt_channels(bind: sa.Connection) -> None:
 
 
 def _baseline(bind: sa.Connection) -> None:
-    from charter.domain.audit import GENESIS_HASH, event_hash
-    from charter.domain.canonical import canonical_json
-    from charter.domain.row_hashes import GOVERNED_TABLES
-    from charter.domain.text import iso_utc
-    from charter.services.row_hashes import ROWS_KEY, digests
+    from charter.services.row_hashes import record_baseline
 
-    inspector = sa.inspect(bind)
-    found: dict[str, str] = {}
-    for name in GOVERNED_TABLES:
-        columns = [column["name"] for column in inspector.get_columns(name)]
-        found.update(digests(bind, name, columns=columns))
-    if not found:
-        return
-    head = bind.execute(
-        sa.text("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
-    ).first()
-    seq, prev = (0, GENESIS_HASH) if head is None else (int(head[0]), str(head[1]))
-    at = iso_utc(datetime.now(UTC))
-    keys = list(found)
-    for start in range(0, len(keys), _BASELINE_CHUNK):
-        chunk = {key: found[key] for key in keys[start : start + _BASELINE_CHUNK]}
-        seq += 1
-        payload = canonical_json(
-            {"reason": "row digests of existing rows (migration 0006)", ROWS_KEY: chunk}
-        )
-        fields = {
-            "seq": seq,
-            "at": at,
-            "actor": "charter",
-            "action": "audit.baseline",
-            "entity_type": "audit",
-            "entity_id": "baseline",
-            "payload": payload,
-            "prev_hash": prev,
-        }
-        digest = event_hash(**fields)  # type: ignore[arg-type]
-        bind.execute(
-            sa.text(
-                "INSERT INTO audit_events (seq, at, actor, action, entity_type, entity_id, "
-                "payload, prev_hash, hash) VALUES (:seq, :at, :actor, :action, :entity_type, "
-                ":entity_id, :payload, :prev_hash, :hash)"
-            ),
-            {**fields, "hash": digest},
-        )
-        prev = digest
+    record_baseline(bind, "row digests of existing rows (migration 0006)")
 
 
 def downgrade() -> None:
