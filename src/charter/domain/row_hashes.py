@@ -6,19 +6,21 @@ deleted row). ``audit verify`` recomputes every governed row's digest and compar
 with the latest one the chain recorded, so a row edited, inserted or deleted with SQL is
 named even though the chain itself is intact.
 
-The digest is SHA-256 of the canonical JSON (RFC 8785) of ``[table, {column: value}]``
-with NULL columns left out: a column added later as NULL leaves old digests unchanged.
-Datetimes are written in UTC with microseconds, so SQLite (naive) and PostgreSQL (aware)
-give the same digest.
+The digest is SHA-256 of the JSON of ``[table, {column: value}]`` with sorted keys, no
+whitespace, UTF-8, and NULL columns left out: a column added later as NULL leaves old
+digests unchanged. Datetimes are written in UTC with microseconds, so SQLite (naive) and
+PostgreSQL (aware) give the same digest. Python's C JSON encoder is used rather than
+RFC 8785 (~10x slower per row): only Charter computes and compares these digests, and the
+same encoder on both sides gives the same text for the same values.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-
-from charter.domain.canonical import content_digest
 
 #: The tables whose rows decide what Charter allows: who holds which role (users and
 #: their tokens), systems and their intake, releases and their components, decisions,
@@ -54,4 +56,8 @@ def _plain(value: Any) -> Any:
 def row_digest(table: str, values: Mapping[str, Any]) -> str:
     """Return the digest of one row given its column values (NULLs are left out)."""
     content = {name: _plain(value) for name, value in values.items() if value is not None}
-    return content_digest([table, content])
+    text = _ENCODER.encode([table, content])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
