@@ -277,3 +277,28 @@ def test_rows_changed_after_the_last_event_are_recorded_at_commit(installed) -> 
         system.purpose = "changed again after the event"
     report, _ = verify(installed, with_checkpoints=True)
     assert report.ok, outcome(report)
+
+
+@pytest.mark.parametrize("attack", [None, _delete_event, _reorder, _edit_event, _users_role])
+def test_verify_across_processes_finds_what_one_process_finds(
+    installed, monkeypatch, attack
+) -> None:
+    """The chain read in ranges by worker processes (forced here on a short chain), the
+    links joined after: the same report as one process, at range boundaries too."""
+    from charter.services import audit, audit_verify
+
+    if attack is not None:
+        attack(installed)
+    with installed.act("auditor", write=False) as ctx:
+        alone = audit.verify(ctx, workers=1)
+    monkeypatch.setattr(audit_verify, "PARALLEL_MIN_EVENTS", 1)
+    for workers in (2, 3, 5):
+        with installed.act("auditor", write=False) as ctx:
+            spread = audit.verify(ctx, workers=workers)
+        assert (spread.ok, spread.events, spread.broken_seq, spread.reason) == (
+            alone.ok,
+            alone.events,
+            alone.broken_seq,
+            alone.reason,
+        ), workers
+        assert spread.rows_checked == alone.rows_checked

@@ -185,12 +185,23 @@ def join_segments(
         )
 
     for segment in segments:
-        if segment.first_seq is not None and segment.first_prev != prev:
-            return broken(segment.first_seq, _LINK, 0)
+        first = segment.first_seq
+        if first is not None and first != head_seq + 1:
+            # Rows missing between two ranges: named as one pass would name them.
+            reason = (
+                f"sequence jumps from {head_seq} to {first}: {_DELETED}"
+                if first > head_seq + 1
+                else f"sequence {first} out of order after {head_seq}"
+            )
+            return broken(first, reason, 0)
+        if first is not None and segment.first_prev != prev:
+            return broken(first, _LINK, 0)
         if segment.count:
             head_seq, prev = segment.last_seq, segment.last_hash
         if segment.error is not None:
             seq, reason, before = segment.error
+            if before == 0 and reason.startswith("sequence jumps"):
+                reason = f"sequence jumps from {head_seq} to {seq}: {_DELETED}"
             return broken(seq, reason, before)
         count += segment.count
     missing = sorted(s for s in anchors if s > head_seq)
