@@ -8,6 +8,7 @@ afterwards, so tests never see each other's rows.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,10 @@ from charter.services.users import bootstrap_admin, create_user
 from charter.store.db import Database
 from charter.store.migrate import upgrade
 from tests.helpers import BACKEND, PG_URL, SHARED_DATASETS, actor_of
+
+# Channel secrets are encrypted with a key outside the database; tests use a fixed one
+# rather than creating ~/.charter/secrets.key (a Fernet key: 32 url-safe base64 bytes).
+os.environ.setdefault("CHARTER_SECRETS_KEY", "dGVzdC1rZXktZm9yLWNoYXJ0ZXItdGVzdHMtMzJieXQ=")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -688,7 +688,13 @@ def test_audit_events_head_and_verify(client, auth, release) -> None:
         "head_hash": newest["hash"],
         "broken_seq": None,
         "reason": None,
+        "anchors": 1,
+        "covered_seq": 10,
+        "rows_checked": verified.json()["rows_checked"],
+        "row_findings": [],
+        "row_findings_total": 0,
     }
+    assert verified.json()["rows_checked"] > 0
     wrong = client.get(
         f"{API}/audit/verify", params={"anchor": f"3:{'0' * 64}"}, headers=auth("auditor")
     ).json()

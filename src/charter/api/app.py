@@ -84,6 +84,9 @@ def create_app(charter: Charter) -> FastAPI:
         redoc_url=None,
     )
     app.state.charter = charter
+    from charter.services.secrets import install_log_scrubbing
+
+    install_log_scrubbing()
     problems.install(app)
     app.include_router(router)
     app.include_router(governance.router)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from charter.domain.errors import CharterError
+from charter.services.secrets import scrub
 
 PROBLEM_BASE = "https://charter.dev/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -142,7 +143,7 @@ def install(app: FastAPI) -> None:
     async def _data(request: Request, exc: DataError) -> JSONResponse:
         # The database refused a value the request carried, e.g. a NUL character, which
         # PostgreSQL text cannot hold. Nothing was written: the transaction rolled back.
-        log.info("database refused a value: %s", exc.orig)
+        log.info("database refused a value: %s", scrub(str(exc.orig)))
         return problem(
             request,
             422,
@@ -153,7 +154,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
-        log.warning("database unavailable: %s", exc)
+        log.warning("database unavailable: %s", scrub(str(exc)))
         return problem(
             request,
             503,

@@ -203,7 +203,12 @@ def audit_head(charter: CharterDep, actor: ActorDep) -> AuditHeadView:
 def audit_verify(
     charter: CharterDep,
     actor: ActorDep,
-    anchor: Annotated[str | None, Query(max_length=100, description="SEQ:HASH")] = None,
+    anchor: Annotated[
+        str | None,
+        Query(max_length=2_600, description="SEQ:HASH, or up to 32 of them comma-separated"),
+    ] = None,
+    state: Annotated[bool, Query(description="Also check every governed row.")] = True,
 ) -> AuditVerifyView:
-    """Recompute the whole chain; ``ok`` is false with the first broken link otherwise."""
-    return perform(charter, actor, records.audit_verify, anchor)
+    """Recompute the whole chain and check the governed rows against it; ``ok`` is false
+    with the first problem otherwise."""
+    return perform(charter, actor, records.audit_verify, anchor, state)

@@ -257,12 +257,17 @@ def worker(
     from charter.services import worker as monitor_worker
     from charter.settings import Settings
 
-    charter, actor = monitor_worker.connect(Settings.load())
+    settings = Settings.load()
+    charter, actor = monitor_worker.connect(settings)
+    from charter.services.checkpoints import WorkerCheckpoints
+
+    checkpoint = WorkerCheckpoints(settings.home)  # signs the audit head after each pass
     while True:
         summary = monitor_worker.run_once(charter, actor)
         from charter.services.cards import worker_pass  # card snapshots follow the records
 
         summary["cards"] = worker_pass(charter, actor)
+        summary.update(checkpoint(charter))
         if fmt == "json":
             render.emit_json(summary)
         else:

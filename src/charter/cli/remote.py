@@ -68,7 +68,7 @@ ROUTES: dict[str, Http] = {
     "release.show": Http("GET", "/{ref}"),
     "decision.create": Http("POST", "/{ref}/decisions", body="request"),
     "decision.list": Http("GET", "/decisions", query=("system", "ref:release", *PAGE)),
-    "audit.verify": Http("GET", "/audit/verify", query=("anchor",)),
+    "audit.verify": Http("GET", "/audit/verify", query=("anchor", "state")),
     "audit.head": Http("GET", "/audit/head"),
     "audit.log": Http("GET", "/audit/events", query=(*PAGE, "entity_type", "entity_id", "action")),
     "policy.apply": Http("POST", "/policies", body=("source", "name")),

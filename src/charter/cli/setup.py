@@ -29,13 +29,13 @@ def init(
     ] = True,
 ) -> None:
     """Create the database (or upgrade it), a first admin, and apply the default policy."""
-    from charter.services.setup import initialise
+    from charter.services.setup import initialise, prepare_home
     from charter.settings import Settings, write_config
     from charter.store.db import Database
 
     settings = Settings.load()
     url = database_url or settings.database_url
-    settings.home.mkdir(parents=True, exist_ok=True)
+    prepare_home(settings.home, url)
     db = Database(url)
     done = initialise(db, admin=admin, apply_default_policy=policy, token=settings.token)
     if done.existing is not None:

@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 from charter.domain.errors import BadInput, Conflict
 from charter.domain.roles import Permission
 from charter.domain.text import check_slug
-from charter.services import audit
+from charter.services import audit, secrets
 from charter.services.context import Actor, Charter, Context
 from charter.services.systems import find_system
 from charter.store.models import Route
@@ -226,6 +226,15 @@ def add_channel(
         raise BadInput(f"unknown notifier kind {kind!r}; available: {', '.join(sorted(available))}")
     if not url.startswith(("http://", "https://")) or len(url) > 2000:
         raise BadInput("the channel URL must be an http(s) URL")
+    # Refused without echoing the value: both are credentials.
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise BadInput("the channel URL holds a control character", location="url")
+    if secret is not None and (
+        len(secret) > 1000 or any(ord(ch) < 32 or ord(ch) == 127 for ch in secret)
+    ):
+        raise BadInput(
+            "the channel secret must be at most 1000 printable characters", location="secret"
+        )
     if getattr(available[kind], "needs_secret", False) and not secret:
         raise BadInput(f"a {kind} channel needs a secret (its HMAC key or routing key)")
     if min_severity not in SEVERITIES:
@@ -236,8 +245,9 @@ def add_channel(
     channel = NotificationChannel(
         name=name,
         kind=kind,
-        url=url,
-        secret=secret,
+        url=secrets.seal(url),
+        url_sha256=secrets.url_hash(url),
+        secret=secrets.seal(secret),
         system_id=None if system is None else system.id,
         min_severity=min_severity,
         enabled=True,
@@ -246,24 +256,35 @@ def add_channel(
     )
     ctx.session.add(channel)
     ctx.session.flush()
-    view = channel_view(channel, system_name)
+    # The audit payload carries the redacted URL and its hash, never the URL itself.
+    redacted = channel_view(channel, system_name, full_url=False)
     audit.record(
         ctx,
         "alert.channel_added",
         "channel",
         name,
-        {k: v for k, v in view.items() if k not in ("id", "created_at")},
+        {k: v for k, v in redacted.items() if k not in ("id", "created_at")},
     )
-    return view
+    return channel_view(channel, system_name, full_url=_sees_urls(ctx))
 
 
-def channel_view(channel: NotificationChannel, system_name: str | None) -> dict[str, Any]:
-    """A channel without its secret."""
+def _sees_urls(ctx: Context) -> bool:
+    from charter.domain.roles import Role
+
+    return ctx.actor.role is Role.ADMIN
+
+
+def channel_view(
+    channel: NotificationChannel, system_name: str | None, *, full_url: bool = False
+) -> dict[str, Any]:
+    """A channel without its secret; its URL in full only when ``full_url`` (admins)."""
+    url = secrets.unseal(channel.url) or ""
     return {
         "id": channel.id,
         "name": channel.name,
         "kind": channel.kind,
-        "url": channel.url,
+        "url": url if full_url else secrets.redact_url(url),
+        "url_sha256": channel.url_sha256 or secrets.url_hash(url),
         "system": system_name,
         "min_severity": channel.min_severity,
         "has_secret": bool(channel.secret),
@@ -279,7 +300,11 @@ def list_channels(ctx: Context) -> list[dict[str, Any]]:
     ctx.require(Permission.MONITOR_READ)
     names = {row[0]: row[1] for row in ctx.session.execute(select(System.id, System.name))}
     rows = ctx.session.scalars(select(NotificationChannel).order_by(NotificationChannel.name))
-    return [channel_view(c, names.get(c.system_id) if c.system_id else None) for c in rows]
+    full = _sees_urls(ctx)
+    return [
+        channel_view(c, names.get(c.system_id) if c.system_id else None, full_url=full)
+        for c in rows
+    ]
 
 
 def _send(kind: str, notification: Any, backoff: float) -> tuple[bool, int, int | None, str | None]:
@@ -300,11 +325,13 @@ def _send(kind: str, notification: Any, backoff: float) -> tuple[bool, int, int 
             status, error = response.status_code, None
             if 200 <= status < 300:
                 return True, attempt, status, None
-            error = f"HTTP {status}: {response.text[:200]}"
+            error = secrets.scrub(f"HTTP {status}: {response.text[:200]}")
             if status != 429 and status < 500:
                 return False, attempt, status, error  # the receiver refuses it: do not insist
         except httpx.HTTPError as exc:
-            status, error = None, f"{type(exc).__name__}: {exc}"[:500]
+            # httpx names the URL in its errors: the URL is a credential.
+            text = str(exc).replace(notification.url, secrets.redact_url(notification.url))
+            status, error = None, secrets.scrub(f"{type(exc).__name__}: {text}")[:500]
         if attempt < MAX_ATTEMPTS:
             time.sleep(min(backoff * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS))
     return False, MAX_ATTEMPTS, status, error
@@ -331,8 +358,8 @@ def deliver_pending(charter: Charter, actor: Actor, *, backoff: float = 0.5) -> 
                     Notification(
                         event="opened" if row.event == "opened" else "resolved",
                         alert=alert_view(row.alert),
-                        url=row.channel.url,
-                        secret=row.channel.secret,
+                        url=secrets.unseal(row.channel.url) or "",
+                        secret=secrets.unseal(row.channel.secret),
                     ),
                 )
             )

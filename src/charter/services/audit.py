@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import event as orm_event
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from charter.domain.audit import GENESIS_HASH, ChainReport, event_hash, verify_chain
+from charter.domain.audit import GENESIS_HASH, event_hash
 from charter.domain.canonical import canonical_json
 from charter.domain.errors import BadInput
 from charter.domain.roles import Permission
 from charter.domain.text import iso_utc
+from charter.services import row_hashes
+from charter.services.audit_verify import VerifyReport, run
 from charter.services.context import Context
 from charter.store.db import WRITE_LOCK_KEY
 from charter.store.models import AuditEvent
@@ -46,10 +49,17 @@ def append(
     entity_id: str,
     payload: dict[str, Any],
 ) -> AuditEvent:
-    """Append one event to the chain within the caller's transaction."""
+    """Append one event to the chain within the caller's transaction.
+
+    The digests of the governed rows flushed since the session's previous event are
+    recorded in the payload (``row_digests``), so ``audit verify`` can check the state.
+    """
     _lock_chain(session)
     session.flush()
     last_seq, last_hash = head(session)
+    digests = row_hashes.take_pending(session)
+    if digests:
+        payload = {**payload, row_hashes.ROWS_KEY: digests}
     body = canonical_json(payload)
     event = AuditEvent(
         seq=last_seq + 1,
@@ -73,7 +83,37 @@ def append(
     )
     session.add(event)
     session.flush()
+    session.info[_LAST_EVENT] = (actor, at)
     return event
+
+
+_LAST_EVENT = "charter_last_audit_event"
+
+
+@orm_event.listens_for(Session, "before_commit")
+def _rows_at_commit(session: Session) -> None:
+    """Record rows changed after the transaction's last event in one more event."""
+    last = session.info.get(_LAST_EVENT)
+    if last is None:
+        return
+    session.flush()
+    if row_hashes.has_pending(session):
+        append(
+            session,
+            actor=last[0],
+            at=last[1],
+            action="audit.rows",
+            entity_type="audit",
+            entity_id="rows",
+            payload={},
+        )
+    session.info.pop(_LAST_EVENT, None)
+
+
+@orm_event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(_LAST_EVENT, None)
+    row_hashes.take_pending_keys(session)
 
 
 def record(
@@ -91,41 +131,51 @@ def record(
     )
 
 
-_VERIFY_QUERY = (
-    "SELECT seq, at, actor, action, entity_type, entity_id, payload, prev_hash, hash "
-    "FROM audit_events ORDER BY seq"
-)
+def verify(
+    ctx: Context,
+    *,
+    anchor: tuple[int, str] | None = None,
+    anchors: dict[int, str] | None = None,
+    state: bool = True,
+    workers: int | None = None,
+) -> VerifyReport:
+    """Recompute the whole chain, check it against anchors recorded outside the database
+    (``anchor`` and ``anchors``: heads from ``audit head`` or signed checkpoints) and, with
+    ``state``, check every governed row against the digest the chain recorded for it.
 
-
-def verify(ctx: Context, *, anchor: tuple[int, str] | None = None) -> ChainReport:
-    """Recompute the whole chain and report the first broken link.
-
-    Rows stream through a plain DB-API cursor (a server-side one on PostgreSQL), so memory
-    stays flat however long the log is, and no ORM row objects are built for a million
-    events. The cursor is closed even when verification stops early.
+    See :mod:`charter.services.audit_verify` for how it is read and spread over cores.
     """
     ctx.require(Permission.AUDIT_READ)
-    connection = ctx.session.connection()
-    raw: Any = connection.connection.dbapi_connection
-    cursor: Any
-    if connection.dialect.name == "postgresql":
-        cursor = raw.cursor(name="charter_audit_verify")
-        cursor.itersize = 20_000
-    else:
-        cursor = raw.cursor()
-    try:
-        cursor.execute(_VERIFY_QUERY)
-        return verify_chain(cursor, anchor=anchor)
-    finally:
-        cursor.close()
+    merged = dict(anchors or {})
+    if anchor is not None:
+        merged[anchor[0]] = anchor[1]
+    return run(ctx.session.connection(), anchors=merged, state=state, workers=workers)
 
 
 def parse_anchor(value: str) -> tuple[int, str]:
     """Parse an anchor written as ``SEQ:HASH`` (what ``charter audit head`` prints)."""
-    seq_text, _, hash_text = value.partition(":")
-    if not seq_text.isdigit() or len(hash_text) != 64:
+    seq_text, _, hash_text = value.strip().partition(":")
+    if not seq_text.isdigit() or len(hash_text) != 64 or hash_text.strip("0123456789abcdefABCDEF"):
         raise BadInput(f"invalid anchor {value!r}: expected SEQ:HASH as printed by `audit head`")
     return int(seq_text), hash_text.lower()
+
+
+#: Anchors one verify accepts (a checkpoint sink is reduced to this many).
+MAX_ANCHORS = 32
+
+
+def parse_anchors(value: str) -> dict[int, str]:
+    """Parse ``SEQ:HASH[,SEQ:HASH...]``; two different hashes for one seq are refused."""
+    parts = [part for part in value.split(",") if part.strip()]
+    if len(parts) > MAX_ANCHORS:
+        raise BadInput(f"at most {MAX_ANCHORS} anchors, got {len(parts)}")
+    out: dict[int, str] = {}
+    for part in parts:
+        seq, digest = parse_anchor(part)
+        if out.get(seq, digest) != digest:
+            raise BadInput(f"two different hashes are anchored at event {seq}")
+        out[seq] = digest
+    return out
 
 
 def current_head(ctx: Context) -> tuple[int, str]:

@@ -6,7 +6,9 @@ it to build a fresh installation the way a user does.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from charter.domain.errors import CharterError
 from charter.services.context import Actor, Charter, system_clock
@@ -54,3 +56,24 @@ def initialise(
                 version, _ = policies.apply_policy(ctx, policies.default_pack(), "default.yaml")
                 applied = version.version
     return Initialised(revision, user.name, new_token, applied)
+
+
+def prepare_home(home: Path, database_url: str) -> list[Path]:
+    """Make ``home`` private (0700), pre-create a SQLite database file 0600 (with its WAL
+    and shared-memory files), and create the audit and secrets keys (0600) unless they
+    exist. Returns the key files. ``charter init`` calls this before opening the database.
+    """
+    from charter.services import checkpoints, secrets
+    from charter.store.db import normalise_url
+
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(home, 0o700)
+    url = normalise_url(database_url)
+    if url.startswith("sqlite:///") and url not in ("sqlite:///:memory:",):
+        path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            if candidate == path or candidate.exists():
+                os.close(os.open(candidate, os.O_RDWR | os.O_CREAT, 0o600))
+                os.chmod(candidate, 0o600)
+    return [checkpoints.create_key(home), secrets.create_key(home)]

@@ -79,19 +79,29 @@ class Database:
     _writer_queue: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
+        # hide_parameters: a database error names its statement but never the bound values,
+        # which can be secrets (issue 9: a webhook secret appeared in the server log).
         self.url = normalise_url(self.url)
         if self.url.startswith("sqlite"):
             memory = self.url in ("sqlite://", "sqlite:///:memory:")
             # A pool of file connections (opening one costs four PRAGMAs); the in-memory
             # database exists per connection, so it gets none.
             self.engine = (
-                create_engine(self.url, poolclass=NullPool)
+                create_engine(self.url, poolclass=NullPool, hide_parameters=True)
                 if memory
-                else create_engine(self.url, pool_size=8, max_overflow=8, pool_pre_ping=False)
+                else create_engine(
+                    self.url,
+                    pool_size=8,
+                    max_overflow=8,
+                    pool_pre_ping=False,
+                    hide_parameters=True,
+                )
             )
             _install_sqlite_hooks(self.engine)
         else:
-            self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=10)
+            self.engine = create_engine(
+                self.url, pool_pre_ping=True, pool_size=10, hide_parameters=True
+            )
             _install_postgres_hooks(self.engine)
         write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
         self._read_sessions = sessionmaker(bind=self.engine, expire_on_commit=False)

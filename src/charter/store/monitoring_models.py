@@ -201,8 +201,11 @@ class NotificationChannel(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(32))
+    #: Encrypted (``enc:v1:...``, see ``charter.services.secrets``): a URL can be a credential.
     url: Mapped[str] = mapped_column(Text)
-    #: HMAC secret (webhook) or routing key (PagerDuty). Needed in clear to sign.
+    #: SHA-256 of the URL in clear, shown and audited instead of it (None: before 0006).
+    url_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: HMAC secret (webhook) or routing key (PagerDuty), encrypted like the URL.
     secret: Mapped[str | None] = mapped_column(Text)
     system_id: Mapped[int | None] = mapped_column(ForeignKey("systems.id"))
     min_severity: Mapped[str] = mapped_column(String(16))

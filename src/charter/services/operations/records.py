@@ -37,10 +37,11 @@ def list_decisions(
 
 
 @operation("audit.verify", write=False)
-def audit_verify(ctx: Context, anchor: str | None = None) -> AuditVerifyView:
-    """Recompute the chain (against an anchor ``SEQ:HASH`` when given)."""
-    parsed = audit.parse_anchor(anchor) if anchor else None
-    return AuditVerifyView.of(audit.verify(ctx, anchor=parsed))
+def audit_verify(ctx: Context, anchor: str | None = None, state: bool = True) -> AuditVerifyView:
+    """Recompute the chain (against anchors ``SEQ:HASH[,SEQ:HASH...]`` when given) and,
+    with ``state``, check every governed row against it."""
+    parsed = audit.parse_anchors(anchor) if anchor else None
+    return AuditVerifyView.of(audit.verify(ctx, anchors=parsed, state=state))
 
 
 @operation("audit.head", write=False)

@@ -13,7 +13,6 @@ from typing import Any, Generic, TypeVar
 from pydantic import ConfigDict
 
 from charter.domain.approvals import ApprovalState
-from charter.domain.audit import ChainReport
 from charter.services.views.base import View
 from charter.store.models import (
     AuditEvent,
@@ -255,8 +254,16 @@ class AuditHeadView(View):
     anchor: str
 
 
+class RowFindingView(View):
+    """One governed row that does not match the audit chain."""
+
+    row: str
+    problem: str
+    seq: int | None
+
+
 class AuditVerifyView(View):
-    """The result of recomputing the audit chain."""
+    """The result of recomputing the audit chain and checking the state against it."""
 
     ok: bool
     events: int
@@ -264,10 +271,19 @@ class AuditVerifyView(View):
     head_hash: str
     broken_seq: int | None
     reason: str | None
+    #: Anchors / checkpoints checked, and the newest event they cover.
+    anchors: int = 0
+    covered_seq: int = 0
+    #: Governed rows compared with the chain (None: the state was not checked).
+    rows_checked: int | None = None
+    #: The rows that differ, have no event, or were deleted without one (first 200).
+    row_findings: list[RowFindingView] = []
+    row_findings_total: int = 0
 
     @classmethod
-    def of(cls, report: ChainReport) -> AuditVerifyView:
-        """Build from a chain report."""
+    def of(cls, report: Any) -> AuditVerifyView:
+        """Build from a :class:`charter.services.audit_verify.VerifyReport`."""
+        findings = list(report.row_findings)
         return cls(
             ok=report.ok,
             events=report.events,
@@ -275,6 +291,13 @@ class AuditVerifyView(View):
             head_hash=report.head_hash,
             broken_seq=report.broken_seq,
             reason=report.reason,
+            anchors=report.chain.anchors,
+            covered_seq=report.chain.covered_seq,
+            rows_checked=report.rows_checked,
+            row_findings=[
+                RowFindingView(row=f.row, problem=f.problem, seq=f.seq) for f in findings[:200]
+            ],
+            row_findings_total=len(findings),
         )
 
 
