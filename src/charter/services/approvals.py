@@ -7,15 +7,19 @@ and the route call; the gate's controls call the same domain fold on the same fa
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from charter.domain.approvals import (
+    APPROVING,
     DEFAULT_REQUIREMENT,
     ApprovalRequirement,
     ApprovalState,
     DecisionFact,
     approval_in_force,
 )
+from charter.domain.text import iso_utc
 from charter.services import policies
 from charter.services.context import Context
 from charter.store.models import Decision, Release
@@ -29,6 +33,35 @@ def requirements_for(
     if active is None:
         return (DEFAULT_REQUIREMENT,)
     return active[1].approval_requirements(tier, environment)
+
+
+def author_provisioned(decision: Decision) -> str | None:
+    """Why the release's author may control the account that made ``decision``, or None.
+
+    The author created the account, granted its role, or last rotated its token (and so
+    held a working token for it). Accounts with unknown provenance are not suspected.
+    """
+    author = decision.release.created_by.name
+    actor = decision.actor
+    if actor.token_rotated_by == author and actor.name != author:
+        return f"{actor.name}'s token was last rotated by {author}, the release's author"
+    if actor.role_granted_by == author or actor.created_by == author:
+        return f"{actor.name}'s {actor.role} role was granted by {author}, the release's author"
+    return None
+
+
+def provenance_of(decision: Decision) -> dict[str, Any]:
+    """Who provisioned the deciding account, and when: recorded with every decision."""
+    actor = decision.actor
+    return {
+        "account": actor.name,
+        "created_by": actor.created_by,
+        "created_at": iso_utc(actor.created_at) if actor.created_at else None,
+        "role_granted_by": actor.role_granted_by,
+        "role_granted_at": iso_utc(actor.role_granted_at) if actor.role_granted_at else None,
+        "token_rotated_by": actor.token_rotated_by,
+        "token_rotated_at": iso_utc(actor.token_rotated_at) if actor.token_rotated_at else None,
+    }
 
 
 def decision_facts(decisions: list[Decision]) -> tuple[DecisionFact, ...]:
@@ -45,6 +78,7 @@ def decision_facts(decisions: list[Decision]) -> tuple[DecisionFact, ...]:
             fallback=d.fallback,
             policy_version=d.policy_version,
             contract=d.contract,
+            author_provisioned=author_provisioned(d) if d.verdict in APPROVING else None,
         )
         for d in sorted(decisions, key=lambda d: d.id)
     )

@@ -11,11 +11,11 @@ from sqlalchemy import select
 from charter.domain.approvals import approval_in_force
 from charter.domain.contracts import evaluate_contract
 from charter.domain.errors import BadInput
-from charter.domain.gate_facts import EvidenceFact, ExceptionFact, ReleaseFacts
+from charter.domain.gate_facts import ControlResult, EvidenceFact, ExceptionFact, ReleaseFacts
 from charter.domain.roles import Permission
-from charter.domain.text import check_slug
 from charter.services import approvals, audit, contracts, policies
 from charter.services.context import Context
+from charter.services.environments import check_environment
 from charter.services.releases import find_release
 from charter.store.models import Evidence, GateRun, PolicyException, Release
 
@@ -104,7 +104,7 @@ def evaluate(ctx: Context, release: Release, environment: str) -> dict[str, Any]
     from charter.domain.controls import apply_exceptions, evaluate_control
     from charter.domain.gate_report import summarize
 
-    check_slug(environment, "environment")
+    check_environment(ctx, environment)
     active = policies.in_force(ctx)
     if active is None:
         raise BadInput("no policy is in force: apply a policy pack (or initialise Charter)")
@@ -112,6 +112,20 @@ def evaluate(ctx: Context, release: Release, environment: str) -> dict[str, Any]
     facts = replace(gather_facts(ctx, release, environment, policy), policy_version=version.version)
     controls = policy.controls_for(release.system.tier, environment)
     results = apply_exceptions([evaluate_control(control, facts) for control in controls], facts)
+    status = release.system.status
+    if status in ("suspended", "retired"):
+        # Not a control a pack can leave out or waive: an out-of-service system passes no gate.
+        results.insert(
+            0,
+            ControlResult(
+                control_id="system-in-service",
+                kind="system_status",
+                description="The system is in service (not suspended or retired)",
+                status="fail",
+                reason=f"system {release.system.name!r} is {status}",
+                evidence={"status": status},
+            ),
+        )
     report = summarize(results)
     report.update(
         {

@@ -31,8 +31,10 @@ from charter.domain.errors import BadInput, PayloadTooLarge
 from charter.domain.roles import Permission
 from charter.domain.text import check_slug
 from charter.monitoring import ReferenceProfile, WindowProfile, merge_windows, profile_window
+from charter.services import ingest_checks
 from charter.services import signals as signal_counts
 from charter.services.context import Context
+from charter.services.environments import check_environment
 from charter.services.monitoring import current_reference, parse_reference
 from charter.services.systems import find_system
 from charter.store.models import Release, System
@@ -153,11 +155,7 @@ def _flag(series: pd.Series, name: str) -> np.ndarray:
 
 
 def _latency(series: pd.Series) -> np.ndarray:
-    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
-    bad = np.isnan(values) & series.notna().to_numpy()
-    if bad.any() or (values[np.isfinite(values)] < 0).any():
-        raise BadInput("latency_ms must be a non-negative number", location="latency_ms")
-    return values
+    return ingest_checks.latency_values(series)
 
 
 def _releases(
@@ -300,6 +298,7 @@ def ingest_records(
     """
     ctx.require(Permission.OBSERVATION_WRITE)
     _check_batch(batch_id, environment, len(records), "records")
+    check_environment(ctx, environment)
     if isinstance(records, pd.DataFrame):
         frame = records.reset_index(drop=True).copy()
         frame.columns = [str(c) for c in frame.columns]
@@ -488,6 +487,7 @@ def ingest_labels(
     """
     ctx.require(Permission.OBSERVATION_WRITE)
     _check_batch(batch_id, environment, len(labels), "labels")
+    check_environment(ctx, environment)
     pairs: dict[str, Any] = {}
     for i, item in enumerate(labels):
         if not isinstance(item, dict) or "inference_id" not in item or "label" not in item:
@@ -504,6 +504,7 @@ def ingest_labels(
             or (isinstance(label, str) and len(label) > MAX_FIELD_CHARS)
         ):
             raise BadInput("label must be a scalar", location=f"labels[{i}].label")
+        ingest_checks.check_label_value(label, i)
         pairs[str(inference_id)] = label
     system = find_system(ctx, system_name)
     seen = _seen(ctx, system, "labels", batch_id)
@@ -542,6 +543,9 @@ def ingest_labels(
         if reference_row is None or reference_row.digest != bucket.reference_digest:
             continue  # the bucket was restarted on a newer reference; these rows left it
         reference = parse_reference(reference_row.profile)
+        ingest_checks.check_label_classes(
+            reference, [(e.inference_id, pairs[e.inference_id]) for e in group], labels
+        )
         values = pd.DataFrame.from_records([e.values for e in group])
         if reference.label:
             values[reference.label] = [pairs[e.inference_id] for e in group]

@@ -154,6 +154,13 @@ def set_status(ctx: Context, name: str, status: str, *, reason: str) -> System:
         raise BadInput("a status change needs a reason")
     system = find_system(ctx, name)
     check_transition(system.status, status)
+    if {system.status, status} & CONTROLLED_STATUSES:
+        roles = status_roles(ctx)
+        if ctx.actor.role.value not in roles:
+            raise Forbidden(
+                f"role {ctx.actor.role.value!r} may not move a system from {system.status} to "
+                f"{status} (policy duties.status_roles: {', '.join(sorted(roles))})"
+            )
     previous, system.status = system.status, status
     audit.record(
         ctx,
@@ -163,6 +170,21 @@ def set_status(ctx: Context, name: str, status: str, *, reason: str) -> System:
         {"from": previous, "to": status, "reason": reason},
     )
     return system
+
+
+#: Statuses that take a system out of service: entering or leaving one (suspend, retire,
+#: resume) is reserved to the roles the policy names.
+CONTROLLED_STATUSES = frozenset({"suspended", "retired"})
+
+
+def status_roles(ctx: Context) -> frozenset[str]:
+    """Roles that may suspend, retire or resume a system under the policy in force."""
+    from charter.domain.policy.model import Duties
+    from charter.services import policies
+
+    active = policies.in_force(ctx)
+    duties = active[1].duties if active is not None else Duties()
+    return frozenset(duties.status_roles)
 
 
 def list_systems(ctx: Context, *, limit: int = 50, offset: int = 0) -> tuple[list[System], int]:
