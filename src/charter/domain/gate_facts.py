@@ -88,6 +88,9 @@ class ReleaseFacts:
     reference: ReferenceFact | None = None
     #: What approval needs for the tier in ``environment`` under the policy in force.
     approval_requirements: tuple[ApprovalRequirement, ...] = (DEFAULT_REQUIREMENT,)
+    #: Evidence the policy does not let the gate count (provenance), with the reason:
+    #: ``{"id", "suite", "reason"}``; it is not in ``evidence``.
+    ignored_evidence: tuple[dict[str, Any], ...] = ()
 
     @property
     def components(self) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ and the route call; the gate's controls call the same domain fold on the same fa
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -64,6 +65,24 @@ def provenance_of(decision: Decision) -> dict[str, Any]:
     }
 
 
+def _before_tier_lowered(decision: Decision) -> str | None:
+    """Why an approval granted before the system's tier was lowered no longer counts."""
+    if decision.verdict not in APPROVING:
+        return None
+    assessment = decision.release.system.assessment or {}
+    lowered = assessment.get("tier_lowered_at")
+    if not lowered:
+        return None
+    made = decision.created_at
+    made = made if made.tzinfo is not None else made.replace(tzinfo=UTC)
+    if made >= datetime.fromisoformat(lowered.replace("Z", "+00:00")):
+        return None
+    return (
+        f"granted before the tier was lowered from {assessment.get('from_tier')} to "
+        f"{assessment.get('tier')} ({lowered}): approve again under the new tier"
+    )
+
+
 def decision_facts(decisions: list[Decision]) -> tuple[DecisionFact, ...]:
     """The parts of stored decisions the approval rule reads, oldest first."""
     return tuple(
@@ -78,6 +97,7 @@ def decision_facts(decisions: list[Decision]) -> tuple[DecisionFact, ...]:
             fallback=d.fallback,
             policy_version=d.policy_version,
             contract=d.contract,
+            excluded=_before_tier_lowered(d),
             author_provisioned=author_provisioned(d) if d.verdict in APPROVING else None,
         )
         for d in sorted(decisions, key=lambda d: d.id)

@@ -12,6 +12,7 @@ from charter.domain.approvals import approval_in_force
 from charter.domain.contracts import evaluate_contract
 from charter.domain.errors import BadInput
 from charter.domain.gate_facts import ControlResult, EvidenceFact, ExceptionFact, ReleaseFacts
+from charter.domain.provenance import EvidenceRules, refusal
 from charter.domain.roles import Permission
 from charter.services import approvals, audit, contracts, policies
 from charter.services.context import Context
@@ -44,7 +45,22 @@ def gather_facts(ctx: Context, release: Release, environment: str, policy: Polic
         select(PolicyException).where(PolicyException.release_id == release.id)
     ).all()
     facts_of_evidence = []
+    ignored: list[dict[str, Any]] = []
+    rules = EvidenceRules(
+        external_suites=frozenset(policy.duties.external_evidence.get(system.tier, ())),
+        independent=system.tier in policy.duties.service_evidence_tiers,
+    )
     for item in evidence:
+        why = refusal(
+            item.provenance,
+            suite=item.suite,
+            author=item.created_by,
+            reproduced_by=item.reproduced_by,
+            rules=rules,
+        )
+        if why is not None:
+            ignored.append({"id": item.id, "suite": item.suite, "reason": why})
+            continue
         parsed = json.loads(item.result)
         metrics = parsed.get("metrics", {}) if isinstance(parsed, dict) else {}
         checked = evaluate_contract(contract, parsed) if isinstance(parsed, dict) else {}
@@ -96,6 +112,7 @@ def gather_facts(ctx: Context, release: Release, environment: str, policy: Polic
         monitoring=contracts.plan_for(ctx, release, environment, contract, reference, policy),
         reference=reference,
         approval_requirements=requirements,
+        ignored_evidence=tuple(ignored),
     )
 
 
@@ -137,6 +154,7 @@ def evaluate(ctx: Context, release: Release, environment: str) -> dict[str, Any]
             "policy_version": version.version,
             "at": ctx.now().isoformat(),
             "contract": facts.contract.to_dict(),
+            "ignored_evidence": list(facts.ignored_evidence),
         }
     )
     return report
