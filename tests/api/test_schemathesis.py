@@ -87,3 +87,20 @@ def test_decisions_as_approver(case, on_seeded_release, app, auth, release) -> N
 def test_release_creation_as_developer_on_the_seeded_system(case, app, auth, release) -> None:
     case.path_parameters = {"name": SYSTEM}
     case.call_and_validate(app=app, headers=auth("developer"), checks=CHECKS)
+
+
+#: Every other role's token, a few examples per operation each: authorization and the
+#: separation-of-duties refusals must be 4xx answers, never a server error.
+FEW = settings(BOUNDED, max_examples=3)
+
+
+@pytest.mark.parametrize(
+    "role", ["risk_engineer", "developer", "approver", "auditor", "service", "approver2"]
+)
+@schema.parametrize()
+@FEW
+@pytest.mark.filterwarnings(
+    "ignore:Skipped test cases with unsupported payload media types:UserWarning"
+)
+def test_any_request_as_every_role(case, role, app, auth, release) -> None:
+    case.call_and_validate(app=app, headers=auth(role), checks=CHECKS)

@@ -7,8 +7,19 @@ from pathlib import Path
 import pytest
 from tests.api.conftest import app, audit_count, auth, client, release, seed_release, seed_system
 from tests.security.support import Cli
+from tests.services.conftest import policy, system
 
-__all__ = ["app", "audit_count", "auth", "client", "release", "seed_release", "seed_system"]
+__all__ = [
+    "app",
+    "audit_count",
+    "auth",
+    "client",
+    "policy",
+    "release",
+    "seed_release",
+    "seed_system",
+    "system",
+]
 
 
 @pytest.fixture

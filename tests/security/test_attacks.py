@@ -9,12 +9,16 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.api.support import API, SYSTEM, Headers, assert_problem, manifest_body
+from tests.api.support import API, APPROVAL, SYSTEM, Headers, assert_problem, manifest_body
 from tests.helpers import REPO
 from tests.security.support import Cli, nested_json
+from tests.services.support import approve_twice, make_release, satisfy_evidence
+
+from charter.services import policies
 
 Auth = Callable[[str], Headers]
 INTAKE = str(REPO / "examples" / "credit-limit" / "intake.yaml")
@@ -187,3 +191,244 @@ def test_cli_output_escapes_terminal_controls(cli: Cli, seeded_cli: dict[str, st
     raw = cli("system", "show", "escapes", "--format", "json", token=seeded_cli["dev"]).stdout
     assert "\x1b" not in raw and "\u202e" not in raw
     assert json.loads(raw)["owner"] == hostile
+
+
+# --- separation of duties with no side door ---------------------------------------------------
+
+MINIMAL = {"domain": "other"}
+
+
+def _ref_path(ref: str, suffix: str = "") -> str:
+    name, digest = ref.split("@")
+    return f"{API}/systems/{name}/releases/{digest[:12]}{suffix}"
+
+
+def _approval_state(client: TestClient, auth: Auth, ref: str, env: str = "prod") -> dict[str, Any]:
+    shown = client.get(_ref_path(ref), headers=auth("risk_engineer")).json()
+    return next(a for a in shown["approvals"] if a["environment"] == env)
+
+
+def test_a_developer_cannot_answer_a_system_down_a_tier(
+    client: TestClient, auth: Auth, system: str, act: Any
+) -> None:
+    ref = make_release(act)
+    approve_twice(act, ref)
+    assert _approval_state(client, auth, ref)["state"] == "approved"
+    # The developer's intake change is only a proposal: the tier does not move.
+    proposed = client.put(
+        f"{API}/systems/{system}/intake", json={"answers": MINIMAL}, headers=auth("developer")
+    )
+    assert proposed.status_code == 200, proposed.text
+    assert proposed.json()["tier"] == "high"
+    assert proposed.json()["intake_proposal"]["tier"] == "minimal"
+    refused = client.post(f"{API}/systems/{system}/intake/accept", headers=auth("developer"))
+    assert "intake_roles" in assert_problem(refused, 403)["detail"]
+    # A risk engineer accepts it; the approvals granted under the high tier no longer count.
+    accepted = client.post(f"{API}/systems/{system}/intake/accept", headers=auth("risk_engineer"))
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["tier"] == "minimal"
+    state = _approval_state(client, auth, ref)
+    assert state["state"] != "approved"
+    assert state["approvals"] == 0
+
+
+def test_a_developer_cannot_lift_a_suspension_and_a_suspended_system_serves_its_fallback(
+    client: TestClient, auth: Auth, system: str, act: Any, charter: Any
+) -> None:
+    ref = make_release(act)
+    satisfy_evidence(charter, ref)
+    approve_twice(act, ref)
+    deployed = client.post(
+        _ref_path(ref, "/deploy"), json={"environment": "prod"}, headers=auth("developer")
+    )
+    assert deployed.status_code == 200, deployed.text
+    live = {"status": "active", "reason": "go-live"}
+    assert client.post(
+        f"{API}/systems/{system}/status", json=live, headers=auth("developer")
+    ).is_success
+    suspend = {"status": "suspended", "reason": "incident 7"}
+    refused = client.post(f"{API}/systems/{system}/status", json=suspend, headers=auth("developer"))
+    assert "status_roles" in assert_problem(refused, 403)["detail"]
+    done = client.post(
+        f"{API}/systems/{system}/status", json=suspend, headers=auth("risk_engineer")
+    )
+    assert done.status_code == 200, done.text
+    lift = {"status": "active", "reason": "looks fine to me"}
+    refused = client.post(f"{API}/systems/{system}/status", json=lift, headers=auth("developer"))
+    assert_problem(refused, 403)
+    route = client.get(f"{API}/systems/{system}/route?env=prod", headers=auth("service")).json()
+    assert route["serve"] == route["fallback"] and route["serve"]["kind"] != "release"
+    assert "suspended" in route["why"]
+    gate = client.post(_ref_path(ref, "/gate?env=prod"), headers=auth("developer")).json()
+    assert gate["passed"] is False
+    assert gate["results"][0]["control_id"] == "system-in-service"
+
+
+def test_unknown_environment_names_are_refused_with_a_suggestion(
+    client: TestClient, auth: Auth, system: str, act: Any
+) -> None:
+    ref = make_release(act)
+    for method, path, body, role in [
+        ("POST", _ref_path(ref, "/gate?env=prdo"), None, "developer"),
+        ("POST", _ref_path(ref, "/deploy"), {"environment": "prdo"}, "developer"),
+        ("POST", _ref_path(ref, "/decisions"), {**APPROVAL, "environments": ["prdo"]}, "approver"),
+        ("GET", f"{API}/systems/{system}/route?env=prdo", None, "service"),
+        (
+            "POST",
+            f"{API}/systems/{system}/observations?env=prdo",
+            {"batch_id": "b", "records": [{"x": 1}]},
+            "service",
+        ),
+    ]:
+        response = client.request(method, path, json=body, headers=auth(role))
+        assert "did you mean 'prod'" in assert_problem(response, 422)["detail"], path
+
+
+def test_a_pack_cannot_give_approval_power_to_developers_services_or_auditors(
+    client: TestClient, auth: Auth, policy: Any
+) -> None:
+    source = policies.default_pack().decode()
+    for role in ("developer", "service", "auditor"):
+        bad = source.replace(
+            "params: {quorum: 2, roles: [approver]}", f"params: {{quorum: 2, roles: [{role}]}}"
+        )
+        response = client.post(f"{API}/policies", json={"source": bad}, headers=auth("admin"))
+        assert "approval power" in assert_problem(response, 422)["detail"]
+        bad = source.replace("environments: [prod]", "environments: [prdo]", 1)
+        response = client.post(f"{API}/policies", json={"source": bad}, headers=auth("admin"))
+        assert "unknown environment 'prdo'" in assert_problem(response, 422)["detail"]
+
+
+def test_an_approver_account_provisioned_by_the_author_does_not_count(
+    client: TestClient, auth: Auth, system: str
+) -> None:
+    created = client.post(
+        f"{API}/systems/{system}/releases", json=manifest_body("sock"), headers=auth("admin")
+    )
+    ref = f"{system}@{created.json()['digest']}"
+    sock = client.post(
+        f"{API}/users", json={"name": "sock", "role": "approver"}, headers=auth("admin")
+    )
+    rotated = client.post(f"{API}/users/approver-2/token", headers=auth("admin"))
+    for token in (sock.json()["token"], rotated.json()["token"]):
+        decided = client.post(
+            _ref_path(ref, "/decisions"),
+            json=APPROVAL,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert decided.status_code == 201, decided.text
+    state = _approval_state(client, auth, ref)
+    assert state["state"] == "pending" and state["approvals"] == 0
+    gate = client.post(_ref_path(ref, "/gate?env=prod"), headers=auth("admin")).json()
+    quorum = next(r for r in gate["results"] if r["control_id"] == "approval-quorum-high")
+    assert "role was granted by admin" in quorum["reason"]
+    assert "token was last rotated by admin" in quorum["reason"]
+    events = client.get(
+        f"{API}/audit/events?action=decision.approve", headers=auth("auditor")
+    ).json()["items"]
+    assert events[0]["payload"]["approver_provenance"]["token_rotated_by"] == "admin"
+
+
+def test_the_author_cannot_approve_an_exception_to_their_release(
+    client: TestClient, auth: Auth, system: str
+) -> None:
+    created = client.post(
+        f"{API}/systems/{system}/releases", json=manifest_body("own"), headers=auth("risk_engineer")
+    )
+    ref = f"{system}@{created.json()['digest']}"
+    requested = client.post(
+        _ref_path(ref, "/exceptions"),
+        json={
+            "control_id": "fallback-tested",
+            "justification": "drill next week",
+            "compensating": "manual review",
+            "expires": "14d",
+        },
+        headers=auth("developer"),
+    )
+    assert requested.status_code == 201, requested.text
+    decided = client.post(
+        f"{API}/exceptions/{requested.json()['id']}/approve", json={}, headers=auth("risk_engineer")
+    )
+    assert "created this release" in assert_problem(decided, 403)["detail"]
+
+
+def test_the_service_role_reads_nothing_but_its_route(
+    client: TestClient, auth: Auth, release: str
+) -> None:
+    for path in (
+        "/systems",
+        f"/systems/{SYSTEM}",
+        f"/systems/{SYSTEM}/releases",
+        f"/systems/{SYSTEM}/releases/{release[:12]}",
+        "/decisions",
+        "/evidence",
+        "/alerts/channels",
+    ):
+        assert_problem(client.get(API + path, headers=auth("service")), 403)
+
+
+# --- evidence that is produced, not asserted --------------------------------------------------
+
+
+def test_hand_made_drill_evidence_does_not_pass_a_high_tier_gate(
+    client: TestClient, auth: Auth, system: str, act: Any, charter: Any
+) -> None:
+    ref = make_release(act)
+    satisfy_evidence(charter, ref, skip=("fallback-drill",))
+    approve_twice(act, ref)
+    hand_made = {
+        "schema": "charter.evaluation.result/1",
+        "suite": {"name": "fallback-drill", "version": "1"},
+        "dataset": {"sha256": "d" * 64},
+        "metrics": {"overall": {"passed": {"value": 1}}, "cohorts": []},
+    }
+    posted = client.post(_ref_path(ref, "/evidence"), json=hand_made, headers=auth("developer"))
+    assert posted.status_code == 201, posted.text
+    assert posted.json()["provenance"]["source"] == "external"
+    gate = client.post(_ref_path(ref, "/gate?env=prod"), headers=auth("developer")).json()
+    assert gate["passed"] is False
+    assert [e["suite"] for e in gate["ignored_evidence"]] == ["fallback-drill"]
+    assert "outside Charter's runner" in gate["ignored_evidence"][0]["reason"]
+
+
+def test_evidence_reproduce_confirms_on_the_same_data_and_refuses_other_data(
+    cli: Cli, seeded_cli: dict[str, str], tmp_path: Path
+) -> None:
+    import numpy as np
+
+    dev = seeded_cli["dev"]
+    manifest = tmp_path / "release.yaml"
+    manifest.write_text(json.dumps(manifest_body("repro")))
+    digest = cli.json("release", "create", SYSTEM, "-f", str(manifest), token=dev)["digest"]
+    rng = np.random.default_rng(7)
+    y = rng.integers(0, 2, 400)
+    score = np.clip(y * 0.6 + rng.normal(0.2, 0.25, 400), 0, 1)
+    data = tmp_path / "holdout.csv"
+    data.write_text("y,p\n" + "".join(f"{a},{b:.6f}\n" for a, b in zip(y, score, strict=True)))
+    ref = f"{SYSTEM}@{digest}"
+    stored = cli.json(
+        "evaluate",
+        ref,
+        "--suite",
+        "classification",
+        "--data",
+        str(data),
+        "--target",
+        "y",
+        "--score",
+        "p",
+        "--bootstrap",
+        "0",
+        token=dev,
+    )
+    assert stored["provenance"]["source"] == "charter-runner"
+    evidence_id = str(stored["id"])
+    rae = cli.json("user", "add", "rae", "--role", "risk_engineer")["token"]
+    other = tmp_path / "other.csv"
+    other.write_text(data.read_text().replace("\n1,", "\n0,", 3))
+    refused = cli("evidence", "reproduce", evidence_id, "--data", str(other), token=rae, expect=2)
+    assert "SHA-256" in refused.stderr
+    outcome = cli.json("evidence", "reproduce", evidence_id, "--data", str(data), token=rae)
+    assert outcome["confirmed"] is True and outcome["independent"] is True
+    assert outcome["reproduced_by"] == "rae"

@@ -36,13 +36,13 @@ def requirements_for(
     return active[1].approval_requirements(tier, environment)
 
 
-def author_provisioned(decision: Decision) -> str | None:
+def author_provisioned(decision: Decision, release: Release | None = None) -> str | None:
     """Why the release's author may control the account that made ``decision``, or None.
 
     The author created the account, granted its role, or last rotated its token (and so
     held a working token for it). Accounts with unknown provenance are not suspected.
     """
-    author = decision.release.created_by.name
+    author = (release or decision.release).created_by.name
     actor = decision.actor
     if actor.token_rotated_by == author and actor.name != author:
         return f"{actor.name}'s token was last rotated by {author}, the release's author"
@@ -65,17 +65,17 @@ def provenance_of(decision: Decision) -> dict[str, Any]:
     }
 
 
-def _before_tier_lowered(decision: Decision) -> str | None:
+def _before_tier_lowered(decision: Decision, release: Release | None = None) -> str | None:
     """Why an approval granted before the system's tier was lowered no longer counts."""
     if decision.verdict not in APPROVING:
         return None
-    assessment = decision.release.system.assessment or {}
+    assessment = (release or decision.release).system.assessment or {}
     lowered = assessment.get("tier_lowered_at")
     if not lowered:
         return None
     made = decision.created_at
     made = made if made.tzinfo is not None else made.replace(tzinfo=UTC)
-    if made >= datetime.fromisoformat(lowered.replace("Z", "+00:00")):
+    if made > datetime.fromisoformat(lowered.replace("Z", "+00:00")):
         return None
     return (
         f"granted before the tier was lowered from {assessment.get('from_tier')} to "
@@ -83,8 +83,14 @@ def _before_tier_lowered(decision: Decision) -> str | None:
     )
 
 
-def decision_facts(decisions: list[Decision]) -> tuple[DecisionFact, ...]:
-    """The parts of stored decisions the approval rule reads, oldest first."""
+def decision_facts(
+    decisions: list[Decision], release: Release | None = None
+) -> tuple[DecisionFact, ...]:
+    """The parts of stored decisions the approval rule reads, oldest first.
+
+    ``release`` is the decisions' release when the caller has it loaded (``status`` reads
+    decisions without their release, for speed).
+    """
     return tuple(
         DecisionFact(
             id=d.id,
@@ -97,8 +103,8 @@ def decision_facts(decisions: list[Decision]) -> tuple[DecisionFact, ...]:
             fallback=d.fallback,
             policy_version=d.policy_version,
             contract=d.contract,
-            excluded=_before_tier_lowered(d),
-            author_provisioned=author_provisioned(d) if d.verdict in APPROVING else None,
+            excluded=_before_tier_lowered(d, release),
+            author_provisioned=author_provisioned(d, release) if d.verdict in APPROVING else None,
         )
         for d in sorted(decisions, key=lambda d: d.id)
     )

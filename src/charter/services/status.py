@@ -187,7 +187,9 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
                 )
                 notices[scope] = _notice_days(policy, *scope)
             if route.release_id not in facts:  # a release live in several environments
-                facts[route.release_id] = decision_facts(decisions.get(route.release_id, []))
+                facts[route.release_id] = decision_facts(
+                    decisions.get(route.release_id, []), route.release
+                )
             approval = approval_in_force(
                 facts[route.release_id],
                 environment=route.environment,

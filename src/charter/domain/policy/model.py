@@ -164,12 +164,14 @@ class Policy(_Strict):
     def independent_provisioning(self, tier: str) -> bool:
         """Whether approvals by accounts the author provisioned are discounted for ``tier``.
 
-        On by default for the top (most severe) tier only.
+        ``duties.independent_provisioning_tiers`` when the pack sets it; otherwise on for
+        the top tier only (the most severe tier that is not refused outright).
         """
         tiers = self.duties.independent_provisioning_tiers
-        if tiers is None:
-            return bool(self.tiers) and tier == self.tiers[0].id
-        return tier in tiers
+        if tiers is not None:
+            return tier in tiers
+        top = next((t.id for t in self.tiers if not t.refused), None)
+        return tier == top
 
     # -- lookups -------------------------------------------------------------------------
 
