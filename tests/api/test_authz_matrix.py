@@ -147,6 +147,14 @@ MATRIX: tuple[Case, ...] = (
         "may not system.write",
         strict=False,
     ),
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/intake/accept",
+        BUILDERS,
+        _plain(f"{P}/systems/{SYSTEM}/intake/accept"),
+        "may not system.write",
+        strict=False,  # no proposal is pending; developers are refused by duties, later
+    ),
     # --- releases and decisions
     Case(
         "POST",
@@ -310,6 +318,14 @@ MATRIX: tuple[Case, ...] = (
         f"{P}/systems/{{name}}/releases/{{digest}}/evidence",
         BUILDERS | {"service"},
         _on_release("/evidence", {}),
+        "may not evidence.write",
+        strict=False,
+    ),
+    Case(
+        "POST",
+        f"{P}/evidence/{{evidence_id}}/reproduce",
+        BUILDERS | {"service"},
+        _with(f"{P}/evidence/1/reproduce", {}),
         "may not evidence.write",
         strict=False,
     ),

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from tests.api.support import API, APPROVAL, SYSTEM, Headers, assert_problem, manifest_body
 from tests.helpers import REPO
 from tests.security.support import Cli, nested_json
-from tests.services.support import approve_twice, make_release, satisfy_evidence
+from tests.services.support import approve_twice, make_release, satisfy_evidence, set_reference
 
 from charter.services import policies
 
@@ -432,3 +432,29 @@ def test_evidence_reproduce_confirms_on_the_same_data_and_refuses_other_data(
     outcome = cli.json("evidence", "reproduce", evidence_id, "--data", str(data), token=rae)
     assert outcome["confirmed"] is True and outcome["independent"] is True
     assert outcome["reproduced_by"] == "rae"
+
+
+def test_non_finite_latencies_and_foreign_labels_are_refused_naming_the_row(
+    client: TestClient, auth: Auth, system: str, act: Any, charter: Any
+) -> None:
+    ref = make_release(act)
+    set_reference(charter, ref)
+    digest = ref.split("@")[1]
+    url = f"{API}/systems/{system}/observations?env=prod&release={digest}"
+    row = {"x": 0.1, "sex": "f", "pred": 1}
+    bad = [{**row, "inference_id": "i0"}, {**row, "inference_id": "i1", "latency_ms": "inf"}]
+    refused = client.post(url, json={"batch_id": "b0", "records": bad}, headers=auth("service"))
+    body = assert_problem(refused, 422)
+    assert body["location"] == "records[1].latency_ms" and "finite" in body["detail"]
+    good = [{**row, "inference_id": "i1", "latency_ms": 12.5}]
+    logged = client.post(url, json={"batch_id": "b1", "records": good}, headers=auth("service"))
+    assert logged.status_code == 200, logged.text
+    labels = f"{API}/systems/{system}/labels?env=prod"
+    for value in ("yes", "NaN"):
+        sent = {"batch_id": f"l-{value}", "labels": [{"inference_id": "i1", "label": value}]}
+        refused = client.post(labels, json=sent, headers=auth("service"))
+        assert "not one of the reference's classes" in assert_problem(refused, 422)["detail"]
+    # The real label is still accepted: the refused ones marked nothing as labelled.
+    sent = {"batch_id": "l-1", "labels": [{"inference_id": "i1", "label": 1}]}
+    accepted = client.post(labels, json=sent, headers=auth("service"))
+    assert accepted.status_code == 200 and accepted.json()["matched"] == 1, accepted.text

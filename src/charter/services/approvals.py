@@ -7,6 +7,7 @@ and the route call; the gate's controls call the same domain fold on the same fa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,13 +37,13 @@ def requirements_for(
     return active[1].approval_requirements(tier, environment)
 
 
-def author_provisioned(decision: Decision, release: Release | None = None) -> str | None:
+def author_provisioned(decision: Decision, author: str | None = None) -> str | None:
     """Why the release's author may control the account that made ``decision``, or None.
 
     The author created the account, granted its role, or last rotated its token (and so
     held a working token for it). Accounts with unknown provenance are not suspected.
     """
-    author = (release or decision.release).created_by.name
+    author = author if author is not None else decision.release.created_by.name
     actor = decision.actor
     if actor.token_rotated_by == author and actor.name != author:
         return f"{actor.name}'s token was last rotated by {author}, the release's author"
@@ -65,11 +66,14 @@ def provenance_of(decision: Decision) -> dict[str, Any]:
     }
 
 
-def _before_tier_lowered(decision: Decision, release: Release | None = None) -> str | None:
+def _before_tier_lowered(
+    decision: Decision, assessment: Mapping[str, Any] | None = None
+) -> str | None:
     """Why an approval granted before the system's tier was lowered no longer counts."""
     if decision.verdict not in APPROVING:
         return None
-    assessment = (release or decision.release).system.assessment or {}
+    if assessment is None:
+        assessment = decision.release.system.assessment or {}
     lowered = assessment.get("tier_lowered_at")
     if not lowered:
         return None
@@ -84,12 +88,15 @@ def _before_tier_lowered(decision: Decision, release: Release | None = None) -> 
 
 
 def decision_facts(
-    decisions: list[Decision], release: Release | None = None
+    decisions: list[Decision],
+    *,
+    author: str | None = None,
+    assessment: Mapping[str, Any] | None = None,
 ) -> tuple[DecisionFact, ...]:
     """The parts of stored decisions the approval rule reads, oldest first.
 
-    ``release`` is the decisions' release when the caller has it loaded (``status`` reads
-    decisions without their release, for speed).
+    ``author`` (the release creator's name) and ``assessment`` (its system's) are given by
+    callers that read decisions without their release, for speed (``status``).
     """
     return tuple(
         DecisionFact(
@@ -103,8 +110,8 @@ def decision_facts(
             fallback=d.fallback,
             policy_version=d.policy_version,
             contract=d.contract,
-            excluded=_before_tier_lowered(d, release),
-            author_provisioned=author_provisioned(d, release) if d.verdict in APPROVING else None,
+            excluded=_before_tier_lowered(d, assessment),
+            author_provisioned=author_provisioned(d, author) if d.verdict in APPROVING else None,
         )
         for d in sorted(decisions, key=lambda d: d.id)
     )

@@ -149,8 +149,8 @@ def accept_intake(ctx: Context, name: str) -> tuple[System, dict[str, Any]]:
     roles = intake_roles(ctx)
     if ctx.actor.role.value not in roles:
         raise Forbidden(
-            f"role {ctx.actor.role.value!r} may not accept intake changes "
-            f"(policy duties.intake_roles: {', '.join(sorted(roles))})"
+            f"intake changes are accepted by {', '.join(sorted(roles))} (policy "
+            f"duties.intake_roles); role {ctx.actor.role.value!r} can only propose them"
         )
     proposal = system.intake_proposal
     if not proposal:
