@@ -93,7 +93,7 @@ def test_register_list_and_show_systems(client, auth, audit_count) -> None:
     assert created["created_by"] == "developer"
     assert audit_count() == before + 1
 
-    listing = client.get(f"{API}/systems", headers=auth("service")).json()
+    listing = client.get(f"{API}/systems", headers=auth("auditor")).json()
     assert listing["total"] == 1 and listing["limit"] == 50 and listing["offset"] == 0
     assert [s["name"] for s in listing["items"]] == [SYSTEM]
 
@@ -196,10 +196,10 @@ def test_list_releases_newest_first_with_paging(client, auth, seed_system, seed_
     seed_system()
     digests = [seed_release(str(i)) for i in range(3)]
     url = f"{API}/systems/{SYSTEM}/releases"
-    page = client.get(url, headers=auth("service")).json()
+    page = client.get(url, headers=auth("auditor")).json()
     assert page["total"] == 3
     assert [r["digest"] for r in page["items"]] == digests[::-1]
-    second = client.get(url, params={"limit": 1, "offset": 1}, headers=auth("service")).json()
+    second = client.get(url, params={"limit": 1, "offset": 1}, headers=auth("auditor")).json()
     assert [r["digest"] for r in second["items"]] == [digests[1]]
     assert (second["total"], second["limit"], second["offset"]) == (3, 1, 1)
 
@@ -617,12 +617,12 @@ def test_list_decisions_with_filters(client, auth, release, seed_system, seed_re
     url = f"{API}/systems/fraud-score/releases/{other[:12]}/decisions"
     third = client.post(url, json=APPROVAL, headers=auth("approver2")).json()
 
-    everything = client.get(f"{API}/decisions", headers=auth("service")).json()
+    everything = client.get(f"{API}/decisions", headers=auth("auditor")).json()
     assert [d["id"] for d in everything["items"]] == [third["id"], second["id"], first["id"]]
     assert everything["total"] == 3
 
     by_system = client.get(
-        f"{API}/decisions", params={"system": SYSTEM}, headers=auth("service")
+        f"{API}/decisions", params={"system": SYSTEM}, headers=auth("auditor")
     ).json()
     assert [d["id"] for d in by_system["items"]] == [second["id"], first["id"]]
     by_release = client.get(
@@ -821,14 +821,14 @@ def test_pagination_limit_offset_total(client, auth, seed_system) -> None:
     for name in names:
         seed_system(name)
     url = f"{API}/systems"
-    first = client.get(url, params={"limit": 2}, headers=auth("service")).json()
+    first = client.get(url, params={"limit": 2}, headers=auth("auditor")).json()
     assert [s["name"] for s in first["items"]] == names[:2]
     assert (first["total"], first["limit"], first["offset"]) == (5, 2, 0)
-    last = client.get(url, params={"limit": 2, "offset": 4}, headers=auth("service")).json()
+    last = client.get(url, params={"limit": 2, "offset": 4}, headers=auth("auditor")).json()
     assert [s["name"] for s in last["items"]] == names[4:]
-    beyond = client.get(url, params={"offset": 50}, headers=auth("service")).json()
+    beyond = client.get(url, params={"offset": 50}, headers=auth("auditor")).json()
     assert beyond["items"] == [] and beyond["total"] == 5
-    widest = client.get(url, params={"limit": 500}, headers=auth("service")).json()
+    widest = client.get(url, params={"limit": 500}, headers=auth("auditor")).json()
     assert len(widest["items"]) == 5 and widest["limit"] == 500
 
 

@@ -144,22 +144,22 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
     # their systems' assessments (only systems with something live).
     creator_ids = {r.created_by_id for rs in routes.values() for r in rs}
     authors: dict[int, str] = (
-        dict(
-            ctx.session.execute(select(User.id, User.name).where(User.id.in_(creator_ids)))
-            .tuples()
-            .all()
-        )
+        {
+            row.id: row.name
+            for row in ctx.session.execute(
+                select(User.id, User.name).where(User.id.in_(creator_ids))
+            )
+        }
         if creator_ids
         else {}
     )
     assessments: dict[int, Any] = (
-        dict(
-            ctx.session.execute(
+        {
+            row.id: row.assessment
+            for row in ctx.session.execute(
                 select(System.id, System.assessment).where(System.id.in_(list(routes)))
             )
-            .tuples()
-            .all()
-        )
+        }
         if routes
         else {}
     )
