@@ -93,7 +93,7 @@ def test_release_creation_as_developer_on_the_seeded_system(case, app, auth, rel
 #: separation-of-duties refusals must be 4xx answers, never a server error. Each example is
 #: sent once per role (one database per operation keeps the run short).
 OTHER_ROLES = ("risk_engineer", "developer", "approver", "auditor", "service", "approver2")
-FEW = settings(BOUNDED, max_examples=3)
+FEW = settings(BOUNDED, max_examples=2)
 
 
 @schema.parametrize()
