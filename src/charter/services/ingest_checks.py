@@ -35,9 +35,17 @@ def latency_values(series: pd.Series) -> np.ndarray:
     raw = series.tolist()
     values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
     # Absent (None, or a CSV cell left empty) is allowed; a NaN *sent* as a value is not.
-    absent = np.array([value is None or (value is pd.NA) for value in raw], dtype=bool)
-    if len(raw) and series.dtype != object:
+    if pd.api.types.is_numeric_dtype(series.dtype):
         absent = np.isnan(values)  # a numeric column: empty cells were read as NaN
+    else:  # text or mixed values: a null is absent (a record without the field); "slow",
+        # "nan" or "inf" sent as a value is not
+        absent = np.array(
+            [
+                value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+                for value in raw
+            ],
+            dtype=bool,
+        )
     bad = (~absent & ~np.isfinite(values)) | (np.isfinite(values) & (values < 0))
     if bad.any():
         row = _first(bad)
