@@ -124,8 +124,14 @@ MATRIX: tuple[Case, ...] = (
         _with(f"{P}/systems", {"name": "fraud-score", "owner": "fraud team"}),
         "may not system.write",
     ),
-    Case("GET", f"{P}/systems", ALL, _plain(f"{P}/systems")),
-    Case("GET", f"{P}/systems/{{name}}", ALL, _plain(f"{P}/systems/{SYSTEM}")),
+    Case("GET", f"{P}/systems", HUMANS, _plain(f"{P}/systems"), "may not system.read"),
+    Case(
+        "GET",
+        f"{P}/systems/{{name}}",
+        HUMANS,
+        _plain(f"{P}/systems/{SYSTEM}"),
+        "may not system.read",
+    ),
     Case(
         "POST",
         f"{P}/systems/{{name}}/status",
@@ -141,6 +147,14 @@ MATRIX: tuple[Case, ...] = (
         "may not system.write",
         strict=False,
     ),
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/intake/accept",
+        BUILDERS,
+        _plain(f"{P}/systems/{SYSTEM}/intake/accept"),
+        "may not system.write",
+        strict=False,  # no proposal is pending; developers are refused by duties, later
+    ),
     # --- releases and decisions
     Case(
         "POST",
@@ -149,8 +163,20 @@ MATRIX: tuple[Case, ...] = (
         _with(f"{P}/systems/{SYSTEM}/releases", manifest_body("matrix")),
         "may not release.create",
     ),
-    Case("GET", f"{P}/systems/{{name}}/releases", ALL, _plain(f"{P}/systems/{SYSTEM}/releases")),
-    Case("GET", f"{P}/systems/{{name}}/releases/{{digest}}", ALL, _on_release("")),
+    Case(
+        "GET",
+        f"{P}/systems/{{name}}/releases",
+        HUMANS,
+        _plain(f"{P}/systems/{SYSTEM}/releases"),
+        "may not release.read",
+    ),
+    Case(
+        "GET",
+        f"{P}/systems/{{name}}/releases/{{digest}}",
+        HUMANS,
+        _on_release(""),
+        "may not release.read",
+    ),
     Case(
         "POST",
         f"{P}/systems/{{name}}/releases/{{digest}}/decisions",
@@ -178,7 +204,7 @@ MATRIX: tuple[Case, ...] = (
         "may not decision.reject",
         variant="reject",
     ),
-    Case("GET", f"{P}/decisions", ALL, _plain(f"{P}/decisions")),
+    Case("GET", f"{P}/decisions", HUMANS, _plain(f"{P}/decisions"), "may not decision.read"),
     # --- audit
     Case(
         "GET", f"{P}/audit/events", AUDIT_READERS, _plain(f"{P}/audit/events"), "may not audit.read"
@@ -290,13 +316,28 @@ MATRIX: tuple[Case, ...] = (
     Case(
         "POST",
         f"{P}/systems/{{name}}/releases/{{digest}}/evidence",
-        BUILDERS,
+        BUILDERS | {"service"},
         _on_release("/evidence", {}),
         "may not evidence.write",
         strict=False,
     ),
-    Case("GET", f"{P}/evidence", ALL, _plain(f"{P}/evidence")),
-    Case("GET", f"{P}/evidence/{{evidence_id}}", ALL, _plain(f"{P}/evidence/1"), strict=False),
+    Case(
+        "POST",
+        f"{P}/evidence/{{evidence_id}}/reproduce",
+        BUILDERS | {"service"},
+        _with(f"{P}/evidence/1/reproduce", {}),
+        "may not evidence.write",
+        strict=False,
+    ),
+    Case("GET", f"{P}/evidence", HUMANS, _plain(f"{P}/evidence"), "may not release.read"),
+    Case(
+        "GET",
+        f"{P}/evidence/{{evidence_id}}",
+        HUMANS,
+        _plain(f"{P}/evidence/1"),
+        "may not release.read",
+        strict=False,
+    ),
     # --- deployments (nothing is approved and live here, so allowed roles are refused later)
     Case(
         "POST",
@@ -336,8 +377,9 @@ MATRIX: tuple[Case, ...] = (
     Case(
         "GET",
         f"{P}/systems/{{name}}/releases/{{digest}}/reference",
-        ALL,
+        HUMANS,
         _on_release("/reference"),
+        "may not release.read",
         strict=False,
     ),
     Case(
@@ -362,7 +404,7 @@ MATRIX: tuple[Case, ...] = (
         "may not monitoring.ingest",
         strict=False,
     ),
-    Case("GET", f"{P}/alerts", ALL, _plain(f"{P}/alerts")),
+    Case("GET", f"{P}/alerts", HUMANS, _plain(f"{P}/alerts"), "may not monitoring.read"),
     Case(
         "POST",
         f"{P}/alerts/channels",
@@ -378,9 +420,27 @@ MATRIX: tuple[Case, ...] = (
         ),
         "may not monitoring.alerts",
     ),
-    Case("GET", f"{P}/alerts/channels", ALL, _plain(f"{P}/alerts/channels")),
-    Case("GET", f"{P}/monitoring/signals", ALL, _plain(f"{P}/monitoring/signals")),
-    Case("GET", f"{P}/systems/{{name}}/windows", ALL, _plain(f"{P}/systems/{SYSTEM}/windows")),
+    Case(
+        "GET",
+        f"{P}/alerts/channels",
+        HUMANS,
+        _plain(f"{P}/alerts/channels"),
+        "may not monitoring.read",
+    ),
+    Case(
+        "GET",
+        f"{P}/monitoring/signals",
+        HUMANS,
+        _plain(f"{P}/monitoring/signals"),
+        "may not monitoring.read",
+    ),
+    Case(
+        "GET",
+        f"{P}/systems/{{name}}/windows",
+        HUMANS,
+        _plain(f"{P}/systems/{SYSTEM}/windows"),
+        "may not monitoring.read",
+    ),
     # --- documents: every human reads cards and the report; packs and KPIs need audit.read
     Case(
         "GET",

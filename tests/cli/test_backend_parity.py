@@ -231,6 +231,9 @@ def test_every_operation_prints_the_same_locally_and_remotely(worlds, tmp_path: 
         name="chat",
         intake=IntakeFile(answers={"domain": "other", "interacts_with_people": True}),
     )
+    # A developer's intake change is a proposal that a risk engineer accepts.
+    run("dana", "system.intake", name="chat", intake=IntakeFile(answers={"domain": "other"}))
+    run("rita", "system.intake_accept", name="chat")
 
     body = manifest(
         "p",
@@ -256,6 +259,7 @@ def test_every_operation_prints_the_same_locally_and_remotely(worlds, tmp_path: 
     run("dana", "evidence.list", system="credit-limit", limit=10, offset=0)
     run("dana", "evidence.list", ref=ref, suite="classification", limit=10, offset=0)
     run("dana", "evidence.show", evidence_id=evidence["id"])
+    run("rita", "evidence.reproduce", evidence_id=evidence["id"], result=result)
 
     profile = build_reference(frame(), features=["x"], prediction="pred", label="y", cohort="sex")
     run("dana", "reference.set", ref=ref, profile=profile.to_dict(), pii=[], dataset_sha256=None)

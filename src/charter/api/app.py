@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,6 +13,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from charter import __version__
 from charter.api import documents, evidence, governance, monitoring, problems, runtime
 from charter.api.routes import router
+from charter.domain import bounds
+from charter.domain.errors import BadInput
 from charter.services.context import Charter
 
 #: Largest request body accepted, in bytes. Ingestion endpoints (later) set their own.
@@ -62,6 +65,77 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
+class JsonBounds:
+    """Check every JSON request body against :mod:`charter.domain.bounds` before a route runs.
+
+    Depth, size, non-finite numbers, 64-bit integers and NUL characters are refused with a
+    422 naming where, for every endpoint at once, so no route can store a value that a later
+    read (or the other database backend) fails on. Malformed JSON passes through: FastAPI
+    answers it with its own 422.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        kind = headers.get(b"content-type", b"").lower()
+        if kind and b"json" not in kind:  # forms, Arrow streams: not JSON, checked elsewhere
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, receive, send)
+                return
+            chunks.append(message.get("body", b""))
+            more = bool(message.get("more_body"))
+        body = b"".join(chunks)
+        failure = _bounds_failure(body)
+        if failure is not None:
+            request = Request(scope)
+            extra = {"location": failure.location} if failure.location else None
+            response = problems.problem(
+                request, 422, "Invalid input", str(failure), "invalid-input", extra
+            )
+            await response(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _bounds_failure(body: bytes) -> BadInput | None:
+    """The bound ``body`` breaks, or None (also when it is not JSON at all)."""
+    if not body:
+        return None
+    try:
+        value = json.loads(body, parse_constant=bounds.refuse_constant)
+    except RecursionError:
+        return BadInput(f"nested deeper than {bounds.MAX_DEPTH} levels", location="body")
+    except BadInput as exc:
+        return BadInput(exc.detail, location="body")
+    except ValueError:
+        return None
+    try:
+        bounds.check_value(value, "body")
+    except BadInput as exc:
+        return exc
+    return None
+
+
 class _TooLarge(StarletteHTTPException):
     """Raised while reading a body that turns out too long (no or a false Content-Length).
 
@@ -104,5 +178,6 @@ def create_app(charter: Charter) -> FastAPI:
     from charter.web import mount  # the console at /, and the API docs page
 
     mount(app, charter)
+    app.add_middleware(JsonBounds)  # inside BodyLimit: it reads bodies already bounded
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     return app

@@ -10,7 +10,7 @@ from charter.api.deps import ActorDep, CharterDep, PagingDep
 from charter.api.problems import PROBLEM_RESPONSES
 from charter.services.operations import evidence as operations
 from charter.services.operations import perform
-from charter.services.views import EvidenceView, Page
+from charter.services.views import EvidenceView, Page, ReproductionView
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
 
@@ -73,3 +73,16 @@ def get_evidence(
 ) -> EvidenceView:
     """One piece of evidence with its full result."""
     return perform(charter, actor, operations.get_evidence, evidence_id)
+
+
+@router.post("/evidence/{evidence_id}/reproduce", tags=["evidence"])
+def reproduce_evidence(
+    evidence_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    result: Annotated[
+        dict[str, Any], Body(description="The re-run's result (charter.evaluation.result/1).")
+    ],
+    charter: CharterDep,
+    actor: ActorDep,
+) -> ReproductionView:
+    """Confirm or refute evidence with a re-run of its suite on the same data (by digest)."""
+    return perform(charter, actor, operations.reproduce_evidence, evidence_id, result)

@@ -116,8 +116,15 @@ def get_policy(
 def reassess_system(
     name: Name, body: IntakeFile, charter: CharterDep, actor: ActorDep
 ) -> SystemView:
-    """Re-run intake with new answers; the system is re-tiered."""
+    """Re-run intake with new answers; the system is re-tiered (from a developer: a
+    proposal that a role the policy names accepts)."""
     return perform(charter, actor, inventory.reassess, name, body)
+
+
+@router.post("/systems/{name}/intake/accept", tags=["systems"])
+def accept_intake(name: Name, charter: CharterDep, actor: ActorDep) -> SystemView:
+    """Accept the system's pending intake proposal; the system is re-tiered."""
+    return perform(charter, actor, inventory.accept_intake, name)
 
 
 @router.post(

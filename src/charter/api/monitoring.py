@@ -160,7 +160,7 @@ def list_alerts(
     open: Annotated[bool, Query(description="Only open alerts.")] = False,
     system: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> AlertPage:
     """Alerts, newest first."""
     return perform(charter, actor, operations.list_alerts, open, system, limit, offset)

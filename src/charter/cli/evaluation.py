@@ -233,3 +233,55 @@ def evidence_show(
             ],
         )
         render.table("Contract bounds", data["bounds"], ["bound", "status", "reason"], None)
+
+
+@evidence_app.command("reproduce")
+def evidence_reproduce(
+    evidence_id: int,
+    data: Annotated[Path, typer.Option(help="The evidence's data file (checked by SHA-256).")],
+    model: Annotated[str | None, typer.Option(help="pkg.mod:function or .joblib file.")] = None,
+    options_file: Annotated[
+        Path | None,
+        typer.Option("--options", help="YAML/JSON mapping of suite settings, as when run."),
+    ] = None,
+    fmt: FormatOpt = "text",
+) -> None:
+    """Re-run a piece of evidence's suite on the same data and confirm or refute it.
+
+    Exit 0 when the re-run agrees, 1 when it does not; a confirmation by someone other
+    than the evidence's author marks it reproduced.
+    """
+    check_format(fmt)
+    from charter.evaluation import InputSpec, RunOptions, evaluate_file, load_model
+    from charter.evaluation.loading import load_dataset
+    from charter.evaluation.suites import find_suite
+    from charter.plugins.manager import evaluation_suites
+
+    stored = backend().call("evidence.show", evidence_id=evidence_id)
+    result = stored.get("result") or {}
+    expected = stored.get("dataset_sha256")
+    actual = load_dataset(data).info().get("sha256")
+    if expected is None or actual != expected:
+        raise BadInput(
+            f"{data} is not the evidence's data: SHA-256 {str(actual)[:12]}... instead of "
+            f"{str(expected)[:12]}...",
+            location="--data",
+        )
+    spec = InputSpec.from_mapping(result.get("spec") or {})
+    options = RunOptions.from_mapping(result.get("options") or {})
+    chosen = find_suite(stored["suite"], evaluation_suites()).configured(
+        _suite_settings(options_file), data_dir=data.parent
+    )
+    rerun = evaluate_file(data, chosen, spec, options, model=load_model(model) if model else None)
+    outcome = backend().call("evidence.reproduce", evidence_id=evidence_id, result=rerun)
+    if fmt == "json":
+        render.emit_json(outcome)
+    elif outcome["confirmed"]:
+        who = "" if outcome["independent"] else " (by its author: not independent)"
+        render.line(f"Confirmed: evidence {evidence_id} reproduces{who}")
+    else:
+        render.line(f"Refuted: evidence {evidence_id} does not reproduce")
+        for difference in outcome["differences"]:
+            render.line(f"  {render.escape(difference)}")
+    if not outcome["confirmed"]:
+        raise typer.Exit(1)

@@ -183,6 +183,23 @@ def system_intake(
     )
     if fmt == "json":
         render.emit_json(data)
+    elif data.get("intake_proposal"):
+        proposal = data["intake_proposal"]
+        render.line(
+            f"Proposed: {data['name']} would become tier {proposal['tier']} "
+            f"(now {data['tier']}); a risk engineer accepts it with "
+            f"`charter system intake-accept {data['name']}`"
+        )
+    else:
+        _print_assessment(data)
+
+
+@system_app.command("intake-accept")
+def system_intake_accept(name: str, fmt: FormatOpt = "text") -> None:
+    """Accept a system's pending intake proposal: the system is re-tiered (audited)."""
+    data = backend().call("system.intake_accept", name=name)
+    if check_format(fmt) == "json":
+        render.emit_json(data)
     else:
         _print_assessment(data)
 

@@ -146,6 +146,14 @@ def release_create(
     file: Annotated[
         Path, typer.Option("-f", "--file", help="The release manifest (release.yaml).")
     ],
+    allow_root: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--allow-root",
+            help="A directory absolute `path:` entries may point into (repeatable); "
+            "relative paths always stay inside the manifest's directory.",
+        ),
+    ] = None,
     fmt: FormatOpt = "text",
 ) -> None:
     """Create a release from a manifest and print its digest."""
@@ -155,7 +163,9 @@ def release_create(
     manifest = parse_manifest(read_file(file), str(file))
     # Local files (model artifacts, prompt files) are resolved here, on the machine that
     # has them; the backend receives content only, so a server computes the same digest.
-    resolved = resolve_manifest(manifest, system=system, base_dir=file.resolve().parent)
+    resolved = resolve_manifest(
+        manifest, system=system, base_dir=file.resolve().parent, roots=allow_root or ()
+    )
     content = ReleaseManifest.model_validate(
         {
             "system": system,

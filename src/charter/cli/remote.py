@@ -63,6 +63,7 @@ ROUTES: dict[str, Http] = {
     "system.show": Http("GET", "/systems/{name}"),
     "system.status": Http("POST", "/systems/{name}/status", body=("status", "reason")),
     "system.intake": Http("PUT", "/systems/{name}/intake", body="intake"),
+    "system.intake_accept": Http("POST", "/systems/{name}/intake/accept"),
     "release.create": Http("POST", "/systems/{system}/releases", body="manifest"),
     "release.list": Http("GET", "/systems/{system}/releases", query=PAGE),
     "release.show": Http("GET", "/{ref}"),
@@ -95,6 +96,7 @@ ROUTES: dict[str, Http] = {
     "evidence.record": Http("POST", "/{ref}/evidence", body="result"),
     "evidence.list": Http("GET", "/evidence", query=("system", "ref:release", "suite", *PAGE)),
     "evidence.show": Http("GET", "/evidence/{evidence_id}"),
+    "evidence.reproduce": Http("POST", "/evidence/{evidence_id}/reproduce", body="result"),
     "reference.set": Http("PUT", "/{ref}/reference", body=("profile", "pii", "dataset_sha256")),
     "reference.show": Http("GET", "/{ref}/reference", query=("profile",)),
     "observations.log": Http(

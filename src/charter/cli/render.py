@@ -3,11 +3,32 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any, Literal
 
 Format = Literal["text", "json"]
+
+# Characters a terminal acts on rather than shows: C0 controls but tab and newline, DEL, C1
+# controls, and the bidirectional overrides and isolates (RLO can make `evil.exe` read as
+# `exe.live`). Stored text is user input; printed raw it could rewrite the screen, hide
+# lines or fake a verdict.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def safe(text: str) -> str:
+    """``text`` with terminal control and bidi-override characters shown as escapes."""
+    return _UNSAFE.sub(_visible, text)
 
 
 def _console() -> Any:
@@ -24,9 +45,11 @@ def emit_json(data: Any) -> None:
     do not need the indentation.
     """
     if sys.stdout.isatty():
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        text = json.dumps(data, indent=2, ensure_ascii=False)
     else:
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n")
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    # Such characters only occur inside JSON strings, where \\uXXXX means the same value.
+    sys.stdout.write(_UNSAFE.sub(_json_escape, text) + "\n")
 
 
 def _plain(value: Any) -> str:
@@ -43,7 +66,7 @@ def _cell(value: Any) -> str:
     """User data as a Rich cell: escaped, because `[sex]` in a contract key is not markup."""
     from rich.markup import escape
 
-    return escape(_plain(value))
+    return escape(safe(_plain(value)))
 
 
 def table(
@@ -55,7 +78,7 @@ def table(
     shown = (
         f"{title} ({len(rows)} of {total})" if total is not None and total > len(rows) else title
     )
-    grid = Table(title=shown, title_justify="left")
+    grid = Table(title=safe(shown), title_justify="left")
     for column in columns:
         grid.add_column(column)
     for row in rows:
@@ -75,7 +98,7 @@ def record(title: str, data: dict[str, Any], keys: Sequence[str] | None = None) 
     from rich.markup import escape
 
     console = _console()
-    console.print(f"[bold]{escape(title)}[/bold]")
+    console.print(f"[bold]{escape(safe(title))}[/bold]")
     console.print(grid)
 
 
@@ -83,14 +106,14 @@ def escape(text: str) -> str:
     """Escape user data for Rich markup."""
     from rich.markup import escape as rich_escape
 
-    return rich_escape(text)
+    return rich_escape(safe(text))
 
 
 def line(text: str) -> None:
     """Print a line of Rich markup."""
-    _console().print(text)
+    _console().print(safe(text))
 
 
 def error(message: str) -> None:
     """Print a one-line error on stderr."""
-    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.write(f"error: {safe(message)}\n")

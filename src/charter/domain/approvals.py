@@ -38,6 +38,10 @@ class DecisionFact:
     contract: dict[str, Any] | None = None
     #: Why this approval does not count towards quorum (None: it counts).
     excluded: str | None = None
+    #: Set when the release's author created the approver's account, granted its role or
+    #: last rotated its token: the author could be acting through it. Requirements with
+    #: ``independent`` do not count such an approval.
+    author_provisioned: str | None = None
 
 
 APPROVING: frozenset[str] = frozenset({"approve", "approve_with_conditions"})
@@ -56,6 +60,8 @@ class ApprovalRequirement:
     quorum: int
     roles: tuple[str, ...]
     control_id: str | None = None
+    #: Approvals through accounts the release's author provisioned do not count.
+    independent: bool = False
 
     def describe(self) -> str:
         """``2 approval(s) from approver, risk_engineer``."""
@@ -159,13 +165,22 @@ def approval_in_force(
     requirements = tuple(requirements) or (DEFAULT_REQUIREMENT,)
     latest, rejected = latest_approvals(decisions, environment)
     unexpired = [d for d in latest if d.expires_at is None or _aware(d.expires_at) > now]
-    excluded = tuple((d.id, d.actor, d.excluded) for d in unexpired if d.excluded)
+    excluded = [(d.id, d.actor, d.excluded) for d in unexpired if d.excluded]
     eligible = [d for d in unexpired if not d.excluded]
+    if any(r.independent for r in requirements):
+        excluded += [
+            (d.id, d.actor, d.author_provisioned) for d in eligible if d.author_provisioned
+        ]
     counted: dict[int, DecisionFact] = {}
     unmet: list[str] = []
     ends: list[datetime] = []
     for requirement in requirements:
-        mine = [d for d in eligible if d.actor_role in requirement.roles]
+        mine = [
+            d
+            for d in eligible
+            if d.actor_role in requirement.roles
+            and not (requirement.independent and d.author_provisioned)
+        ]
         counted.update((d.id, d) for d in mine)
         if len(mine) < requirement.quorum:
             unmet.append(f"{len(mine)} of {requirement.describe()}")
@@ -195,7 +210,7 @@ def approval_in_force(
         requirements=requirements,
         counted=tuple(d.id for d in chosen),
         unmet=tuple(unmet),
-        excluded=excluded,
+        excluded=tuple(excluded),
         fallback=dict(named[-1].fallback) if named and named[-1].fallback else None,
         fallback_from=named[-1].id if named else None,
     )

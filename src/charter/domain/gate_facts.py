@@ -93,6 +93,9 @@ class ReleaseFacts:
     #: The system's intake flags; None when unknown (assessed before its pack had flags):
     #: then every flag-conditioned control applies.
     flags: frozenset[str] | None = None
+    #: Evidence the policy does not let the gate count (provenance), with the reason:
+    #: ``{"id", "suite", "reason"}``; it is not in ``evidence``.
+    ignored_evidence: tuple[dict[str, Any], ...] = ()
 
     @property
     def components(self) -> list[dict[str, Any]]:

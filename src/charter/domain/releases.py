@@ -14,7 +14,10 @@ outside the digest. The same content therefore gives the same digest on any mach
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,6 +25,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from charter.domain.bounds import check_value
 from charter.domain.canonical import canonical_json, content_digest, sha256_hex
 from charter.domain.errors import BadInput
 from charter.domain.text import SLUG_PATTERN, load_yaml_document
@@ -30,6 +34,8 @@ RELEASE_SCHEMA = "charter.release/v1"
 COMPONENT_KINDS = ("model", "prompt", "retrieval", "tool", "vendor_model", "dataset")
 MIN_PREFIX = 12
 MAX_PROMPT_BYTES = 1024 * 1024
+#: Largest model or dataset file hashed into a release (its content is not stored).
+MAX_ARTIFACT_BYTES = 64 * 1024**3
 
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN)]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
@@ -143,6 +149,14 @@ class ReleaseManifest(_Strict):
     config: dict[str, Any] = Field(default_factory=dict)
     contract: dict[str, Any] = Field(default_factory=dict)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded(cls, data: Any) -> Any:
+        # Every caller (a file, an API body, the SDK) gets the same bounds before anything
+        # is stored: a deep ``config`` once made every later read of the system fail.
+        check_value(data, "manifest")
+        return data
+
 
 @dataclass(frozen=True)
 class ResolvedRelease:
@@ -197,13 +211,51 @@ def parse_manifest(data: bytes, source: str = "release.yaml") -> ReleaseManifest
         raise format_validation_error(exc, source) from None
 
 
-def _read_local(path_text: str, base_dir: Path, what: str) -> Path:
-    path = Path(path_text)
-    if not path.is_absolute():
-        path = base_dir / path
-    if not path.is_file():
-        raise BadInput(f"{what} file {path_text!r} does not exist or is not a file")
-    return path
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _read_local(path_text: str, base_dir: Path, what: str, roots: Sequence[Path] = ()) -> Path:
+    """The file a manifest ``path`` names, confined to where the manifest may read.
+
+    A relative path must stay inside the manifest's directory (no ``..``, no symlink that
+    leads out); an absolute one must lie inside one of ``roots`` (given explicitly, e.g.
+    ``--allow-root /models``). Only regular files are read: a manifest must not be able to
+    carry ``/proc/self/environ`` (which holds the caller's token) or a device into a release.
+    """
+    if "\x00" in path_text:
+        raise BadInput(f"{what} path contains a NUL character")
+    raw = Path(path_text)
+    if ".." in raw.parts:
+        raise BadInput(f"{what} path {path_text!r} may not contain '..'")
+    base = base_dir.resolve()
+    allowed = [Path(root).resolve() for root in roots]
+    if raw.is_absolute():
+        if not any(_inside(Path(os.path.normpath(raw)), root) for root in allowed):
+            raise BadInput(
+                f"{what} path {path_text!r} is absolute: use a path relative to the manifest, "
+                "or allow its directory as a root (--allow-root)"
+            )
+        candidate = raw
+    else:
+        candidate = base / raw
+    try:
+        resolved = candidate.resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise BadInput(f"{what} file {path_text!r} does not exist or is not a file") from None
+    if not any(_inside(resolved, root) for root in [base, *allowed]):
+        raise BadInput(
+            f"{what} path {path_text!r} leads outside the manifest's directory (a symlink?)"
+        )
+    try:
+        info = resolved.stat()
+    except OSError:
+        raise BadInput(f"{what} file {path_text!r} cannot be read") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise BadInput(f"{what} file {path_text!r} is not a regular file")
+    if info.st_size > MAX_ARTIFACT_BYTES:
+        raise BadInput(f"{what} file {path_text!r} exceeds {MAX_ARTIFACT_BYTES} bytes")
+    return resolved
 
 
 def _file_sha256(path: Path) -> str:
@@ -214,7 +266,9 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _resolve_component(component: BaseModel, base_dir: Path | None) -> dict[str, Any]:
+def _resolve_component(
+    component: BaseModel, base_dir: Path | None, roots: Sequence[Path] = ()
+) -> dict[str, Any]:
     spec = component.model_dump(mode="json", exclude_none=True)
     path_text = spec.pop("path", None)
     if path_text is None:
@@ -224,7 +278,7 @@ def _resolve_component(component: BaseModel, base_dir: Path | None) -> dict[str,
             f"component {spec['name']!r} refers to a local file; send a manifest with the "
             "file already resolved (`sha256` for artifacts, `text` for prompts)"
         )
-    path = _read_local(path_text, base_dir, f"{spec['kind']} {spec['name']!r}")
+    path = _read_local(path_text, base_dir, f"{spec['kind']} {spec['name']!r}", roots)
     if spec["kind"] == "prompt":
         if path.stat().st_size > MAX_PROMPT_BYTES:
             raise BadInput(f"prompt file {path_text!r} exceeds {MAX_PROMPT_BYTES} bytes")
@@ -245,18 +299,23 @@ def _resolve_component(component: BaseModel, base_dir: Path | None) -> dict[str,
 
 
 def resolve_manifest(
-    manifest: ReleaseManifest, *, system: str, base_dir: Path | None
+    manifest: ReleaseManifest,
+    *,
+    system: str,
+    base_dir: Path | None,
+    roots: Sequence[Path] = (),
 ) -> ResolvedRelease:
     """Resolve local files and compute the release's canonical document and digest.
 
-    ``base_dir`` is where relative paths are read from; None (e.g. over HTTP) refuses
-    manifests that still point at local files.
+    ``base_dir`` is where relative paths are read from, and the only place they may lead;
+    ``roots`` are further directories absolute paths may name. None (a server) refuses
+    manifests that still point at local files: a server never opens a client's paths.
     """
     if manifest.system is not None and manifest.system != system:
         raise BadInput(
             f"the manifest is for system {manifest.system!r}, not {system!r}", location="system"
         )
-    components = [_resolve_component(c, base_dir) for c in manifest.components]
+    components = [_resolve_component(c, base_dir, roots) for c in manifest.components]
     seen: set[tuple[str, str]] = set()
     for spec in components:
         key = (spec["kind"], spec["name"])

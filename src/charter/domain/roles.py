@@ -50,6 +50,10 @@ class Permission(StrEnum):
 
 _ALL = frozenset(Role)
 _HUMANS = _ALL - {Role.SERVICE}
+# The ``service`` role is what serving code and CI hold: least privilege. It routes,
+# attests, logs inferences and labels, runs the worker and (CI) records evidence; it reads
+# nothing else (not systems, releases with their prompt text, decisions, evidence or
+# channel URLs).
 
 #: Who may do what. Approving is deliberately not granted to admins: administering the
 #: tool and accepting a model's risk are separate duties.
@@ -57,12 +61,12 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.USER_MANAGE: frozenset({Role.ADMIN}),
     Permission.USER_READ: frozenset({Role.ADMIN, Role.AUDITOR}),
     Permission.SYSTEM_WRITE: frozenset({Role.ADMIN, Role.RISK_ENGINEER, Role.DEVELOPER}),
-    Permission.SYSTEM_READ: _ALL,
+    Permission.SYSTEM_READ: _HUMANS,
     Permission.RELEASE_CREATE: frozenset({Role.ADMIN, Role.RISK_ENGINEER, Role.DEVELOPER}),
-    Permission.RELEASE_READ: _ALL,
+    Permission.RELEASE_READ: _HUMANS,
     Permission.DECISION_APPROVE: frozenset({Role.APPROVER}),
     Permission.DECISION_REJECT: frozenset({Role.APPROVER, Role.RISK_ENGINEER}),
-    Permission.DECISION_READ: _ALL,
+    Permission.DECISION_READ: _HUMANS,
     Permission.AUDIT_READ: _HUMANS - {Role.DEVELOPER},
     Permission.POLICY_MANAGE: frozenset({Role.ADMIN, Role.RISK_ENGINEER}),
     Permission.POLICY_READ: _HUMANS,
@@ -74,12 +78,17 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.INTERVENE: frozenset({Role.ADMIN, Role.RISK_ENGINEER, Role.DEVELOPER}),
     Permission.ROUTE_READ: _ALL,
     Permission.STATUS_READ: _HUMANS,
-    Permission.EVIDENCE_WRITE: frozenset({Role.ADMIN, Role.RISK_ENGINEER, Role.DEVELOPER}),
+    # CI records evidence with a service token: a policy can require top-tier evidence
+    # come from a service identity rather than a person's laptop.
+    Permission.EVIDENCE_WRITE: frozenset(
+        {Role.ADMIN, Role.RISK_ENGINEER, Role.DEVELOPER, Role.SERVICE}
+    ),
     Permission.REFERENCE_WRITE: frozenset({Role.ADMIN, Role.RISK_ENGINEER, Role.DEVELOPER}),
     # Serving code logs inferences and labels with a service token.
     Permission.OBSERVATION_WRITE: frozenset({Role.ADMIN, Role.DEVELOPER, Role.SERVICE}),
+    # The worker (windows, alerts, expiries) runs under a service account in deployments.
     Permission.MONITOR_RUN: frozenset({Role.ADMIN, Role.RISK_ENGINEER, Role.SERVICE}),
-    Permission.MONITOR_READ: _ALL,
+    Permission.MONITOR_READ: _HUMANS,
     Permission.ALERT_MANAGE: frozenset({Role.ADMIN, Role.RISK_ENGINEER}),
 }
 #: Who may approve or reject exceptions when no policy names the roles.

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from charter.domain.bounds import check_value
 from charter.domain.durations import is_duration, parse_duration
 from charter.domain.errors import BadInput
 
@@ -69,7 +70,9 @@ def load_yaml_document(data: bytes, source: str) -> Any:
             f"not UTF-8 text ({exc.reason} at byte {exc.start})", location=source
         ) from None
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        value = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        raise BadInput("nested too deeply", location=source) from None
     except BadInput as exc:
         raise BadInput(exc.detail, location=f"{source}: {exc.location}") from None
     except yaml.YAMLError as exc:
@@ -77,6 +80,9 @@ def load_yaml_document(data: bytes, source: str) -> Any:
         where = f"{source}: line {mark.line + 1}, column {mark.column + 1}" if mark else source
         problem = getattr(exc, "problem", None) or str(exc)
         raise BadInput(f"malformed YAML: {problem}", location=where) from None
+    # Files obey the same bounds as API bodies: depth, finite numbers, no NUL.
+    check_value(value, source)
+    return value
 
 
 def parse_expiry(value: str, *, now: datetime) -> datetime:

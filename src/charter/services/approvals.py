@@ -7,9 +7,14 @@ and the route call; the gate's controls call the same domain fold on the same fa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
 from sqlalchemy import select
 
 from charter.domain.approvals import (
+    APPROVING,
     DEFAULT_REQUIREMENT,
     ApprovalRequirement,
     ApprovalState,
@@ -17,6 +22,7 @@ from charter.domain.approvals import (
     approval_in_force,
 )
 from charter.domain.policy.intake import recorded_flags
+from charter.domain.text import iso_utc
 from charter.services import policies
 from charter.services.context import Context
 from charter.store.models import Decision, Release
@@ -35,8 +41,67 @@ def requirements_for(
     return active[1].approval_requirements(tier, environment, flags)
 
 
-def decision_facts(decisions: list[Decision]) -> tuple[DecisionFact, ...]:
-    """The parts of stored decisions the approval rule reads, oldest first."""
+def author_provisioned(decision: Decision, author: str | None = None) -> str | None:
+    """Why the release's author may control the account that made ``decision``, or None.
+
+    The author created the account, granted its role, or last rotated its token (and so
+    held a working token for it). Accounts with unknown provenance are not suspected.
+    """
+    author = author if author is not None else decision.release.created_by.name
+    actor = decision.actor
+    if actor.token_rotated_by == author and actor.name != author:
+        return f"{actor.name}'s token was last rotated by {author}, the release's author"
+    if actor.role_granted_by == author or actor.created_by == author:
+        return f"{actor.name}'s {actor.role} role was granted by {author}, the release's author"
+    return None
+
+
+def provenance_of(decision: Decision) -> dict[str, Any]:
+    """Who provisioned the deciding account, and when: recorded with every decision."""
+    actor = decision.actor
+    return {
+        "account": actor.name,
+        "created_by": actor.created_by,
+        "created_at": iso_utc(actor.created_at) if actor.created_at else None,
+        "role_granted_by": actor.role_granted_by,
+        "role_granted_at": iso_utc(actor.role_granted_at) if actor.role_granted_at else None,
+        "token_rotated_by": actor.token_rotated_by,
+        "token_rotated_at": iso_utc(actor.token_rotated_at) if actor.token_rotated_at else None,
+    }
+
+
+def _before_tier_lowered(
+    decision: Decision, assessment: Mapping[str, Any] | None = None
+) -> str | None:
+    """Why an approval granted before the system's tier was lowered no longer counts."""
+    if decision.verdict not in APPROVING:
+        return None
+    if assessment is None:
+        assessment = decision.release.system.assessment or {}
+    lowered = assessment.get("tier_lowered_at")
+    if not lowered:
+        return None
+    made = decision.created_at
+    made = made if made.tzinfo is not None else made.replace(tzinfo=UTC)
+    if made > datetime.fromisoformat(lowered.replace("Z", "+00:00")):
+        return None
+    return (
+        f"granted before the tier was lowered from {assessment.get('from_tier')} to "
+        f"{assessment.get('tier')} ({lowered}): approve again under the new tier"
+    )
+
+
+def decision_facts(
+    decisions: list[Decision],
+    *,
+    author: str | None = None,
+    assessment: Mapping[str, Any] | None = None,
+) -> tuple[DecisionFact, ...]:
+    """The parts of stored decisions the approval rule reads, oldest first.
+
+    ``author`` (the release creator's name) and ``assessment`` (its system's) are given by
+    callers that read decisions without their release, for speed (``status``).
+    """
     return tuple(
         DecisionFact(
             id=d.id,
@@ -49,6 +114,8 @@ def decision_facts(decisions: list[Decision]) -> tuple[DecisionFact, ...]:
             fallback=d.fallback,
             policy_version=d.policy_version,
             contract=d.contract,
+            excluded=_before_tier_lowered(d, assessment),
+            author_provisioned=author_provisioned(d, author) if d.verdict in APPROVING else None,
         )
         for d in sorted(decisions, key=lambda d: d.id)
     )

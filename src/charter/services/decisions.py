@@ -13,6 +13,7 @@ from charter.domain.roles import Permission
 from charter.domain.text import parse_expiry
 from charter.services import approvals, audit, contracts, policies
 from charter.services.context import Context
+from charter.services.environments import check_environment
 from charter.services.releases import find_release
 from charter.services.systems import find_system
 from charter.store.models import Decision, Release
@@ -43,6 +44,8 @@ def _check_may_decide(ctx: Context, release: Release, request: DecisionRequest) 
 def decide(ctx: Context, ref: str, request: DecisionRequest) -> Decision:
     """Record a decision on a release; it supersedes the release's previous decision."""
     check_request(request)
+    for environment in request.environments:
+        check_environment(ctx, environment)
     release = find_release(ctx, ref)
     _check_may_decide(ctx, release, request)
     if release.system.status == "retired":
@@ -103,6 +106,7 @@ def decide(ctx: Context, ref: str, request: DecisionRequest) -> Decision:
             "note": decision.note,
             "supersedes": previous,
             "policy_version": policy_version,
+            "approver_provenance": approvals.provenance_of(decision),
         },
     )
     return decision

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from charter.domain.approvals import ApprovalState
 from charter.domain.errors import BadInput, Conflict, Forbidden, NotFound
 from charter.domain.roles import Permission
-from charter.domain.text import check_slug
 from charter.services import approvals, audit, gates
 from charter.services.context import Context
+from charter.services.environments import check_environment
 from charter.services.releases import find_release
 from charter.services.systems import find_system
 from charter.store.models import Deployment, Release, Route, System
@@ -28,7 +28,7 @@ def _route(ctx: Context, system: System, environment: str) -> Route | None:
 
 
 def _require_route(ctx: Context, system_name: str, environment: str) -> Route:
-    check_slug(environment, "environment")
+    check_environment(ctx, environment)
     system = find_system(ctx, system_name)
     route = _route(ctx, system, environment)
     if route is None:
@@ -81,7 +81,7 @@ def deploy(ctx: Context, ref: str, environment: str, *, reason: str = "") -> Rou
     A refused deploy writes nothing; run ``charter gate`` to store the evidence of why.
     """
     ctx.require(Permission.DEPLOY)
-    check_slug(environment, "environment")
+    check_environment(ctx, environment)
     release = find_release(ctx, ref)
     if release.system.status in ("retired", "suspended"):
         raise Forbidden(
@@ -211,9 +211,19 @@ def route_view(ctx: Context, system_name: str, environment: str) -> dict[str, An
     route = _require_route(ctx, system_name, environment)
     approval = _approval(ctx, route.release, environment)
     live = {"kind": "release", "ref": f"{system_name}@{route.release.digest}"}
-    if route.state == "serving" and approval.approved:
+    out_of_service = route.release.system.status in ("suspended", "retired")
+    if route.state == "serving" and approval.approved and not out_of_service:
         serve: dict[str, Any] | None = live
         why = "serving the approved live release"
+    elif out_of_service:
+        # A suspended or retired system is out of service whatever its approval says.
+        status = route.release.system.status
+        serve = dict(route.fallback) if route.fallback else None
+        why = (
+            f"system {status}: serving the fallback"
+            if serve
+            else f"system {status} and no fallback: refuse to serve"
+        )
     elif route.fallback:
         serve = dict(route.fallback)
         why = (

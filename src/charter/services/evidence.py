@@ -7,6 +7,7 @@ stores it with its digest. Identical results are stored once.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 from charter.domain.canonical import canonical_json, content_digest
 from charter.domain.contracts import evaluate_contract
 from charter.domain.errors import BadInput, Forbidden, NotFound
+from charter.domain.provenance import metric_differences, provenance_of
 from charter.domain.roles import Permission
 from charter.services import audit
 from charter.services.context import Context
@@ -76,7 +78,14 @@ def record_evidence(ctx: Context, ref: str, result: Any) -> tuple[Evidence, bool
     if existing is not None:
         return existing, False
     outcome = check_contract(release, result)
+    origin = provenance_of(
+        result,
+        runner_suites=runner_suites(),
+        recorded_by=ctx.actor.name,
+        recorded_by_role=ctx.actor.role.value,
+    )
     item = Evidence(
+        provenance=origin,
         release_id=release.id,
         suite=str(result["suite"]["name"]),
         suite_version=str(result["suite"]["version"]),
@@ -106,9 +115,81 @@ def record_evidence(ctx: Context, ref: str, result: Any) -> tuple[Evidence, bool
             "dataset_sha256": item.dataset_sha256,
             "passed": item.passed,
             "bounds": [{"bound": b["bound"], "status": b["status"]} for b in item.bounds],
+            "provenance": {k: origin[k] for k in ("source", "recorded_by", "recorded_by_role")},
         },
     )
     return item, True
+
+
+@functools.lru_cache(maxsize=1)
+def runner_suites() -> dict[str, str]:
+    """Name -> version of every suite Charter's runner has (built-in and plugins)."""
+    try:
+        from charter.plugins.manager import evaluation_suites
+
+        return {suite.name: str(suite.version) for suite in evaluation_suites()}
+    except ImportError:  # the evaluation extra is not installed: nothing is runner-made
+        return {}
+
+
+def reproduce_evidence(ctx: Context, evidence_id: int, result: Any) -> dict[str, Any]:
+    """Compare a re-run of a piece of evidence's suite with the stored result.
+
+    The re-run must be on the same data (same SHA-256) with the same suite and version;
+    it confirms the evidence when every overall metric agrees. A confirmation by someone
+    other than the evidence's author marks it reproduced, which a tier under
+    ``duties.service_evidence_tiers`` requires of evidence not recorded by a service.
+    """
+    ctx.require(Permission.EVIDENCE_WRITE)
+    item = ctx.session.get(Evidence, evidence_id)
+    if item is None:
+        raise NotFound(f"no evidence {evidence_id}")
+    result = _validate(result)
+    stored = json.loads(item.result)
+    rerun_sha = result["dataset"].get("sha256")
+    if item.dataset_sha256 is None:
+        raise BadInput(f"evidence {evidence_id} names no data set digest: it cannot be reproduced")
+    if rerun_sha != item.dataset_sha256:
+        raise BadInput(
+            f"the data is not the evidence's: SHA-256 {str(rerun_sha)[:12]}... instead of "
+            f"{item.dataset_sha256[:12]}...",
+            location="data",
+        )
+    if (result["suite"]["name"], str(result["suite"]["version"])) != (
+        item.suite,
+        item.suite_version,
+    ):
+        raise BadInput(
+            f"the re-run used suite {result['suite']['name']} {result['suite']['version']}, "
+            f"not {item.suite} {item.suite_version}"
+        )
+    differences = metric_differences(stored, result)
+    confirmed = not differences
+    independent = ctx.actor.name != item.created_by
+    if confirmed and independent:
+        item.reproduced_by, item.reproduced_at = ctx.actor.name, ctx.now()
+    release = item.release
+    audit.record(
+        ctx,
+        "evidence.reproduced" if confirmed else "evidence.refuted",
+        "release",
+        f"{release.system.name}@{release.digest}",
+        {
+            "evidence_id": item.id,
+            "confirmed": confirmed,
+            "independent": independent,
+            "differences": differences[:20],
+            "rerun_digest": content_digest(result),
+        },
+    )
+    return {
+        "evidence_id": item.id,
+        "confirmed": confirmed,
+        "independent": independent,
+        "differences": differences,
+        "reproduced_by": item.reproduced_by,
+        "reproduced_at": item.reproduced_at,
+    }
 
 
 def get_evidence(ctx: Context, evidence_id: int) -> Evidence:

@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 from charter.domain.durations import parse_duration
 from charter.domain.errors import BadInput, Conflict, Forbidden, NotFound
 from charter.domain.roles import DEFAULT_EXCEPTION_APPROVERS, Permission, Role
-from charter.domain.text import check_slug, parse_expiry
+from charter.domain.text import parse_expiry
 from charter.services import audit, policies
 from charter.services.context import Context
+from charter.services.environments import check_environment
 from charter.services.releases import find_release
 from charter.store.models import PolicyException, Release
 
@@ -44,7 +45,7 @@ def request_exception(
     release = find_release(ctx, ref)
     tier = release.system.tier
     if environment is not None:
-        check_slug(environment, "environment")
+        check_environment(ctx, environment)
     control = policy.control(control_id)
     if control is None:
         raise NotFound(f"policy version {version.version} has no control {control_id!r}")
@@ -128,6 +129,11 @@ def decide_exception(
     if item.requested_by == ctx.actor.name:
         raise Forbidden(
             "separation of duties: you requested this exception, so you cannot decide it"
+        )
+    if verdict == "approve" and item.release.created_by_id == ctx.actor.id:
+        raise Forbidden(
+            "separation of duties: you created this release, so you cannot approve "
+            "exceptions to its controls"
         )
     if item.status != "requested":
         raise Conflict(f"exception {exception_id} is {item.status}, not requested")

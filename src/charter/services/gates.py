@@ -11,12 +11,13 @@ from sqlalchemy import select
 from charter.domain.approvals import approval_in_force
 from charter.domain.contracts import evaluate_contract
 from charter.domain.errors import BadInput
-from charter.domain.gate_facts import EvidenceFact, ExceptionFact, ReleaseFacts
+from charter.domain.gate_facts import ControlResult, EvidenceFact, ExceptionFact, ReleaseFacts
 from charter.domain.policy.intake import recorded_flags
+from charter.domain.provenance import EvidenceRules, refusal
 from charter.domain.roles import Permission
-from charter.domain.text import check_slug
 from charter.services import approvals, audit, contracts, policies
 from charter.services.context import Context
+from charter.services.environments import check_environment
 from charter.services.releases import find_release
 from charter.store.models import Evidence, GateRun, PolicyException, Release
 
@@ -46,7 +47,22 @@ def gather_facts(ctx: Context, release: Release, environment: str, policy: Polic
         select(PolicyException).where(PolicyException.release_id == release.id)
     ).all()
     facts_of_evidence = []
+    ignored: list[dict[str, Any]] = []
+    rules = EvidenceRules(
+        external_suites=frozenset(policy.duties.external_evidence.get(system.tier, ())),
+        independent=system.tier in policy.duties.service_evidence_tiers,
+    )
     for item in evidence:
+        why = refusal(
+            item.provenance,
+            suite=item.suite,
+            author=item.created_by,
+            reproduced_by=item.reproduced_by,
+            rules=rules,
+        )
+        if why is not None:
+            ignored.append({"id": item.id, "suite": item.suite, "reason": why})
+            continue
         parsed = json.loads(item.result)
         metrics = parsed.get("metrics", {}) if isinstance(parsed, dict) else {}
         details = parsed.get("details", {}) if isinstance(parsed, dict) else {}
@@ -101,6 +117,7 @@ def gather_facts(ctx: Context, release: Release, environment: str, policy: Polic
         reference=reference,
         approval_requirements=requirements,
         flags=flags,
+        ignored_evidence=tuple(ignored),
     )
 
 
@@ -109,7 +126,7 @@ def evaluate(ctx: Context, release: Release, environment: str) -> dict[str, Any]
     from charter.domain.controls import apply_exceptions, evaluate_control
     from charter.domain.gate_report import summarize
 
-    check_slug(environment, "environment")
+    check_environment(ctx, environment)
     active = policies.in_force(ctx)
     if active is None:
         raise BadInput("no policy is in force: apply a policy pack (or initialise Charter)")
@@ -117,6 +134,20 @@ def evaluate(ctx: Context, release: Release, environment: str) -> dict[str, Any]
     facts = replace(gather_facts(ctx, release, environment, policy), policy_version=version.version)
     controls = policy.controls_for(release.system.tier, environment, facts.flags)
     results = apply_exceptions([evaluate_control(control, facts) for control in controls], facts)
+    status = release.system.status
+    if status in ("suspended", "retired"):
+        # Not a control a pack can leave out or waive: an out-of-service system passes no gate.
+        results.insert(
+            0,
+            ControlResult(
+                control_id="system-in-service",
+                kind="system_status",
+                description="The system is in service (not suspended or retired)",
+                status="fail",
+                reason=f"system {release.system.name!r} is {status}",
+                evidence={"status": status},
+            ),
+        )
     report = summarize(results)
     report.update(
         {
@@ -128,6 +159,7 @@ def evaluate(ctx: Context, release: Release, environment: str) -> dict[str, Any]
             "policy_version": version.version,
             "at": ctx.now().isoformat(),
             "contract": facts.contract.to_dict(),
+            "ignored_evidence": list(facts.ignored_evidence),
         }
     )
     return report

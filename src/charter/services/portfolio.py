@@ -25,6 +25,7 @@ from charter.store.models import (
     Release,
     Route,
     System,
+    User,
 )
 
 #: Default notice period for vendor deprecations when no policy control sets one.
@@ -136,12 +137,36 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
             Route.state,
             Release.digest,
             Release.manifest,
+            Release.created_by_id,
         )
         .join(Release, Release.id == Route.release_id)
         .order_by(Route.environment)
     ):
         routes[route.system_id].append(route)
     live_ids = {r.release_id for rs in routes.values() for r in rs}
+    # What approver independence and tier changes read: the live releases' authors and
+    # their systems' assessments (only systems with something live).
+    creator_ids = {r.created_by_id for rs in routes.values() for r in rs}
+    authors: dict[int, str] = (
+        {
+            row.id: row.name
+            for row in ctx.session.execute(
+                select(User.id, User.name).where(User.id.in_(creator_ids))
+            )
+        }
+        if creator_ids
+        else {}
+    )
+    assessments: dict[int, Any] = (
+        {
+            row.id: row.assessment
+            for row in ctx.session.execute(
+                select(System.id, System.assessment).where(System.id.in_(list(routes)))
+            )
+        }
+        if routes
+        else {}
+    )
     decisions: dict[int, list[Decision]] = defaultdict(list)
     if live_ids:
         for decision in ctx.session.scalars(
@@ -191,7 +216,11 @@ def portfolio(ctx: Context) -> list[dict[str, Any]]:
                 )
                 notices[scope] = _notice_days(policy, *scope)
             if route.release_id not in facts:  # a release live in several environments
-                facts[route.release_id] = decision_facts(decisions.get(route.release_id, []))
+                facts[route.release_id] = decision_facts(
+                    decisions.get(route.release_id, []),
+                    author=authors.get(route.created_by_id, ""),
+                    assessment=assessments.get(system.id) or {},
+                )
             approval = approval_in_force(
                 facts[route.release_id],
                 environment=route.environment,

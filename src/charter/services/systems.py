@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from charter.domain.errors import BadInput, Conflict, Forbidden, NotFound
 from charter.domain.roles import Permission
 from charter.domain.systems import UNASSESSED, IntakeFile, check_transition
-from charter.domain.text import check_slug
+from charter.domain.text import check_slug, iso_utc
 from charter.services import audit
 from charter.services.context import Context
 from charter.store.models import System
@@ -120,33 +120,103 @@ def assessment_of(ctx: Context, system: System) -> dict[str, Any]:
 
 
 def reassess(ctx: Context, name: str, intake: IntakeFile) -> tuple[System, dict[str, Any]]:
-    """Re-run intake with new answers: the system is re-tiered and the change audited."""
+    """Re-run intake with new answers: the system is re-tiered and the change audited.
+
+    Only the roles the policy names (``duties.intake_roles``) change the intake directly;
+    for anyone else (a system's developers) the change is a proposal that one of those
+    roles accepts with :func:`accept_intake`. A developer could otherwise answer a
+    high-risk system down to the minimal tier and need one approval instead of two.
+    """
     ctx.require(Permission.SYSTEM_WRITE)
     system = find_system(ctx, name)
     assessment = _assess(ctx, intake)
+    if ctx.actor.role.value not in intake_roles(ctx):
+        system.intake_proposal = {
+            "intake": intake.model_dump(mode="json", exclude_none=True),
+            "tier": assessment["tier"],
+            "from_tier": system.tier,
+            "proposed_by": ctx.actor.name,
+            "proposed_at": iso_utc(ctx.now()),
+        }
+        audit.record(ctx, "system.intake_proposed", "system", name, dict(system.intake_proposal))
+        return system, assessment_of(ctx, system)
+    return _apply_intake(ctx, system, intake, assessment, accepted=None)
+
+
+def accept_intake(ctx: Context, name: str) -> tuple[System, dict[str, Any]]:
+    """Accept the system's pending intake proposal (a role in ``duties.intake_roles``,
+    not the proposer); the answers are assessed again under the policy in force."""
+    ctx.require(Permission.SYSTEM_WRITE)
+    system = find_system(ctx, name)
+    roles = intake_roles(ctx)
+    if ctx.actor.role.value not in roles:
+        raise Forbidden(
+            f"intake changes are accepted by {', '.join(sorted(roles))} (policy "
+            f"duties.intake_roles); role {ctx.actor.role.value!r} can only propose them"
+        )
+    proposal = system.intake_proposal
+    if not proposal:
+        raise NotFound(f"system {name!r} has no intake proposal to accept")
+    if proposal.get("proposed_by") == ctx.actor.name:
+        raise Forbidden("separation of duties: you proposed this intake change")
+    intake = IntakeFile.model_validate(proposal["intake"])
+    return _apply_intake(ctx, system, intake, _assess(ctx, intake), accepted=proposal)
+
+
+def _lowers(ctx: Context, before: str, after: str) -> bool:
+    """Whether ``after`` is a less severe tier than ``before`` (tiers: most severe first)."""
+    from charter.services import policies
+
+    active = policies.in_force(ctx)
+    if active is None:
+        return False
+    order = active[1].tier_ids
+    return before in order and after in order and order.index(after) > order.index(before)
+
+
+def _apply_intake(
+    ctx: Context,
+    system: System,
+    intake: IntakeFile,
+    assessment: dict[str, Any],
+    *,
+    accepted: dict[str, Any] | None,
+) -> tuple[System, dict[str, Any]]:
     previous = system.tier
+    if _lowers(ctx, previous, assessment["tier"]):
+        # Approvals granted before a tier is lowered were weighed under the old tier's
+        # rules; the release needs a fresh approval under the new one.
+        assessment = {**assessment, "tier_lowered_at": iso_utc(ctx.now()), "from_tier": previous}
     system.intake = dict(intake.answers)
     system.tier = assessment["tier"]
     system.assessment = assessment
+    system.intake_proposal = None
     for field in ("owner", "purpose", "population"):
         value = getattr(intake, field)
         if value is not None:
             setattr(system, field, value)
     if intake.surfaces is not None:
         system.surfaces = list(intake.surfaces)
-    audit.record(
-        ctx,
-        "system.intake_updated",
-        "system",
-        name,
-        {
-            "intake": system.intake,
-            "from_tier": previous,
-            "to_tier": system.tier,
-            "assessment": assessment,
-        },
-    )
+    payload: dict[str, Any] = {
+        "intake": system.intake,
+        "from_tier": previous,
+        "to_tier": system.tier,
+        "assessment": assessment,
+    }
+    if accepted is not None:
+        payload["proposed_by"] = accepted.get("proposed_by")
+    audit.record(ctx, "system.intake_updated", "system", system.name, payload)
     return system, assessment
+
+
+def intake_roles(ctx: Context) -> frozenset[str]:
+    """Roles that change a system's intake directly (others propose)."""
+    from charter.domain.policy.model import Duties
+    from charter.services import policies
+
+    active = policies.in_force(ctx)
+    duties = active[1].duties if active is not None else Duties()
+    return frozenset(duties.intake_roles)
 
 
 def set_status(ctx: Context, name: str, status: str, *, reason: str) -> System:
@@ -156,6 +226,13 @@ def set_status(ctx: Context, name: str, status: str, *, reason: str) -> System:
         raise BadInput("a status change needs a reason")
     system = find_system(ctx, name)
     check_transition(system.status, status)
+    if {system.status, status} & CONTROLLED_STATUSES:
+        roles = status_roles(ctx)
+        if ctx.actor.role.value not in roles:
+            raise Forbidden(
+                f"role {ctx.actor.role.value!r} may not move a system from {system.status} to "
+                f"{status} (policy duties.status_roles: {', '.join(sorted(roles))})"
+            )
     previous, system.status = system.status, status
     audit.record(
         ctx,
@@ -165,6 +242,21 @@ def set_status(ctx: Context, name: str, status: str, *, reason: str) -> System:
         {"from": previous, "to": status, "reason": reason},
     )
     return system
+
+
+#: Statuses that take a system out of service: entering or leaving one (suspend, retire,
+#: resume) is reserved to the roles the policy names.
+CONTROLLED_STATUSES = frozenset({"suspended", "retired"})
+
+
+def status_roles(ctx: Context) -> frozenset[str]:
+    """Roles that may suspend, retire or resume a system under the policy in force."""
+    from charter.domain.policy.model import Duties
+    from charter.services import policies
+
+    active = policies.in_force(ctx)
+    duties = active[1].duties if active is not None else Duties()
+    return frozenset(duties.status_roles)
 
 
 def list_systems(ctx: Context, *, limit: int = 50, offset: int = 0) -> tuple[list[System], int]:

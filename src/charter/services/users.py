@@ -87,7 +87,15 @@ def create_user(ctx: Context, name: str, role: str) -> tuple[User, str]:
     parsed = parse_role(role)
     if ctx.session.scalar(select(User.id).where(User.name == name)) is not None:
         raise Conflict(f"user {name!r} already exists")
-    user = User(name=name, role=parsed.value, created_at=ctx.now(), disabled=False)
+    user = User(
+        name=name,
+        role=parsed.value,
+        created_at=ctx.now(),
+        disabled=False,
+        created_by=ctx.actor.name,
+        role_granted_by=ctx.actor.name,
+        role_granted_at=ctx.now(),
+    )
     ctx.session.add(user)
     ctx.session.flush()
     token = _issue(ctx.session, user, ctx.now())
@@ -105,6 +113,8 @@ def rotate_token(ctx: Context, name: str) -> tuple[User, str]:
         select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     ):
         old.revoked_at = ctx.now()
+    # Whoever rotates a token can act as the account until its owner rotates it back.
+    user.token_rotated_by, user.token_rotated_at = ctx.actor.name, ctx.now()
     token = _issue(ctx.session, user, ctx.now())
     audit.record(ctx, "user.token_rotated", "user", name, {"name": name})
     return user, token

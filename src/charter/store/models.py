@@ -58,6 +58,13 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime]
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Provenance (who created the account, granted its role, last rotated its token):
+    #: an approval by an account the release's author provisioned may not count.
+    created_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    role_granted_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    role_granted_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    token_rotated_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    token_rotated_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class ApiToken(Base):
@@ -94,6 +101,8 @@ class System(Base):
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(64))
+    #: An intake change a developer proposed, waiting for a role the policy names.
+    intake_proposal: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class Release(Base):
@@ -215,6 +224,11 @@ class Evidence(Base):
     result: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(64))
+    #: Where it came from: ``{"source": "charter-runner" | "external", ...}`` (null: external).
+    provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: Who re-ran the suite on the same data and confirmed the result, and when.
+    reproduced_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reproduced_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     release: Mapped[Release] = relationship(lazy="joined")
 

@@ -63,7 +63,7 @@ def _rows(charter) -> int:
 
 
 def test_json_batches_are_idempotent_and_labels_join(
-    client, headers, live_small, rng_frame, charter, clock, service_actor
+    client, headers, live_small, rng_frame, charter, clock, service_actor, tokens
 ) -> None:
     body = {"batch_id": "b-1", "release": live_small, "records": records(rng_frame.iloc[:500])}
     first = client.post(f"{API}/observations?env=prod", json=body, headers=headers)
@@ -91,7 +91,9 @@ def test_json_batches_are_idempotent_and_labels_join(
     assert relabel["already_labelled"] == 10 and relabel["matched"] == 0
     clock.advance(days=1)
     worker.run_once(charter, service_actor, backoff=0.01)
-    window = client.get(f"{API}/windows?env=prod", headers=headers).json()["items"][0]
+    # The service token logs; reading windows is for people (service least privilege).
+    reader = {"Authorization": f"Bearer {tokens['risk_engineer']}"}
+    window = client.get(f"{API}/windows?env=prod", headers=reader).json()["items"][0]
     assert window["rows"] == 500 and window["labelled"] == 500
     expected = float((rng_frame["pred"].iloc[:500] == rng_frame["label"].iloc[:500]).mean())
     assert window["realised"]["metrics"]["accuracy"] == pytest.approx(expected)
@@ -105,7 +107,7 @@ def test_json_batches_are_idempotent_and_labels_join(
         exact = float(np.quantile(latencies, q))
         assert signals["latency_ms"][key] == pytest.approx(exact, rel=10 ** (1 / 20) - 1), key
     assert signals["latency_ms"]["n"] == 500
-    metrics = client.get("/metrics", headers=headers)
+    metrics = client.get("/metrics", headers=reader)
     assert metrics.status_code == 200
     assert metrics.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
     text = metrics.text

@@ -47,7 +47,10 @@ class ApprovalQuorumParams(StrictParams):
 @register_kind("approval_quorum", ApprovalQuorumParams)
 def _approval_quorum(params: ApprovalQuorumParams, facts: ReleaseFacts) -> Outcome:
     """At least ``quorum`` distinct, unexpired approvals in the environment from ``roles``."""
-    requirement = ApprovalRequirement(params.quorum, tuple(params.roles))
+    # Independence (approvals through accounts the author provisioned do not count) is the
+    # policy's per-tier setting, carried by the requirements the policy built.
+    independent = any(r.independent for r in facts.approval_requirements)
+    requirement = ApprovalRequirement(params.quorum, tuple(params.roles), None, independent)
     state = _state(facts, requirement)
     evidence: dict[str, Any] = {
         "state": state.state,
@@ -89,7 +92,12 @@ class ApprovalValidityParams(StrictParams):
 @register_kind("approval_validity", ApprovalValidityParams)
 def _approval_validity(params: ApprovalValidityParams, facts: ReleaseFacts) -> Outcome:
     """The approvals that count were granted for at most ``max_days`` and are unexpired."""
-    requirement = ApprovalRequirement(1, tuple(params.roles)) if params.roles is not None else None
+    independent = any(r.independent for r in facts.approval_requirements)
+    requirement = (
+        ApprovalRequirement(1, tuple(params.roles), None, independent)
+        if params.roles is not None
+        else None
+    )
     state = _state(facts, requirement)
     approvals = counted_approvals(facts.decisions, state)
     if not approvals:

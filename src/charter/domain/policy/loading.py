@@ -20,7 +20,7 @@ from charter.domain.policy.cel import (
     cel_references,
     cel_reserved,
 )
-from charter.domain.policy.model import Control, Policy
+from charter.domain.policy.model import FORBIDDEN_APPROVER_ROLES, Control, Policy
 from charter.domain.policy.references import reference_problems
 from charter.domain.roles import Role
 from charter.domain.text import load_yaml_document
@@ -99,6 +99,23 @@ def _expression_problems(
     return problems
 
 
+def _no_approval_power(roles: Iterable[str], base: str) -> list[tuple[str, str]]:
+    """Developers, services and auditors may never approve, whatever a pack says."""
+    return [
+        (
+            f"{base}[{i}]",
+            f"role {role!r} may not be given approval power (developers, services and "
+            "auditors never approve)",
+        )
+        for i, role in enumerate(roles)
+        if role in FORBIDDEN_APPROVER_ROLES
+    ]
+
+
+def _unknown_environment(name: str, policy: Policy) -> str:
+    return f"unknown environment {name!r}; environments: {', '.join(policy.environments)}"
+
+
 def _semantic_problems(
     policy: Policy, *, check_expressions: bool = True
 ) -> tuple[list[tuple[str, str]], list[Control]]:
@@ -166,11 +183,30 @@ def _semantic_problems(
         roles = getattr(params, "roles", None)
         if roles:
             problems += _check_roles(roles, f"{base}.params.roles")
+            if control.kind.startswith("approval"):
+                problems += _no_approval_power(roles, f"{base}.params.roles")
+        for position, name in enumerate(control.environments or ()):
+            if name not in policy.environments:
+                problems.append(
+                    (f"{base}.environments[{position}]", _unknown_environment(name, policy))
+                )
         typed.append(control.model_copy(update={"params": params}))
     for tier in policy.exceptions.max_days:
         if tier not in tiers:
             problems.append((f"exceptions.max_days.{tier}", _unknown_tier(tier, tiers)))
     problems += _check_roles(policy.exceptions.approver_roles, "exceptions.approver_roles")
+    problems += _no_approval_power(policy.exceptions.approver_roles, "exceptions.approver_roles")
+    problems += _check_roles(policy.duties.status_roles, "duties.status_roles")
+    problems += _check_roles(policy.duties.intake_roles, "duties.intake_roles")
+    for field, listed in (
+        ("duties.independent_provisioning_tiers", policy.duties.independent_provisioning_tiers),
+        ("duties.service_evidence_tiers", policy.duties.service_evidence_tiers),
+        ("duties.external_evidence", list(policy.duties.external_evidence)),
+    ):
+        for tier in listed or ():
+            if tier not in tiers:
+                problems.append((field, _unknown_tier(tier, tiers)))
+    problems += _duplicates("environment", policy.environments, "environments")
     return problems, typed
 
 

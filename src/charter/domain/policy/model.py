@@ -7,6 +7,7 @@ A pack (``apiVersion: charter.policy/v1``) is validated as a whole by
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validator
@@ -145,6 +146,37 @@ class ExceptionLimits(_Strict):
     )
 
 
+#: Environments a pack has when it declares none.
+DEFAULT_ENVIRONMENTS: tuple[str, ...] = ("dev", "staging", "prod")
+#: Roles that may never approve a release or an exception, whatever a pack says: the people
+#: who build (developer), the machines that serve (service) and those who audit (auditor).
+FORBIDDEN_APPROVER_ROLES = frozenset({Role.DEVELOPER.value, Role.SERVICE.value, Role.AUDITOR.value})
+
+
+class Duties(_Strict):
+    """Who may do what beyond the role grants: separation of duties the pack decides.
+
+    ``status_roles`` may suspend, retire or resume a system; ``intake_roles`` accept an
+    intake change proposed by someone else (a system's developers can only propose);
+    ``independent_provisioning_tiers`` are the tiers where an approval by an account whose
+    approver role was granted, or whose token was last rotated, by the release's author does
+    not count towards quorum; ``external_evidence`` lists the suites a gate accepts from
+    outside Charter's runner (evidence posted as JSON), per tier; ``service_evidence_tiers``
+    require evidence produced by a ``service`` identity (CI) or reproduced by someone other
+    than its author.
+    """
+
+    status_roles: list[str] = Field(
+        default_factory=lambda: [Role.ADMIN.value, Role.RISK_ENGINEER.value], min_length=1
+    )
+    intake_roles: list[str] = Field(
+        default_factory=lambda: [Role.RISK_ENGINEER.value, Role.ADMIN.value], min_length=1
+    )
+    independent_provisioning_tiers: list[Slug] | None = None
+    external_evidence: dict[Slug, list[str]] = Field(default_factory=dict)
+    service_evidence_tiers: list[Slug] = Field(default_factory=list)
+
+
 class Policy(_Strict):
     """A validated policy pack. Build one with :func:`load_policy` or :func:`parse_policy`."""
 
@@ -156,6 +188,22 @@ class Policy(_Strict):
     controls: list[Control] = Field(default_factory=list, max_length=1000)
     exceptions: ExceptionLimits = Field(default_factory=ExceptionLimits)
     interventions: InterventionsPolicy = Field(default_factory=InterventionsPolicy)
+    environments: list[Slug] = Field(
+        default_factory=lambda: list(DEFAULT_ENVIRONMENTS), min_length=1, max_length=50
+    )
+    duties: Duties = Field(default_factory=Duties)
+
+    def independent_provisioning(self, tier: str) -> bool:
+        """Whether approvals by accounts the author provisioned are discounted for ``tier``.
+
+        ``duties.independent_provisioning_tiers`` when the pack sets it; otherwise on for
+        the top tier only (the most severe tier that is not refused outright).
+        """
+        tiers = self.duties.independent_provisioning_tiers
+        if tiers is not None:
+            return tier in tiers
+        top = next((t.id for t in self.tiers if not t.refused), None)
+        return tier == top
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -207,12 +255,17 @@ class Policy(_Strict):
         approval from the ``approver`` role. The one approval rule
         (:func:`charter.domain.approvals.approval_in_force`) reads these.
         """
+        independent = self.independent_provisioning(tier)
         found = tuple(
-            ApprovalRequirement(c.params.quorum, tuple(c.params.roles), c.id)
+            ApprovalRequirement(c.params.quorum, tuple(c.params.roles), c.id, independent)
             for c in self.controls_for(tier, environment, flags)
             if isinstance(c.params, ApprovalQuorumParams)
         )
-        return found or (DEFAULT_REQUIREMENT,)
+        if found:
+            return found
+        if independent:
+            return (replace(DEFAULT_REQUIREMENT, independent=True),)
+        return (DEFAULT_REQUIREMENT,)
 
     # -- identity and comparison ---------------------------------------------------------
 

@@ -15,7 +15,9 @@ from sqlalchemy import select, update
 
 from charter.domain.errors import BadInput
 from charter.domain.roles import Permission
+from charter.services import ingest_checks
 from charter.services.context import Context
+from charter.services.environments import check_environment
 from charter.services.ingest.buckets import chunks, fold, label_rows, record_batch, seen_batch
 from charter.services.ingest.normalise import MAX_FIELD_CHARS, check_batch
 from charter.services.references import current_reference, parse_reference
@@ -39,6 +41,7 @@ def ingest_labels(
     """
     ctx.require(Permission.OBSERVATION_WRITE)
     check_batch(batch_id, environment, len(labels), "labels")
+    check_environment(ctx, environment)
     pairs: dict[str, Any] = {}
     for i, item in enumerate(labels):
         if not isinstance(item, dict) or "inference_id" not in item or "label" not in item:
@@ -55,6 +58,7 @@ def ingest_labels(
             or (isinstance(label, str) and len(label) > MAX_FIELD_CHARS)
         ):
             raise BadInput("label must be a scalar", location=f"labels[{i}].label")
+        ingest_checks.check_label_value(label, i)
         pairs[str(inference_id)] = label
     system = find_system(ctx, system_name)
     seen = seen_batch(ctx, system, environment, "labels", batch_id)
@@ -93,6 +97,9 @@ def ingest_labels(
         if reference_row is None or reference_row.digest != bucket.reference_digest:
             continue  # the bucket was restarted on a newer reference; these rows left it
         reference = parse_reference(reference_row.profile)
+        ingest_checks.check_label_classes(
+            reference, [(e.inference_id, pairs[e.inference_id]) for e in group], labels
+        )
         values = pd.DataFrame.from_records([e.values for e in group])
         if reference.label:
             values[reference.label] = [pairs[e.inference_id] for e in group]

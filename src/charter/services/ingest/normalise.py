@@ -114,11 +114,10 @@ def flag(series: pd.Series, name: str) -> np.ndarray:
 
 
 def latency_values(series: pd.Series) -> np.ndarray:
-    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
-    bad = np.isnan(values) & series.notna().to_numpy()
-    if bad.any() or (values[np.isfinite(values)] < 0).any():
-        raise BadInput("latency_ms must be a non-negative number", location="latency_ms")
-    return values
+    """Latencies as floats: finite and non-negative, a refusal naming the row otherwise."""
+    from charter.services import ingest_checks
+
+    return ingest_checks.latency_values(series)
 
 
 def role_frame(frame: pd.DataFrame, reference: ReferenceProfile) -> tuple[pd.DataFrame, list[str]]:

@@ -23,6 +23,7 @@ from charter.domain.errors import BadInput
 from charter.domain.roles import Permission
 from charter.monitoring import ReferenceProfile, profile_window, signal_counts
 from charter.services.context import Context
+from charter.services.environments import check_environment
 from charter.services.ingest.buckets import (
     fold,
     insert_ignore,
@@ -131,6 +132,7 @@ def ingest_records(
     """
     ctx.require(Permission.OBSERVATION_WRITE)
     check_batch(batch_id, environment, len(records), "records")
+    check_environment(ctx, environment)
     if isinstance(records, pd.DataFrame):
         frame = records.reset_index(drop=True).copy()
         frame.columns = [str(c) for c in frame.columns]

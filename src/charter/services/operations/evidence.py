@@ -7,7 +7,7 @@ from typing import Any
 from charter.services import evidence
 from charter.services.context import Context
 from charter.services.operations import operation
-from charter.services.views import EvidenceView, Page
+from charter.services.views import EvidenceView, Page, ReproductionView
 
 
 @operation("evidence.record", write=True)
@@ -37,3 +37,9 @@ def list_evidence(
 def get_evidence(ctx: Context, evidence_id: int) -> EvidenceView:
     """One piece of evidence with its full result."""
     return EvidenceView.of(evidence.get_evidence(ctx, evidence_id), with_result=True)
+
+
+@operation("evidence.reproduce", write=True)
+def reproduce_evidence(ctx: Context, evidence_id: int, result: dict[str, Any]) -> ReproductionView:
+    """Confirm or refute stored evidence with a re-run of its suite on the same data."""
+    return ReproductionView.model_validate(evidence.reproduce_evidence(ctx, evidence_id, result))

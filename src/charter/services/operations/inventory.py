@@ -81,6 +81,14 @@ def set_status(ctx: Context, name: str, status: str, reason: str) -> SystemView:
 
 @operation("system.intake", write=True)
 def reassess(ctx: Context, name: str, intake: IntakeFile) -> SystemView:
-    """Re-run intake with new answers: the system is re-tiered."""
+    """Re-run intake with new answers: the system is re-tiered (a proposal, for roles the
+    policy does not let change intake directly)."""
     system, assessment = systems.reassess(ctx, name, intake)
+    return SystemView.of(system, assessment)
+
+
+@operation("system.intake_accept", write=True)
+def accept_intake(ctx: Context, name: str) -> SystemView:
+    """Accept a system's pending intake proposal: the system is re-tiered."""
+    system, assessment = systems.accept_intake(ctx, name)
     return SystemView.of(system, assessment)

@@ -130,3 +130,15 @@ class WindowsView(View):
     """Closed monitoring windows of a system, newest first, with their full results."""
 
     items: list[dict[str, Any]]
+
+
+class ReproductionView(View):
+    """The outcome of ``charter evidence reproduce``: confirmed or refuted, and by whom."""
+
+    evidence_id: int
+    confirmed: bool
+    #: False when the evidence's own author re-ran it (confirms, but is not independent).
+    independent: bool
+    differences: list[str]
+    reproduced_by: str | None = None
+    reproduced_at: Any = None

@@ -76,12 +76,15 @@ class SystemView(View):
     created_by: str
     #: The intake assessment under the policy in force: tier, rule, controls that apply.
     assessment: dict[str, Any] | None = None
+    #: An intake change proposed by a developer, waiting for a role the policy names.
+    intake_proposal: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, system: System, assessment: dict[str, Any] | None = None) -> SystemView:
         """Build from a stored system."""
         return cls(
             assessment=assessment,
+            intake_proposal=system.intake_proposal,
             name=system.name,
             owner=system.owner,
             purpose=system.purpose,
@@ -408,6 +411,10 @@ class EvidenceView(View):
     created_by: str
     result: dict[str, Any] | None = None
     created: bool | None = None
+    #: Produced by Charter's runner or submitted from outside, by whom (null: outside).
+    provenance: dict[str, Any] | None = None
+    reproduced_by: str | None = None
+    reproduced_at: datetime | None = None
 
     @classmethod
     def of(
@@ -415,6 +422,9 @@ class EvidenceView(View):
     ) -> EvidenceView:
         """Build from stored evidence."""
         return cls(
+            provenance=item.provenance,
+            reproduced_by=item.reproduced_by,
+            reproduced_at=item.reproduced_at,
             id=item.id,
             system=item.release.system.name,
             digest=item.release.digest,
