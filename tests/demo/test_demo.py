@@ -72,10 +72,14 @@ def test_the_car_loan_replay_flags_drift_and_the_accuracy_drop(demo_home) -> Non
     subjects = {(a["monitor"], a["subject"]) for a in alerts}
     assert ("performance", "accuracy") in subjects
     assert ("drift", "car_value") in subjects
-    # The alerts open in the second half of the replay, after the streak of breaches.
-    opened = sorted(a["opened_at"] for a in alerts)
+    # The alerts open after a streak of breaching windows (hysteresis).
     assert all(a["breach_started_at"] < a["opened_at"] for a in alerts)
-    assert opened
+    # The policy's automatic intervention: no previous release to roll back to, so the
+    # system is killed to its fallback, and an incident records when it was detected.
+    route = as_json(home, "route", "car-loan-approval", "--env", "prod")
+    assert route["state"] == "killed" and "automatic" in route["reason"]
+    incidents = as_json(home, "incident", "list", "--system", "car-loan-approval")["items"]
+    assert incidents and all(i["mttd_seconds"] > 0 for i in incidents)
 
 
 def test_the_assistant_guard_blocked_attacks_and_the_chain_verifies(demo_home) -> None:

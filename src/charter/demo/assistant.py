@@ -105,6 +105,8 @@ def release_manifest(guardrails: list[str]) -> dict[str, Any]:
             "guardrails": guardrails,
             "temperature": 0,
             "ai_disclosure": "The chat header says: 'You are chatting with an AI assistant.'",
+            "ai_marking": "Answers carry a machine-readable 'ai-generated' flag in the API.",
+            "docs": {"gpai_model_information": "vendor model card and usage policy, 2026-11"},
         },
         "contract": {
             "offline": {"injection_recall": ">= 0.9", "benign_block_rate": "<= 0.02"},

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from charter.demo.controls import waive_the_rest
+from charter.demo.controls import high_risk_docs, record_documents, waive_the_rest
 from charter.demo.credit import sha256_of
 from charter.demo.session import DemoSession
 
@@ -71,7 +71,7 @@ def release_manifest(reference_file: Path) -> dict[str, Any]:
                 "sha256": sha256_of(reference_file),
             },
         ],
-        "config": {"decision_threshold": 0.5},
+        "config": {"decision_threshold": 0.5, "docs": high_risk_docs(SYSTEM)},
         "contract": {
             "offline": {"roc_auc": ">= 0.85"},
             "live": LIVE,
@@ -124,6 +124,7 @@ def build(demo: DemoSession, intake: dict[str, Any]) -> dict[str, Any]:
         ):
             result = evaluate_file(reference_file, suite, spec, options)
             demo.call("devi", "evidence.record", ref=ref, result=result)
+        record_documents(demo, "devi", ref)
         profile = build_reference(
             reference,
             features=FEATURES,
@@ -140,7 +141,8 @@ def build(demo: DemoSession, intake: dict[str, Any]) -> dict[str, Any]:
             pii=["salary_range"],
             dataset_sha256=sha256_of(reference_file),
         )
-        for approver in ("blake", "casey"):
+        # Two approvers and, the model being material, the independent validator.
+        for approver in ("blake", "casey", "rita"):
             demo.call(
                 approver,
                 "decision.create",

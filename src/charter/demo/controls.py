@@ -9,6 +9,7 @@ other than its requester, as the policy allows.
 from __future__ import annotations
 
 import json
+import zlib
 from typing import Any
 
 from charter.demo.session import DemoSession
@@ -42,6 +43,69 @@ def measure_guardrails(
     result = evaluate_file(own, suite, InputSpec(), RunOptions(seed=5))
     stored: dict[str, Any] = demo.call(user, "evidence.record", ref=ref, result=result)
     return stored
+
+
+#: What the high tier's records controls need done, as the team's own short reports.
+RECORDS = {
+    "security": "Penetration test of the scoring API and adversarial-input tests of the "
+    "model (evasion by feature perturbation); findings fixed before release.",
+    "fria": "Fundamental-rights impact assessment: affected groups, risks of indirect "
+    "discrimination by age and sex, human review of every decline, complaint route.",
+    "conformity-assessment": "Internal control conformity assessment (Annex VI) against "
+    "Articles 9-15; technical documentation reviewed by the second line.",
+}
+
+
+def high_risk_docs(system: str) -> dict[str, Any]:
+    """The documents the high tier's documentation controls read from ``config.docs``."""
+    base = f"mrm/{system}"
+    return {
+        "risk_management": {
+            "file": f"{base}/risk-file.pdf",
+            "foreseeable_misuse": "scores reused for marketing or collections",
+            "vulnerable_groups": "customers in financial difficulty, young applicants",
+        },
+        "data_governance": {
+            "provenance": "application and bureau data, documented in the data sheet",
+            "representativeness": "checked by region, age band and sex against the book",
+            "bias_examination": f"{base}/fairness-report.pdf",
+        },
+        "technical_documentation": f"{base}/annex-iv.pdf",
+        "instructions_for_use": f"{base}/instructions.pdf",
+        "logging": {"events": "every scored application and its decision", "retention_days": 400},
+        "oversight": {"design": "credit officers review every decline", "overseers": ["k.osei"]},
+        "post_market_monitoring_plan": f"{base}/post-market-monitoring.pdf",
+        "serious_incident": {
+            "procedure": "incident runbook IR-7",
+            "report_days": 15,
+            "death_report_days": 10,
+            "widespread_report_days": 2,
+        },
+        "eu_declaration_of_conformity": f"{base}/eu-declaration.pdf",
+        "ce_marking": "digital CE marking on the application page",
+        "eu_database_registration": f"EU-DB-{zlib.crc32(system.encode()) % 10_000:04d}",
+        "affected_persons_notice": "decision letters state that a model is used and how to appeal",
+    }
+
+
+def record_documents(demo: DemoSession, user: str, ref: str) -> None:
+    """Record the high tier's assessments as evidence, each with the report that shows it."""
+    import hashlib
+
+    folder = demo.work / ref.split("@", 1)[0] / "records"
+    folder.mkdir(parents=True, exist_ok=True)
+    for suite, text in RECORDS.items():
+        path = folder / f"{suite}.md"
+        path.write_text(f"# {suite}\n\n{text}\n", encoding="utf-8")
+        data = path.read_bytes()
+        result = {
+            "schema": "charter.evaluation.result/1",
+            "suite": {"name": suite, "version": "record/1"},
+            "dataset": {"name": path.name, "sha256": hashlib.sha256(data).hexdigest()},
+            "metrics": {"overall": {}},
+            "record": {"document": path.name, "bytes": len(data), "note": "demo team report"},
+        }
+        demo.call(user, "evidence.record", ref=ref, result=result)
 
 
 def waive_the_rest(

@@ -16,7 +16,13 @@ from typing import Any
 
 import pandas as pd
 
-from charter.demo.controls import guardrail_names, measure_guardrails, waive_the_rest
+from charter.demo.controls import (
+    guardrail_names,
+    high_risk_docs,
+    measure_guardrails,
+    record_documents,
+    waive_the_rest,
+)
 from charter.demo.session import DemoSession
 
 SYSTEM = "credit-limit"
@@ -105,7 +111,12 @@ def manifest(paths: dict[str, Path], guardrails: list[str]) -> dict[str, Any]:
                 "sha256": sha256_of(paths["training"]),
             },
         ],
-        "config": {"decision_threshold": 0.5, "max_increase_gbp": 2500, "guardrails": guardrails},
+        "config": {
+            "decision_threshold": 0.5,
+            "max_increase_gbp": 2500,
+            "guardrails": guardrails,
+            "docs": high_risk_docs(SYSTEM),
+        },
         "contract": {
             "offline": {
                 "roc_auc": ">= 0.70",
@@ -205,11 +216,13 @@ def build(demo: DemoSession, intake: dict[str, Any]) -> str:
         reference(demo, ref, paths)
         # The explanation layer is an LLM: its guardrails are measured, not declared.
         measure_guardrails(demo, "dana", ref, tier, EXPLANATION_CASES)
+        record_documents(demo, "dana", ref)
     demo.clock.advance(days=2)
     with demo.progress.step("credit-limit: two approvals, an exception, deployment"):
         for approver, note in (
             ("avery", "Evidence reviewed at the model risk committee of 14 November."),
             ("blake", "Fairness by sex and age band within the contract; approved."),
+            ("rita", "Independent validation: evidence reproduced, limitations documented."),
         ):
             demo.call(
                 approver,
