@@ -17,7 +17,7 @@ from typing import Any
 
 from charter.domain.errors import BadInput
 from charter.domain.roles import Permission
-from charter.services import cards, dossier, policies
+from charter.services import audit_extract, cards, dossier, policies
 from charter.services.context import Context
 from charter.services.dossier import Absent, Period, Row
 from charter.services.systems import find_system
@@ -130,12 +130,12 @@ def build_pack(
         versions.add(current.version)
     records["policies"] = dossier.policy_versions(ctx, versions)
     windows = dossier.window_lines(ctx, system, period)
-    events, links = dossier.audit_rows(ctx, system)
+    events, links = audit_extract.audit_rows(ctx, system)
     found = _checkpoint(ctx, checkpoint)
     seq = None if isinstance(found, Absent) else found.get("seq")
     if links and isinstance(seq, int) and seq < links[0][0]:
         # Links start early enough for the checkpoint's event to be among them.
-        links = dossier.chain_links(ctx, max(seq, 1))
+        links = audit_extract.chain_links(ctx, max(seq, 1))
     from charter.services.audit import head
 
     head_seq, head_hash = head(ctx.session)
