@@ -50,21 +50,27 @@ def to_pdf(title: str, blocks: Sequence[Block]) -> bytes:
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 16)
-    pdf.multi_cell(0, 8, latin1(title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, 8, latin1(title), new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L")
     pdf.ln(2)
     for block in blocks:
         kind = block["type"]
         if kind == "heading":
             pdf.ln(2)
             pdf.set_font("Helvetica", "B", 13 if block["level"] <= 2 else 11)
-            pdf.multi_cell(0, 7, latin1(block["text"]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.multi_cell(
+                0, 7, latin1(block["text"]), new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L"
+            )
         elif kind == "para":
             pdf.set_font("Helvetica", "", 9)
-            pdf.multi_cell(0, 5, latin1(block["text"]), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.multi_cell(
+                0, 5, latin1(block["text"]), new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L"
+            )
         elif kind == "list":
             pdf.set_font("Helvetica", "", 9)
             for item in block["items"]:
-                pdf.multi_cell(0, 5, latin1(f"- {item}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+                pdf.multi_cell(
+                    0, 5, latin1(f"- {item}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT, align="L"
+                )
         elif kind in ("facts", "table"):
             _table(pdf, block)
         elif kind == "chart":

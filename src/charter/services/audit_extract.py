@@ -1,7 +1,9 @@
-"""The audit chain as an evidence pack carries it: a system's events and the chain's links.
+"""A system's share of the audit chain, for evidence packs.
 
-Split from :mod:`charter.services.dossier` (the records) because the chain has its own
-reader: events selected by entity, and the links from the first of them to the head.
+The pack carries the system's own events in full and the links (``[seq, prev_hash,
+hash]``) of every event from the first of them to the head: enough for a verifier with no
+database to check that the events sit in one unbroken chain, without other systems'
+payloads.
 """
 
 from __future__ import annotations
@@ -11,9 +13,8 @@ from typing import Any
 from sqlalchemy import select
 
 from charter.services.context import Context
-from charter.store.models import AuditEvent, Release, System
-
-Row = dict[str, Any]
+from charter.services.dossier import Row
+from charter.store.models import AuditEvent, PolicyException, Release, System
 
 
 def audit_rows(ctx: Context, system: System) -> tuple[list[Row], list[list[Any]]]:
@@ -25,8 +26,6 @@ def audit_rows(ctx: Context, system: System) -> tuple[list[Row], list[list[Any]]
     they sit in one unbroken chain ending at the head, without seeing other systems'
     payloads.
     """
-    from charter.store.models import PolicyException
-
     name = system.name
     exception_ids = [
         str(i)
