@@ -398,7 +398,11 @@ MATRIX: tuple[Case, ...] = (
         frozenset({"admin", "developer", "service"}),
         _with(
             f"{P}/systems/{SYSTEM}/traces?env=prod",
-            {"traces": [{"inference_id": "i1", "served": "release", "at": "2026-11-24T12:00:00+00:00"}]},
+            {
+                "traces": [
+                    {"inference_id": "i1", "served": "release", "at": "2026-11-24T12:00:00+00:00"}
+                ]
+            },
         ),
         "may not monitoring.ingest",
     ),

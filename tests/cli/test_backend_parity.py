@@ -38,11 +38,12 @@ pytestmark = pytest.mark.slow
 
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
 _MASKED_KEYS = {"token", "hash", "prev_hash", "head_hash", "anchor", "at", "digest_of_event"}
+_MASKED_KEYS |= {"mttd_seconds", "mttm_seconds", "mean", "median", "max", "markdown"}
 
 
 def mask(value: Any, key: str | None = None) -> Any:
     """The value with what differs between two runs of the same operations replaced."""
-    if key in _MASKED_KEYS and isinstance(value, str | int):
+    if key in _MASKED_KEYS and isinstance(value, str | int | float):
         return f"<{key}>"
     if isinstance(value, dict):
         return {k: mask(v, k) for k, v in sorted(value.items())}
@@ -363,6 +364,53 @@ def test_every_operation_prints_the_same_locally_and_remotely(worlds, tmp_path: 
     run("auditor-1", "audit.log", limit=20, offset=0, action="decision.approve")
     verified = run("auditor-1", "audit.verify", anchor=None)
     assert verified["ok"] is True
+
+    # The serving path (services/operations/runtime.py).
+    live = chat[0]["digest"]
+    run(
+        "svc",
+        "attestation.report",
+        system="chat",
+        environment="dev",
+        digest=live,
+        process_id="host-1:42:abcd",
+        host="host-1",
+        sdk_version="0.1.0",
+    )
+    trace = {
+        "inference_id": "t1",
+        "release_digest": live,
+        "served": "release",
+        "route_state": "serving",
+        "process_id": "host-1:42:abcd",
+        "attested_digest": live,
+        "guard": {"input": {"blocked": False}},
+        "record": {"input": "hello"},
+        "flags": [],
+        "at": "2026-11-24T12:00:00+00:00",
+    }
+    run("svc", "trace.record", system="chat", environment="dev", traces=[trace])
+    run("rita", "trace.show", inference_id="t1", system=None)
+    incident = run(
+        "rita",
+        "incident.open",
+        system="chat",
+        environment="dev",
+        title="odd answers",
+        severity="sev3",
+        note="reported by support",
+        alert_id=None,
+    )
+    for step in ("ack", "mitigate", "resolve"):
+        run("rita", f"incident.{step}", incident_id=incident["id"], note=step)
+    run("rita", "incident.show", incident_id=incident["id"])
+    run("rita", "incident.list", system="chat", status=None, limit=10)
+    run("rita", "incident.postmortem", incident_id=incident["id"])
+    run("rita", "incident.metrics", system=None)
+    run.refused("rita", "incident.alert_ack", alert_id=999, note="")
+    run.refused("rita", "incident.alert_resolve", alert_id=999, note="")
+    run("rita", "intervention.list", system=None, limit=10)
+    run.refused("dana", "drill.run", ref=f"chat@{live}", scenario="earthquake")
 
     missing = set(all_operations()) - run.seen
     assert not missing, f"operations without a parity check: {sorted(missing)}"
