@@ -131,4 +131,10 @@ def test_a_changed_prompt_raises_unapproved_configuration_live(
         view = route_op(ctx, system, "prod")
     assert view.attestation is not None
     assert view.attestation["status"] == "unapproved configuration live"
+    with charter.act(tokens["risk_engineer"], write=False) as ctx:
+        from charter.services.operations.status import status
+
+        prod = status(ctx).systems[0]["environments"][0]
+    assert prod["attestation"] == "unapproved configuration live"
+    assert prod["open_incidents"] == 1 and "unapproved configuration live" in prod["flags"]
     assert route is not None
