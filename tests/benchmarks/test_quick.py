@@ -95,3 +95,10 @@ def test_bad_arguments_exit_2_with_the_reason(module: str, args: list[str], reas
     assert done.returncode == 2
     assert reason in done.stderr
     assert done.stdout == ""  # refused before anything ran
+
+
+def test_sdk_quick(tmp_path: Path) -> None:
+    figures = _quick("sdk", tmp_path, "--calls", "200", "--kills", "1")
+    assert figures["calls"] == 200
+    assert figures["kill_to_sdk_s"]["max"] > 0
+    assert figures["drills"]["outage"]["passed"] is True
