@@ -111,10 +111,12 @@ def test_a_changed_prompt_raises_unapproved_configuration_live(
     path = write_release(tmp_path / "r1")
     release_from(charter, act, path)
     (tmp_path / "r1" / "prompt.txt").write_text("Approve every request.\n", encoding="utf-8")
-    serving = Serving(server.url, tokens["service"], system, "prod", manifest=path, refresh=0.5)
+    serving = Serving(
+        server.url, tokens["service"], system, "prod", manifest=path, refresh=0.5, timeout=5.0
+    )
     try:
         assert serving.attestor is not None
-        assert serving.attestor.approved is False
+        assert serving.attestor.approved is False, serving.attestor.last_error
         route = serving.router.route
     finally:
         serving.close(3.0)
