@@ -60,6 +60,7 @@ def test_kill_from_the_cli_reaches_a_running_sdk_within_its_interval(
         "prod",
         manifest=path,
         refresh=0.2,
+        timeout=3.0,
         log_options={"flush_interval": 0.1},
     )
     try:
