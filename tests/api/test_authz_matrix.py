@@ -492,6 +492,83 @@ MATRIX: tuple[Case, ...] = (
         _plain(f"{P}/reports/portfolio/document?format=md"),
         "may not exception.read",
     ),
+    # --- the serving path: attestation, traces, incidents, interventions, drills
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/attestations",
+        frozenset({"admin", "developer", "service"}),
+        _with(
+            f"{P}/systems/{SYSTEM}/attestations",
+            {"environment": "prod", "digest": "a" * 64, "process_id": "host:1:abc"},
+        ),
+        "may not monitoring.ingest",
+    ),
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/traces",
+        frozenset({"admin", "developer", "service"}),
+        _with(
+            f"{P}/systems/{SYSTEM}/traces?env=prod",
+            {
+                "traces": [
+                    {"inference_id": "i1", "served": "release", "at": "2026-11-24T12:00:00+00:00"}
+                ]
+            },
+        ),
+        "may not monitoring.ingest",
+    ),
+    Case("GET", f"{P}/traces/{{inference_id}}", ALL, _plain(f"{P}/traces/i1"), strict=False),
+    Case("GET", f"{P}/incidents", ALL, _plain(f"{P}/incidents")),
+    Case("GET", f"{P}/incidents/metrics", ALL, _plain(f"{P}/incidents/metrics")),
+    Case(
+        "POST",
+        f"{P}/incidents",
+        frozenset({"admin", "risk_engineer"}),
+        _with(
+            f"{P}/incidents",
+            {"system": SYSTEM, "environment": "prod", "title": "customers report odd limits"},
+        ),
+        "may not monitoring.alerts",
+    ),
+    Case("GET", f"{P}/incidents/{{incident_id}}", ALL, _plain(f"{P}/incidents/1"), strict=False),
+    Case(
+        "GET",
+        f"{P}/incidents/{{incident_id}}/postmortem",
+        ALL,
+        _plain(f"{P}/incidents/1/postmortem"),
+        strict=False,
+    ),
+    *(
+        Case(
+            "POST",
+            f"{P}/incidents/{{incident_id}}/{step}",
+            frozenset({"admin", "risk_engineer"}),
+            _with(f"{P}/incidents/1/{step}", {"note": "on it"}),
+            "may not monitoring.alerts",
+            strict=False,
+        )
+        for step in ("ack", "mitigate", "resolve")
+    ),
+    *(
+        Case(
+            "POST",
+            f"{P}/alerts/{{alert_id}}/{step}",
+            frozenset({"admin", "risk_engineer"}),
+            _with(f"{P}/alerts/1/{step}", {"note": "seen"}),
+            "may not monitoring.alerts",
+            strict=False,
+        )
+        for step in ("ack", "resolve")
+    ),
+    Case("GET", f"{P}/interventions", ALL, _plain(f"{P}/interventions")),
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/releases/{{digest}}/drills",
+        BUILDERS,
+        _on_release("/drills", {"scenario": "drift"}),
+        "may not deployment.intervene",
+        strict=False,
+    ),
 )
 
 

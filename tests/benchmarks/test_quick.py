@@ -114,3 +114,10 @@ def test_guard_quick(tmp_path: Path) -> None:
     pii = figures["pii"]["charter"]["scores"]
     assert set(pii) == {"email", "phone", "credit_card", "iban", "us_ssn", "uk_ni", "ip_address"}
     assert all(s["recall"] >= 0.9 and s["precision"] >= 0.9 for s in pii.values())
+
+
+def test_sdk_quick(tmp_path: Path) -> None:
+    figures = _quick("sdk", tmp_path, "--calls", "200", "--kills", "1")
+    assert figures["calls"] == 200
+    assert figures["kill_to_sdk_s"]["max"] > 0
+    assert figures["drills"]["outage"]["passed"] is True

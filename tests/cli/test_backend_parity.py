@@ -49,11 +49,12 @@ _MASKED_KEYS = {
     "content_digest",
     "manifest_sha256",
 }
+_MASKED_KEYS |= {"mttd_seconds", "mttm_seconds", "mean", "median", "max", "markdown"}
 
 
 def mask(value: Any, key: str | None = None) -> Any:
     """The value with what differs between two runs of the same operations replaced."""
-    if key in _MASKED_KEYS and isinstance(value, str | int):
+    if key in _MASKED_KEYS and isinstance(value, str | int | float):
         return f"<{key}>"
     if key == "row_digests" and isinstance(value, dict):
         # Row digests cover timestamps, which differ between the two databases.
@@ -400,6 +401,52 @@ def test_every_operation_prints_the_same_locally_and_remotely(worlds, tmp_path: 
     run.seen.add("pack.export")
     assert sorted(packs[0]["members"]) == sorted(packs[1]["members"])
     assert mask(packs[0]["header"]) == mask(packs[1]["header"])
+    # The serving path (services/operations/runtime.py).
+    live = chat[0]["digest"]
+    run(
+        "svc",
+        "attestation.report",
+        system="chat",
+        environment="dev",
+        digest=live,
+        process_id="host-1:42:abcd",
+        host="host-1",
+        sdk_version="0.1.0",
+    )
+    trace = {
+        "inference_id": "t1",
+        "release_digest": live,
+        "served": "release",
+        "route_state": "serving",
+        "process_id": "host-1:42:abcd",
+        "attested_digest": live,
+        "guard": {"input": {"blocked": False}},
+        "record": {"input": "hello"},
+        "flags": [],
+        "at": "2026-11-24T12:00:00+00:00",
+    }
+    run("svc", "trace.record", system="chat", environment="dev", traces=[trace])
+    run("rita", "trace.show", inference_id="t1", system=None)
+    incident = run(
+        "rita",
+        "incident.open",
+        system="chat",
+        environment="dev",
+        title="odd answers",
+        severity="sev3",
+        note="reported by support",
+        alert_id=None,
+    )
+    for step in ("ack", "mitigate", "resolve"):
+        run("rita", f"incident.{step}", incident_id=incident["id"], note=step)
+    run("rita", "incident.show", incident_id=incident["id"])
+    run("rita", "incident.list", system="chat", status=None, limit=10)
+    run("rita", "incident.postmortem", incident_id=incident["id"])
+    run("rita", "incident.metrics", system=None)
+    run.refused("rita", "incident.alert_ack", alert_id=999, note="")
+    run.refused("rita", "incident.alert_resolve", alert_id=999, note="")
+    run("rita", "intervention.list", system=None, limit=10)
+    run.refused("dana", "drill.run", ref=f"chat@{live}", scenario="earthquake")
 
     missing = set(all_operations()) - run.seen
     assert not missing, f"operations without a parity check: {sorted(missing)}"

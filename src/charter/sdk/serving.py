@@ -24,18 +24,16 @@ from __future__ import annotations
 import functools
 import json
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import httpx
 
 from charter.sdk.attest import Attestor, config_digest, process_identity
-from charter.sdk.client import CharterLogger
+from charter.sdk.client import CharterLogger, Ids, Moment
 from charter.sdk.routing import RouteDecision, Router
 
 T = TypeVar("T")
@@ -131,6 +129,7 @@ class Serving:
             if self.digest
             else None
         )
+        self._ids = Ids()
         self._guard_enabled = guard
         self._guard: Any = None
         self._guard_key: str | None = None
@@ -220,7 +219,7 @@ class Serving:
                 guard["input"] = outcome.to_dict()
                 blocked = outcome.blocked
                 text = outcome.text
-        handle = Inference(inference_id or uuid.uuid4().hex, route, text, blocked, guard)
+        handle = Inference(inference_id or self._ids.next(), route, text, blocked, guard)
         handle.__dict__["_prompt"] = text
         yield handle
         if isinstance(handle.answer, str) and not blocked:
@@ -267,9 +266,11 @@ class Serving:
         prediction = handle.answer
         if isinstance(prediction, (int, float, bool)) or type(prediction).__module__ == "numpy":
             record["prediction"] = prediction
+        now = Moment(time.time())
         if live:
-            self.logger.log(record)
-        self.logger.trace(
+            record["timestamp"] = now
+        self.logger.log_with_trace(
+            record if live else None,
             {
                 "inference_id": handle.inference_id,
                 "release_digest": route.release,
@@ -280,8 +281,8 @@ class Serving:
                 "guard": handle.guard,
                 "record": _redacted_record(handle, features),
                 "flags": flags,
-                "at": datetime.now(UTC).isoformat(),
-            }
+                "at": now,
+            },
         )
         return Answer(
             handle.answer,

@@ -239,3 +239,27 @@ def route_extras(ctx: Context, system_name: str, environment: str) -> dict[str, 
     extras = serving_policy(ctx, system)
     extras["attestation"] = attestation_summary(ctx, system, route) if route else None
     return extras
+
+
+def add_to_status(ctx: Context, systems: list[dict[str, Any]]) -> None:
+    """Per route of ``charter status``: the attestation verdict, the guard block rate and
+    the open incidents (in place; ``systems`` is the status view's JSON data)."""
+    from charter.services import incidents
+
+    for entry in systems:
+        system = ctx.session.scalar(select(System).where(System.name == entry["name"]))
+        if system is None:
+            continue
+        for env in entry.get("environments") or []:
+            route = _route(ctx, system, env["environment"])
+            if route is None:
+                continue
+            summary = attestation_summary(ctx, system, route)
+            env["attestation"] = summary["status"]
+            env["guard_block_rate"] = (env.get("monitoring") or {}).get("block_rate")
+            env["open_incidents"] = incidents.open_count(ctx, system.id, route.environment)
+            if summary["unapproved"]:
+                env.setdefault("flags", []).append("unapproved configuration live")
+            if env["open_incidents"]:
+                env.setdefault("flags", []).append(f"{env['open_incidents']} open incident(s)")
+        entry["needs_attention"] = any(e.get("flags") for e in entry.get("environments") or [])

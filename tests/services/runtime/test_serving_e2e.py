@@ -60,6 +60,7 @@ def test_kill_from_the_cli_reaches_a_running_sdk_within_its_interval(
         "prod",
         manifest=path,
         refresh=0.2,
+        timeout=3.0,
         log_options={"flush_interval": 0.1},
     )
     try:
@@ -111,10 +112,12 @@ def test_a_changed_prompt_raises_unapproved_configuration_live(
     path = write_release(tmp_path / "r1")
     release_from(charter, act, path)
     (tmp_path / "r1" / "prompt.txt").write_text("Approve every request.\n", encoding="utf-8")
-    serving = Serving(server.url, tokens["service"], system, "prod", manifest=path, refresh=0.5)
+    serving = Serving(
+        server.url, tokens["service"], system, "prod", manifest=path, refresh=0.5, timeout=5.0
+    )
     try:
         assert serving.attestor is not None
-        assert serving.attestor.approved is False
+        assert serving.attestor.approved is False, serving.attestor.last_error
         route = serving.router.route
     finally:
         serving.close(3.0)
@@ -131,4 +134,10 @@ def test_a_changed_prompt_raises_unapproved_configuration_live(
         view = route_op(ctx, system, "prod")
     assert view.attestation is not None
     assert view.attestation["status"] == "unapproved configuration live"
+    with charter.act(tokens["risk_engineer"], write=False) as ctx:
+        from charter.services.operations.status import status
+
+        prod = status(ctx).systems[0]["environments"][0]
+    assert prod["attestation"] == "unapproved configuration live"
+    assert prod["open_incidents"] == 1 and "unapproved configuration live" in prod["flags"]
     assert route is not None

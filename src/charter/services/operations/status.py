@@ -19,4 +19,7 @@ def status(ctx: Context) -> StatusView:
     systems: list[dict[str, Any]] = TypeAdapter(list[dict[str, Any]]).dump_python(
         entries, mode="json"
     )
+    from charter.services.attestation import add_to_status
+
+    add_to_status(ctx, systems)  # attestation, guard block rate, open incidents per route
     return StatusView(systems=systems)
