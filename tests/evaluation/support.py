@@ -183,6 +183,14 @@ def guardrails_result(
     from charter.evaluation import InputSpec, RunOptions
     from charter.evaluation.guardrails import GuardrailsSuite
 
+    import hashlib
+    import json
+
     rows = GUARD_INPUT_RECORDS if records is None else records
     frame = pd.DataFrame(rows)
-    return GuardrailsSuite(config).run(frame, InputSpec(), RunOptions())
+    result = GuardrailsSuite(config).run(frame, InputSpec(), RunOptions())
+    # As `charter evaluate` records it: the data set is identified by its digest (the gate
+    # counts runner-made evidence only).
+    data = "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows).encode()
+    result["dataset"]["sha256"] = hashlib.sha256(data).hexdigest()
+    return result

@@ -3,10 +3,19 @@ from a real ``release.yaml`` with a prompt file, so that the SDK can attest it."
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
-from tests.services.support import CREDIT, add_evidence, approve_twice, satisfy_evidence
+from tests.evaluation.support import GUARD_OUTPUT_CONFIG, GUARD_OUTPUT_RECORDS, guardrails_result
+from tests.services.support import (
+    CREDIT,
+    HIGH_RISK_DOCS,
+    add_evidence,
+    approve_twice,
+    record_result,
+    satisfy_evidence,
+)
 
 from charter.domain.releases import parse_manifest
 from charter.domain.systems import IntakeFile
@@ -31,6 +40,7 @@ config:
   threshold: 0.5
   seed: "{seed}"
   guardrails: [prompt_injection, pii, toxicity, output_schema]
+  docs: {json.dumps(HIGH_RISK_DOCS)}
 contract:
   offline: {{roc_auc: ">= 0.75", "demographic_parity_ratio[sex]": ">= 0.8"}}
   live:
@@ -67,6 +77,9 @@ def release_from(charter: Any, act: Any, path: Path, *, deploy: bool = True, **a
     ref = f"credit-limit@{release.digest}"
     satisfy_evidence(charter, ref)
     add_evidence(charter, ref, "llm")
+    # The guardrail controls read what the suite measured, not the declaration.
+    record_result(act, ref, guardrails_result())
+    record_result(act, ref, guardrails_result(GUARD_OUTPUT_RECORDS, GUARD_OUTPUT_CONFIG))
     approve_twice(act, ref, **approve)
     if deploy:
         with act("developer") as ctx:

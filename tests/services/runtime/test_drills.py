@@ -88,3 +88,9 @@ def test_fallback_drill_evidence_cannot_be_posted_by_hand(
     }
     with act("developer") as ctx, pytest.raises(Forbidden, match="charter drill"):
         evidence.record_evidence(ctx, ref, posted)
+
+
+def test_the_sandbox_name_is_the_drills_own() -> None:
+    from charter.services import drills, environments
+
+    assert environments.SANDBOX == drills.SANDBOX
