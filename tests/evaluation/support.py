@@ -180,11 +180,11 @@ def guardrails_result(
     records: list[dict[str, Any]] | None = None, config: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """A real ``guardrails`` suite result on ``records`` (default: the input set)."""
-    from charter.evaluation import InputSpec, RunOptions
-    from charter.evaluation.guardrails import GuardrailsSuite
-
     import hashlib
     import json
+
+    from charter.evaluation import InputSpec, RunOptions
+    from charter.evaluation.guardrails import GuardrailsSuite
 
     rows = GUARD_INPUT_RECORDS if records is None else records
     frame = pd.DataFrame(rows)
