@@ -4,6 +4,7 @@ misbehaving control plane (a separate process) in front of it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from charter.api.app import create_app
 from charter.services import policies
+from tests.conftest import FakeClock
 from tests.helpers import ThreadedServer
 from tests.services.runtime.support import register, release_from, write_release
 
@@ -48,3 +50,10 @@ def dead_end() -> Iterator[FaultProxy]:
     faulty = FaultProxy()
     yield faulty
     faulty.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The server's clock starts at the real time here: the SDK stamps records with the
+    wall clock, and the server refuses event times more than minutes in its future."""
+    return FakeClock(datetime.now(UTC))

@@ -62,8 +62,8 @@ def test_release_defaults_to_the_live_one_and_takes_a_prefix(
             ctx, "credit-limit", "prod", "d-2", batch, release=live_small[:12]
         )
     assert list(live["releases"]) == [live_small] == list(short["releases"])
-    with act("service") as ctx, pytest.raises(BadInput, match="no release .* is live in 'qa'"):
-        ingest.ingest_records(ctx, "credit-limit", "qa", "d-3", batch)
+    with act("service") as ctx, pytest.raises(BadInput, match="no release .* is live in 'staging'"):
+        ingest.ingest_records(ctx, "credit-limit", "staging", "d-3", batch)
     with act("service") as ctx, pytest.raises(BadInput, match="unknown release digest"):
         ingest.ingest_records(ctx, "credit-limit", "prod", "d-4", batch, release="abcdef0")
     with act("service") as ctx, pytest.raises(BadInput, match="invalid release digest"):

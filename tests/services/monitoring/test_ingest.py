@@ -122,7 +122,7 @@ def test_json_batches_are_idempotent_and_labels_join(
     assert latency.labels == {**where, "quantile": "0.95"}
     assert latency.value == signals["latency_ms"]["p95"]
     openmetrics = client.get(
-        "/metrics", headers={**headers, "Accept": "application/openmetrics-text; version=1.0.0"}
+        "/metrics", headers={**reader, "Accept": "application/openmetrics-text; version=1.0.0"}
     )
     assert openmetrics.headers["content-type"].startswith("application/openmetrics-text")
     assert openmetrics.text.endswith("# EOF\n")

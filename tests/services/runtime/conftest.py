@@ -4,9 +4,11 @@ the real API under uvicorn on loopback."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from tests.conftest import FakeClock
 from tests.helpers import ThreadedServer
 
 from charter.api.app import create_app
@@ -32,3 +34,10 @@ def server(charter: Any) -> Iterator[ThreadedServer]:
     running = ThreadedServer(create_app(charter))
     yield running
     running.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The server's clock starts at the real time here: the SDK stamps records with the
+    wall clock, and the server refuses event times more than minutes in its future."""
+    return FakeClock(datetime.now(UTC))
