@@ -43,27 +43,44 @@ def window_result(i: int) -> dict[str, Any]:
             "verdict": "drift" if drifted else "no drift",
             "columns": drifted,
             "details": {
-                c: {"status": "drift" if c in drifted else "ok", "p_adjusted": 0.4,
-                    "effect": "wasserstein", "effect_value": 0.02}
+                c: {
+                    "status": "drift" if c in drifted else "ok",
+                    "p_adjusted": 0.4,
+                    "effect": "wasserstein",
+                    "effect_value": 0.02,
+                }
                 for c in COLUMNS
             },
         },
         "quality": {},
         "realised": {"n": 300, "metrics": {"accuracy": 0.81, "f1": 0.7}, "cohorts": {}},
-        "estimated": {"n": 1200, "accuracy": 0.8, "lower": 0.78, "upper": 0.82,
-                      "assumptions": ["calibrated scores"]},
+        "estimated": {
+            "n": 1200,
+            "accuracy": 0.8,
+            "lower": 0.78,
+            "upper": 0.82,
+            "assumptions": ["calibrated scores"],
+        },
         "fairness": {"accuracy_ratio": 0.93, "cohorts": {"f": 0.8, "m": 0.82}},
         "selection": None,
         "signals": {
             "latency_ms": {"p50": 5.0, "p95": 9.0, "p99": 11.0, "n": 1200},
-            "accuracy": {"value": 0.81, "source": "realised", "realised": 0.81,
-                         "estimated": 0.8},
+            "accuracy": {"value": 0.81, "source": "realised", "realised": 0.81, "estimated": 0.8},
             "drift": {"verdict": "drift" if drifted else "no drift", "columns": drifted},
             "block_rate": 0.01,
             "fallback_rate": 0.0,
         },
-        "breaches": [{"monitor": "performance", "subject": "accuracy", "severity": "warning",
-                      "breached": False, "n": 300, "value": 0.81, "bound": "accuracy >= 0.7"}],
+        "breaches": [
+            {
+                "monitor": "performance",
+                "subject": "accuracy",
+                "severity": "warning",
+                "breached": False,
+                "n": 300,
+                "value": 0.81,
+                "bound": "accuracy >= 0.7",
+            }
+        ],
     }
 
 
@@ -91,50 +108,85 @@ def build(url: str, windows: int) -> Any:
     tokens = {}
     with charter.act(admin, write=True) as ctx:
         policies.apply_policy(ctx, policies.default_pack(), "default.yaml")
-        for name, role in (("dev", "developer"), ("a1", "approver"), ("a2", "approver"),
-                           ("aud", "auditor")):
+        for name, role in (
+            ("dev", "developer"),
+            ("a1", "approver"),
+            ("a2", "approver"),
+            ("aud", "auditor"),
+        ):
             tokens[name] = create_user(ctx, name, role)[1]
     sha = "c" * 64
     with charter.act(tokens["dev"], write=True) as ctx:
         systems.register_system(
-            ctx, "credit-limit", owner="Retail Credit Risk", purpose="limits",
-            population="UK retail", surfaces=["web"],
-            intake=IntakeFile(answers={"domain": "credit_scoring", "automated_decision": True,
-                                       "affects_natural_persons": True,
-                                       "uses_personal_data": True}),
+            ctx,
+            "credit-limit",
+            owner="Retail Credit Risk",
+            purpose="limits",
+            population="UK retail",
+            surfaces=["web"],
+            intake=IntakeFile(
+                answers={
+                    "domain": "credit_scoring",
+                    "automated_decision": True,
+                    "affects_natural_persons": True,
+                    "uses_personal_data": True,
+                }
+            ),
         )
-        manifest = ReleaseManifest.model_validate({
-            "components": [{"kind": "model", "name": "scorer", "sha256": sha},
-                           {"kind": "dataset", "name": "train", "sha256": sha}],
-            "contract": {"offline": {"roc_auc": ">= 0.75"}},
-        })
+        manifest = ReleaseManifest.model_validate(
+            {
+                "components": [
+                    {"kind": "model", "name": "scorer", "sha256": sha},
+                    {"kind": "dataset", "name": "train", "sha256": sha},
+                ],
+                "contract": {"offline": {"roc_auc": ">= 0.75"}},
+            }
+        )
         release, _ = releases.create_release(ctx, "credit-limit", manifest, base_dir=None)
-        evidence.record_evidence(ctx, f"credit-limit@{release.digest}", {
-            "schema": "charter.evaluation.result/1",
-            "suite": {"name": "classification", "version": "1"},
-            "dataset": {"sha256": sha, "rows": 10_000},
-            "metrics": {"overall": {"roc_auc": {"value": 0.8, "ci_lower": 0.78,
-                                                "ci_upper": 0.82}}, "cohorts": []},
-        })
-    body = DecisionRequest(verdict="approve", use_case="limits", population="UK retail",
-                           environments=["prod"], expires="180d",
-                           fallback="static:manual-review")
+        evidence.record_evidence(
+            ctx,
+            f"credit-limit@{release.digest}",
+            {
+                "schema": "charter.evaluation.result/1",
+                "suite": {"name": "classification", "version": "1"},
+                "dataset": {"sha256": sha, "rows": 10_000},
+                "metrics": {
+                    "overall": {"roc_auc": {"value": 0.8, "ci_lower": 0.78, "ci_upper": 0.82}},
+                    "cohorts": [],
+                },
+            },
+        )
+    body = DecisionRequest(
+        verdict="approve",
+        use_case="limits",
+        population="UK retail",
+        environments=["prod"],
+        expires="180d",
+        fallback="static:manual-review",
+    )
     for who in ("a1", "a2"):
         with charter.act(tokens[who], write=True) as ctx:
             decisions.decide(ctx, f"credit-limit@{release.digest}", body)
     with db.transaction(write=True) as session:
         release_id = session.scalar(select(Release.id))
         system_id = session.scalar(select(Release.system_id))
-        session.bulk_insert_mappings(MonitorWindow, [  # type: ignore[arg-type]
-            {
-                "system_id": system_id, "release_id": release_id, "environment": "prod",
-                "window_start": start + timedelta(hours=i),
-                "window_end": start + timedelta(hours=i + 1),
-                "rows": 1200, "labelled": 300, "result": window_result(i),
-                "evaluated_at": start + timedelta(hours=i + 1),
-            }
-            for i in range(windows)
-        ])
+        session.bulk_insert_mappings(
+            MonitorWindow,
+            [  # type: ignore[arg-type]
+                {
+                    "system_id": system_id,
+                    "release_id": release_id,
+                    "environment": "prod",
+                    "window_start": start + timedelta(hours=i),
+                    "window_end": start + timedelta(hours=i + 1),
+                    "rows": 1200,
+                    "labelled": 300,
+                    "result": window_result(i),
+                    "evaluated_at": start + timedelta(hours=i + 1),
+                }
+                for i in range(windows)
+            ],
+        )
     return charter, tokens["aud"]
 
 
@@ -168,17 +220,25 @@ def body(args: Namespace) -> dict[str, Any]:
         assert report.ok, report.problems
         size = path.stat().st_size
         charter.db.dispose()
-    rows = [[label, min(v), statistics.median(v)] for label, v in
-            (("build the pack (service)", export_s), ("write the zip", zip_s),
-             ("verify offline", verify_s))]
+    rows = [
+        [label, min(v), statistics.median(v)]
+        for label, v in (
+            ("build the pack (service)", export_s),
+            ("write the zip", zip_s),
+            ("verify offline", verify_s),
+        )
+    ]
     print_table(
         f"Evidence pack, {args.windows:,} hourly windows, {args.repeat} runs "
         f"(zip {size / 1e6:.1f} MB, {len(members) + 1} members)",
         ["step", "best s", "median s"],
         rows,
     )
-    return {"windows": args.windows, "zip_bytes": size,
-            "seconds": {"export": export_s, "zip": zip_s, "verify": verify_s}}
+    return {
+        "windows": args.windows,
+        "zip_bytes": size,
+        "seconds": {"export": export_s, "zip": zip_s, "verify": verify_s},
+    }
 
 
 def configure(parser: ArgumentParser) -> None:

@@ -54,7 +54,7 @@ def world(url: str) -> dict[str, Any]:
     from charter.domain.releases import ReleaseManifest
     from charter.domain.systems import IntakeFile
     from charter.monitoring import build_reference
-    from charter.services import decisions, deployments, monitoring, policies, releases, systems
+    from charter.services import decisions, deployments, policies, references, releases, systems
     from charter.services.context import Charter
     from charter.services.users import bootstrap_admin, create_user
     from charter.store.db import Database
@@ -106,7 +106,7 @@ def world(url: str) -> dict[str, Any]:
         rng = np.random.default_rng(1)
         frame = pd.DataFrame({"x": rng.normal(size=2000), "pred": rng.integers(0, 2, 2000)})
         profile = build_reference(frame, features=["x"], prediction="pred")
-        monitoring.set_reference(ctx, ref, profile.to_dict())
+        references.set_reference(ctx, ref, profile.to_dict())
     with charter.act(tokens["approver"], write=True) as ctx:
         decisions.decide(
             ctx,
