@@ -447,21 +447,21 @@ MATRIX: tuple[Case, ...] = (
         f"{P}/systems/{{name}}/card",
         HUMANS,
         _plain(f"{P}/systems/{SYSTEM}/card"),
-        "may not exception.read",
+        "may not system.read",
     ),
     Case(
         "GET",
         f"{P}/systems/{{name}}/card/history",
         HUMANS,
         _plain(f"{P}/systems/{SYSTEM}/card/history"),
-        "may not exception.read",
+        "may not system.read",
     ),
     Case(
         "GET",
         f"{P}/systems/{{name}}/card/document",
         HUMANS,
         _plain(f"{P}/systems/{SYSTEM}/card/document?format=md"),
-        "may not exception.read",
+        "may not system.read",
     ),
     Case(
         "POST",
@@ -483,14 +483,14 @@ MATRIX: tuple[Case, ...] = (
         f"{P}/reports/portfolio",
         HUMANS,
         _plain(f"{P}/reports/portfolio"),
-        "may not exception.read",
+        "may not system.read",
     ),
     Case(
         "GET",
         f"{P}/reports/portfolio/document",
         HUMANS,
         _plain(f"{P}/reports/portfolio/document?format=md"),
-        "may not exception.read",
+        "may not system.read",
     ),
     # --- the serving path: attestation, traces, incidents, interventions, drills
     Case(
@@ -517,9 +517,22 @@ MATRIX: tuple[Case, ...] = (
         ),
         "may not monitoring.ingest",
     ),
-    Case("GET", f"{P}/traces/{{inference_id}}", ALL, _plain(f"{P}/traces/i1"), strict=False),
-    Case("GET", f"{P}/incidents", ALL, _plain(f"{P}/incidents")),
-    Case("GET", f"{P}/incidents/metrics", ALL, _plain(f"{P}/incidents/metrics")),
+    Case(
+        "GET",
+        f"{P}/traces/{{inference_id}}",
+        HUMANS,
+        _plain(f"{P}/traces/i1"),
+        "may not monitoring.read",
+        strict=False,
+    ),
+    Case("GET", f"{P}/incidents", HUMANS, _plain(f"{P}/incidents"), "may not monitoring.read"),
+    Case(
+        "GET",
+        f"{P}/incidents/metrics",
+        HUMANS,
+        _plain(f"{P}/incidents/metrics"),
+        "may not monitoring.read",
+    ),
     Case(
         "POST",
         f"{P}/incidents",
@@ -530,12 +543,20 @@ MATRIX: tuple[Case, ...] = (
         ),
         "may not monitoring.alerts",
     ),
-    Case("GET", f"{P}/incidents/{{incident_id}}", ALL, _plain(f"{P}/incidents/1"), strict=False),
+    Case(
+        "GET",
+        f"{P}/incidents/{{incident_id}}",
+        HUMANS,
+        _plain(f"{P}/incidents/1"),
+        "may not monitoring.read",
+        strict=False,
+    ),
     Case(
         "GET",
         f"{P}/incidents/{{incident_id}}/postmortem",
-        ALL,
+        HUMANS,
         _plain(f"{P}/incidents/1/postmortem"),
+        "may not monitoring.read",
         strict=False,
     ),
     *(
@@ -560,7 +581,9 @@ MATRIX: tuple[Case, ...] = (
         )
         for step in ("ack", "resolve")
     ),
-    Case("GET", f"{P}/interventions", ALL, _plain(f"{P}/interventions")),
+    Case(
+        "GET", f"{P}/interventions", HUMANS, _plain(f"{P}/interventions"), "may not monitoring.read"
+    ),
     Case(
         "POST",
         f"{P}/systems/{{name}}/releases/{{digest}}/drills",
