@@ -384,12 +384,13 @@ def test_hand_made_drill_evidence_does_not_pass_a_high_tier_gate(
         "metrics": {"overall": {"passed": {"value": 1}}, "cohorts": []},
     }
     posted = client.post(_ref_path(ref, "/evidence"), json=hand_made, headers=auth("developer"))
-    assert posted.status_code == 201, posted.text
-    assert posted.json()["provenance"]["source"] == "external"
+    # Refused outright: only `charter drill` produces fallback-drill evidence.
+    assert posted.status_code == 403, posted.text
+    assert "charter drill" in posted.json()["detail"]
     gate = client.post(_ref_path(ref, "/gate?env=prod"), headers=auth("developer")).json()
     assert gate["passed"] is False
-    assert [e["suite"] for e in gate["ignored_evidence"]] == ["fallback-drill"]
-    assert "outside Charter's runner" in gate["ignored_evidence"][0]["reason"]
+    failing = {r["control_id"]: r for r in gate["results"] if r["status"] == "fail"}
+    assert "fallback-tested" in failing
 
 
 def test_evidence_reproduce_confirms_on_the_same_data_and_refuses_other_data(
