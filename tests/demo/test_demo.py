@@ -60,10 +60,10 @@ def test_the_portfolio_spans_every_tier_and_states(demo_home) -> None:
     fraud = {e["environment"]: e for e in systems["fraud-screening"]["environments"]}["prod"]
     assert fraud["state"] == "killed"
     assert systems["cv-screener"]["environments"] == []
-    # Two approvals (neither by the author) stand behind the credit model.
+    # Two approvers and the independent validator (a material model), none the author.
     decisions = as_json(home, "decisions", "credit-limit")["items"]
-    approvers = {d["actor"] for d in decisions if d["verdict"] == "approve"}
-    assert approvers == {"avery", "blake"}
+    approvers = {d["actor"]: d["actor_role"] for d in decisions if d["verdict"] == "approve"}
+    assert approvers == {"avery": "approver", "blake": "approver", "rita": "risk_engineer"}
 
 
 def test_the_car_loan_replay_flags_drift_and_the_accuracy_drop(demo_home) -> None:

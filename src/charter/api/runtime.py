@@ -26,6 +26,9 @@ from charter.services.views.runtime import (
     TraceView,
 )
 
+#: A record id in a path: positive and within the databases' integer range.
+RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
 Name = Annotated[str, Path(min_length=1, max_length=64, description="A slug.")]
 Env = Annotated[str, Query(min_length=1, max_length=64, description="Environment.")]
@@ -72,7 +75,7 @@ class IncidentBody(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     severity: str = Field(default="sev2", max_length=8)
     note: str = Field(default="", max_length=10_000)
-    alert_id: int | None = None
+    alert_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 class NoteBody(BaseModel):
@@ -156,20 +159,20 @@ def incident_metrics(
 
 
 @router.get("/incidents/{incident_id}", tags=["incidents"])
-def show_incident(incident_id: int, charter: CharterDep, actor: ActorDep) -> IncidentView:
+def show_incident(incident_id: RecordId, charter: CharterDep, actor: ActorDep) -> IncidentView:
     """One incident with its timeline."""
     return perform(charter, actor, ops.show_incident, incident_id)
 
 
 @router.get("/incidents/{incident_id}/postmortem", tags=["incidents"])
-def postmortem(incident_id: int, charter: CharterDep, actor: ActorDep) -> PostmortemView:
+def postmortem(incident_id: RecordId, charter: CharterDep, actor: ActorDep) -> PostmortemView:
     """A Markdown postmortem drafted from the timeline."""
     return perform(charter, actor, ops.postmortem, incident_id)
 
 
 @router.post("/incidents/{incident_id}/ack", tags=["incidents"])
 def ack_incident(
-    incident_id: int, body: NoteBody, charter: CharterDep, actor: ActorDep
+    incident_id: RecordId, body: NoteBody, charter: CharterDep, actor: ActorDep
 ) -> IncidentView:
     """Acknowledge an incident."""
     return perform(charter, actor, ops.ack_incident, incident_id, body.note)
@@ -177,7 +180,7 @@ def ack_incident(
 
 @router.post("/incidents/{incident_id}/mitigate", tags=["incidents"])
 def mitigate_incident(
-    incident_id: int, body: NoteBody, charter: CharterDep, actor: ActorDep
+    incident_id: RecordId, body: NoteBody, charter: CharterDep, actor: ActorDep
 ) -> IncidentView:
     """Record that the impact has stopped."""
     return perform(charter, actor, ops.mitigate_incident, incident_id, body.note)
@@ -185,7 +188,7 @@ def mitigate_incident(
 
 @router.post("/incidents/{incident_id}/resolve", tags=["incidents"])
 def resolve_incident(
-    incident_id: int, body: NoteBody, charter: CharterDep, actor: ActorDep
+    incident_id: RecordId, body: NoteBody, charter: CharterDep, actor: ActorDep
 ) -> IncidentView:
     """Resolve an incident."""
     return perform(charter, actor, ops.resolve_incident, incident_id, body.note)
@@ -193,7 +196,7 @@ def resolve_incident(
 
 @router.post("/alerts/{alert_id}/ack", tags=["monitoring"])
 def ack_alert(
-    alert_id: int, body: NoteBody, charter: CharterDep, actor: ActorDep
+    alert_id: RecordId, body: NoteBody, charter: CharterDep, actor: ActorDep
 ) -> AlertActionView:
     """Acknowledge an alert (and its incident)."""
     return perform(charter, actor, ops.ack_alert, alert_id, body.note)
@@ -201,7 +204,7 @@ def ack_alert(
 
 @router.post("/alerts/{alert_id}/resolve", tags=["monitoring"])
 def resolve_alert(
-    alert_id: int, body: NoteBody, charter: CharterDep, actor: ActorDep
+    alert_id: RecordId, body: NoteBody, charter: CharterDep, actor: ActorDep
 ) -> AlertActionView:
     """Resolve an alert by hand."""
     return perform(charter, actor, ops.resolve_alert, alert_id, body.note)
