@@ -54,13 +54,13 @@ def act_on_alerts(charter: Charter, actor: Actor) -> dict[str, int]:
     with charter.as_actor(actor, write=False) as ctx:
         ctx.require(Permission.MONITOR_RUN)
         pending = _pending_alert_ids(ctx)
-    counts = {"interventions": 0, "skipped": 0, "incidents": 0}
+    counts = {"interventions": 0, "alerts_claimed_elsewhere": 0, "incidents": 0}
     for alert_id in pending:
         try:
             with charter.as_actor(actor, write=True) as ctx:
                 done = _act(ctx, alert_id)
         except IntegrityError:
-            counts["skipped"] += 1  # another worker claimed this alert first
+            counts["alerts_claimed_elsewhere"] += 1  # another worker claimed it first
             continue
         if done is not None:
             counts["interventions"] += 1
