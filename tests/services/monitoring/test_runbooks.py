@@ -29,7 +29,7 @@ from .test_worker_alerts import feed
 
 SRC = Path(__file__).resolve().parents[3] / "src" / "charter"
 #: One window opens an alert: the test needs the drift alert, not hysteresis.
-DRIFT_ONLY = {**LIVE, "open_after": 1, "monitors": ["drift"]}
+DRIFT_ONLY = {**LIVE, "open_after": 1, "min_sample": 100, "monitors": ["drift"]}
 DRIFT_RUNBOOK = """
 runbooks:
   drift:
@@ -56,7 +56,7 @@ def _drift_alert(act: Any, charter: Any, clock: Any, service_actor: Any, frame: 
     )
     with act("developer") as ctx:
         references.set_reference(ctx, f"credit-limit@{digest}", profile.to_dict())
-    feed(act, digest, frame.iloc[:600], "w0", shift=3)
+    feed(act, digest, frame.iloc[:200], "w0", shift=3)
     clock.advance(days=1)
     worker.run_once(charter, service_actor, backoff=0.01)
     return digest
