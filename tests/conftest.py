@@ -167,6 +167,11 @@ def charter(db: Database, clock: FakeClock) -> Charter:
 @pytest.fixture
 def tokens(charter: Charter, clock: FakeClock) -> dict[str, str]:
     """One user per role (named after the role, plus a second approver), by name -> token."""
+    return users_per_role(charter, clock)
+
+
+def users_per_role(charter: Charter, clock: FakeClock) -> dict[str, str]:
+    """Create the admin, one user per other role and a second approver: name -> token."""
     result: dict[str, str] = {}
     with charter.db.transaction(write=True) as session:
         _, result["admin"] = bootstrap_admin(session, "admin", clock())
