@@ -150,7 +150,7 @@ def test_exact_local_values_of_a_tree_equal_the_shapley_definition(credit):
         frame[GERMAN_FEATURES], frame["risk"]
     )
     result = run(
-        frame, tree, n_repeats=1, local_rows=3, local_rows_per_group=0, background_rows=12,
+        frame, tree, n_repeats=1, local_rows=2, local_rows_per_group=0, background_rows=12,
         method="exact",
     )  # fmt: skip
     local = result["details"]["local"]
@@ -170,8 +170,8 @@ def test_exact_local_values_of_a_tree_equal_the_shapley_definition(credit):
         assert math.isclose(row["output"], float(positive(x)[0]), abs_tol=1e-12)
     # Sampling estimates the same values; with every antithetic pair it has a standard error.
     sampled = run(
-        frame, tree, n_repeats=1, local_rows=3, local_rows_per_group=0, background_rows=12,
-        method="sampling", n_permutations=64,
+        frame, tree, n_repeats=1, local_rows=2, local_rows_per_group=0, background_rows=12,
+        method="sampling", n_permutations=32,
     )  # fmt: skip
     for exact_row, sampled_row in zip(local["rows"], sampled["details"]["local"]["rows"], strict=True):
         exact_values = {c["feature"]: c["value"] for c in exact_row["contributions"]}
@@ -193,7 +193,7 @@ def test_local_sample_covers_every_cohort_group_and_summarises_it(credit):
         return pipeline_free.predict_proba(encoded)
 
     result = run(
-        frame, scorer, spec=spec, n_repeats=2, local_rows=2, local_rows_per_group=3,
+        frame, scorer, spec=spec, n_repeats=1, local_rows=2, local_rows_per_group=3,
         background_rows=10,
     )  # fmt: skip
     local = result["details"]["local"]

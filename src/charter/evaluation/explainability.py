@@ -144,15 +144,6 @@ class _Estimator:
         raise NotImplementedError("the explainability suite never refits the model")
 
 
-@dataclass(frozen=True)
-class _Target:
-    """The true labels as booleans for the positive class, and the labels themselves."""
-
-    labels: np.ndarray
-    positive_index: int | None
-    positive: Any
-
-
 def _positive(model: Model, spec: InputSpec, proba: FloatArray | None) -> tuple[int | None, Any]:
     """The positive class's column in ``predict_proba`` and its label."""
     classes = list(model.classes) if model.classes is not None else None
@@ -179,20 +170,24 @@ def _positive(model: Model, spec: InputSpec, proba: FloatArray | None) -> tuple[
     return 1, classes[1]
 
 
-def _scorer(
-    scoring: str, positive_index: int | None, positive: Any
-) -> Callable[[Any, pd.DataFrame, Any], float]:
-    """A scikit-learn style scorer ``f(estimator, X, y)`` on the wrapped model."""
+def is_positive(values: Any, positive: Any) -> np.ndarray:
+    """Whether each label equals ``positive``, as a value or as text (``1`` matches ``"1"``)."""
+    array = np.asarray(values)
+    if array.dtype.kind in "biuf" and isinstance(positive, int | float | np.number):
+        return np.asarray(array == positive)
+    want = label_text(positive)
+    return np.array([label_text(v) == want for v in array], dtype=bool)
+
+
+def _scorer(scoring: str, positive_index: int | None, positive: Any) -> Callable[..., float]:
+    """A scikit-learn style scorer ``f(estimator, X, y)`` on the wrapped model.
+
+    ``y`` is already boolean (the positive class), so the scorer never re-reads labels.
+    """
     from sklearn import metrics
 
-    want = label_text(positive)
-
-    def truth(y: Any) -> np.ndarray:
-        return np.array([label_text(v) == want for v in np.asarray(y)])
-
-    def score(estimator: Any, frame: pd.DataFrame, y: Any) -> float:
+    def score(estimator: Any, frame: pd.DataFrame, y_true: np.ndarray) -> float:
         model: Model = estimator.model
-        y_true = truth(y)
         if scoring in PROBABILISTIC:
             proba = model.predict_proba(frame)
             assert proba is not None and positive_index is not None
@@ -202,7 +197,7 @@ def _scorer(
             if scoring == "average_precision":
                 return float(metrics.average_precision_score(y_true, p))
             return -float(metrics.log_loss(y_true, p, labels=[False, True]))
-        predicted = np.array([label_text(v) == want for v in np.asarray(model.predict(frame))])
+        predicted = is_positive(model.predict(frame), positive)
         if scoring == "accuracy":
             return float(metrics.accuracy_score(y_true, predicted))
         if scoring == "balanced_accuracy":
@@ -311,6 +306,7 @@ class ExplainabilitySuite(Suite):
             )
         scorer = _scorer(scoring, positive_index, positive)
         estimator = _Estimator(model)
+        y = is_positive(y, positive)
 
         def importance(rows: np.ndarray | None) -> tuple[float, FloatArray]:
             frame = inputs if rows is None else inputs.iloc[rows]
@@ -453,8 +449,7 @@ def _output_function(
         return np.log(p) - np.log1p(-p)
 
     def decision(frame: pd.DataFrame) -> FloatArray:
-        labels = np.asarray(model.predict(frame))
-        return np.array([label_text(v) == want for v in labels], dtype=np.float64)
+        return is_positive(model.predict(frame), positive).astype(np.float64)
 
     if positive_index is None:
         return decision, f"decision = {want}"

@@ -199,6 +199,9 @@ def evaluate_contract(
             else:
                 status = "pass"
             reason = "no group was large enough to score" if statuses <= {"skipped"} else None
+            if bound.params is not None and status != "pass":
+                # A rule bound has one telling check: keep its reason with the stored bound.
+                reason = next((c["reason"] for c in checks if c["status"] == status), reason)
             outcome = {**base, "status": status, "reason": reason, "checks": checks}
         counts[outcome["status"]] += 1
         outcomes.append(outcome)

@@ -411,11 +411,18 @@ def parse_offline(
     """Parse the offline section: a list of bounds, or a mapping ``{metric[cohort]: condition}``.
 
     The mapping form is how release manifests often write it:
-    ``{"roc_auc": ">= 0.75", "recall[sex]": ">= 0.6"}``.
+    ``{"roc_auc": ">= 0.75", "recall[sex]": ">= 0.6"}``; an explanation bound keeps its
+    settings there too: ``{"top_k_stable": {"k": 5, "min_overlap": 0.6}}``.
     """
     if isinstance(entries, Mapping):
         return tuple(
-            parse_bound(f"{key} {condition}", location=f"{location}.{key}", catalogue=catalogue)
+            parse_bound(
+                {key: condition}
+                if explanations.is_rule({key: condition})
+                else f"{key} {condition}",
+                location=f"{location}.{key}",
+                catalogue=catalogue,
+            )
             for key, condition in entries.items()
         )
     if isinstance(entries, str) or not isinstance(entries, Sequence):
