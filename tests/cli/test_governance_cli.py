@@ -67,7 +67,9 @@ def model_dir(tmp_path_factory) -> Path:
     holdout["pred"] = (holdout["score"] >= 0.5).astype(int)
     holdout.to_csv(folder / "holdout.csv", index=False)
     (folder / "release.yaml").write_text(RELEASE)
-    (folder / "explain.yaml").write_text("local_rows: 3\nlocal_rows_per_group: 1\nbackground_rows: 8\n")
+    (folder / "explain.yaml").write_text(
+        "local_rows: 3\nlocal_rows_per_group: 1\nbackground_rows: 8\n"
+    )
     return folder
 
 

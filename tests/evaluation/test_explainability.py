@@ -62,16 +62,16 @@ def test_permutation_importance_equals_scikit_learns_with_t_intervals(credit):
         assert np.allclose(row["repeats"], theirs.importances[index], rtol=0, atol=1e-12)
         mean = theirs.importances_mean[index]
         assert math.isclose(row["importance"]["value"], mean, abs_tol=1e-12)
-        low, high = stats.t.interval(
-            0.95, 2, loc=mean, scale=stats.sem(theirs.importances[index])
-        )
+        low, high = stats.t.interval(0.95, 2, loc=mean, scale=stats.sem(theirs.importances[index]))
         assert math.isclose(row["importance"]["ci_lower"], low, abs_tol=1e-12)
         assert math.isclose(row["importance"]["ci_upper"], high, abs_tol=1e-12)
     # Ranked by mean importance; the top drivers are the positive ones among the first k.
     means = [r["importance"]["value"] for r in importance["ranking"]]
     assert means == sorted(means, reverse=True)
     assert [r["rank"] for r in importance["ranking"]] == [1, 2, 3, 4]
-    assert importance["top"] == [r["feature"] for r in importance["ranking"] if r["importance"]["value"] > 0]
+    assert importance["top"] == [
+        r["feature"] for r in importance["ranking"] if r["importance"]["value"] > 0
+    ]
     baseline = result["metrics"]["overall"]["baseline_score"]["value"]
     from sklearn.metrics import roc_auc_score
 
@@ -173,7 +173,9 @@ def test_exact_local_values_of_a_tree_equal_the_shapley_definition(credit):
         frame, tree, n_repeats=1, local_rows=2, local_rows_per_group=0, background_rows=12,
         method="sampling", n_permutations=32,
     )  # fmt: skip
-    for exact_row, sampled_row in zip(local["rows"], sampled["details"]["local"]["rows"], strict=True):
+    for exact_row, sampled_row in zip(
+        local["rows"], sampled["details"]["local"]["rows"], strict=True
+    ):
         exact_values = {c["feature"]: c["value"] for c in exact_row["contributions"]}
         for c in sampled_row["contributions"]:
             assert abs(c["value"] - exact_values[c["feature"]]) <= 5 * c["stderr"] + 1e-9
@@ -182,7 +184,7 @@ def test_exact_local_values_of_a_tree_equal_the_shapley_definition(credit):
 
 
 def test_local_sample_covers_every_cohort_group_and_summarises_it(credit):
-    frame, model = credit
+    frame, _ = credit
     spec = InputSpec(target="risk", features=[*GERMAN_FEATURES, "sex"], cohorts=["sex"])
     pipeline_free = LogisticRegression(max_iter=2000).fit(
         frame[GERMAN_FEATURES].assign(sex=(frame["sex"] == "male").astype(int)), frame["risk"]
@@ -223,9 +225,9 @@ def test_settings_and_inputs_are_checked(credit):
         suite.run(frame, InputSpec(features=GERMAN_FEATURES), model=model)
     with pytest.raises(BadInput, match="needs a model"):
         suite.run(frame, InputSpec(target="risk"))
+    wide = pd.DataFrame(np.zeros((40, 13)), columns=[f"f{i}" for i in range(13)])
+    wide["y"] = [0, 1] * 20
     with pytest.raises(BadInput, match="exact Shapley"):
-        wide = pd.DataFrame(np.zeros((40, 13)), columns=[f"f{i}" for i in range(13)])
-        wide["y"] = [0, 1] * 20
         run(wide, lambda rows: np.full(len(rows), 0.5), spec=InputSpec(target="y"),
             n_repeats=1, method="exact", scoring="accuracy")  # fmt: skip
 
@@ -275,7 +277,9 @@ def test_protected_attribute_bound_reads_the_ranking_overall_and_per_cohort():
     assert statuses(outcome) == ["fail"]
     assert "age among the top 2 drivers" in outcome["bounds"][0]["checks"][0]["reason"]
     # A zero-importance feature drives nothing, whatever its rank.
-    assert statuses(evaluate_contract(protected, explained(ranked("duration", zero=("sex", "age"))))) == ["pass"]
+    assert statuses(
+        evaluate_contract(protected, explained(ranked("duration", zero=("sex", "age"))))
+    ) == ["pass"]
     # An attribute the explanations do not cover cannot be judged: fail closed.
     assert statuses(evaluate_contract(protected, explained(ranked("duration", "sex")))) == [
         "undefined"
@@ -290,7 +294,8 @@ def test_protected_attribute_bound_reads_the_ranking_overall_and_per_cohort():
         {"key": "sex=male", "ranking": [], "reason": "fewer than 30 rows"},
     ]
     outcome = evaluate_contract(
-        per_cohort, explained(ranked("duration", "credit_amount", "age", "sex"), [{"groups": groups}])
+        per_cohort,
+        explained(ranked("duration", "credit_amount", "age", "sex"), [{"groups": groups}]),
     )
     assert statuses(outcome) == ["fail"]
     assert [c["status"] for c in outcome["bounds"][0]["checks"]] == ["pass", "fail", "skipped"]
@@ -349,3 +354,28 @@ def test_explanation_bounds_parse_round_trip_and_tighten():
     ]:
         with pytest.raises(BadInput, match=message):
             parse_contract([bad], catalogue=catalogue_of())
+
+
+def test_shap_explainers_agree_with_the_exact_method(credit):
+    """With the optional ``explain`` extra: shap's exact explainers give the same values."""
+    pytest.importorskip("shap")
+    frame, model = credit
+    tree = DecisionTreeClassifier(max_depth=3, random_state=0).fit(
+        frame[GERMAN_FEATURES], frame["risk"]
+    )
+    for estimator, output in ((model, "log_odds"), (tree, "probability")):
+        common = {
+            "n_repeats": 1, "local_rows": 3, "local_rows_per_group": 0,
+            "background_rows": 12, "output": output,
+        }  # fmt: skip
+        ours = run(frame, estimator, method="exact", **common)["details"]["local"]
+        theirs = run(frame, estimator, method="shap", **common)["details"]["local"]
+        assert theirs["method"].startswith("shap-")
+        for mine, shaps in zip(ours["rows"], theirs["rows"], strict=True):
+            assert mine["row"] == shaps["row"]
+            expected = {c["feature"]: c["value"] for c in mine["contributions"]}
+            for c in shaps["contributions"]:
+                assert math.isclose(c["value"], expected[c["feature"]], abs_tol=1e-6)
+            assert math.isclose(shaps["base_value"], mine["base_value"], abs_tol=1e-6)
+    with pytest.raises(BadInput, match="no exact explainer"):
+        run(frame, model, n_repeats=1, method="shap", output="probability")

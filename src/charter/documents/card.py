@@ -340,7 +340,11 @@ def explanation_blocks(summary: dict[str, Any] | None) -> list[Block]:
         )
     )
     rows = [
-        [f"{cohort['name']}: {group['key']}", group["n"], ", ".join(group["top"]) or group["reason"]]
+        [
+            f"{cohort['name']}: {group['key']}",
+            group["n"],
+            ", ".join(group["top"]) or group["reason"],
+        ]
         for cohort in summary["cohorts"]
         for group in cohort["groups"]
     ]

@@ -87,7 +87,11 @@ def explanation_section(details: Mapping[str, Any]) -> str:
         for group in cohort.get("groups") or []:
             if not group.get("ranking"):
                 rows.append(
-                    [escape(str(group["key"])), _num(group.get("n")), escape(group.get("reason") or "")]
+                    [
+                        escape(str(group["key"])),
+                        _num(group.get("n")),
+                        escape(group.get("reason") or ""),
+                    ]
                 )
                 continue
             drivers = ", ".join(
@@ -102,8 +106,9 @@ def explanation_section(details: Mapping[str, Any]) -> str:
         parts.append("<h2>Local explanations</h2>")
         parts.append(
             f"<p>{escape(str(local.get('method')))} Shapley values of the "
-            f"{escape(str(local.get('output')))} against {escape(str(local.get('background_rows')))}"
-            " background rows; rows are numbered as in the data file.</p>"
+            f"{escape(str(local.get('output')))} against "
+            f"{escape(str(local.get('background_rows')))} background rows; rows are numbered "
+            "as in the data file.</p>"
         )
         rows = []
         for row in (local.get("rows") or [])[:LOCAL_ROWS_SHOWN]:
@@ -122,7 +127,9 @@ def explanation_section(details: Mapping[str, Any]) -> str:
                     contributions,
                 ]
             )
-        parts.append(_table(["row", "cohorts", "output", "base value", "largest contributions"], rows))
+        parts.append(
+            _table(["row", "cohorts", "output", "base value", "largest contributions"], rows)
+        )
         for cohort in local.get("cohorts") or []:
             summary = []
             for group in cohort.get("groups") or []:

@@ -190,7 +190,8 @@ def _scorer(scoring: str, positive_index: int | None, positive: Any) -> Callable
         model: Model = estimator.model
         if scoring in PROBABILISTIC:
             proba = model.predict_proba(frame)
-            assert proba is not None and positive_index is not None
+            assert proba is not None
+            assert positive_index is not None
             p = proba[:, positive_index]
             if scoring == "roc_auc":
                 return float(metrics.roc_auc_score(y_true, p))
@@ -226,7 +227,7 @@ def ranking(
     """Features ranked by mean importance (ties by name), and the top-k drivers."""
     means = importances.mean(axis=1)
     order = sorted(range(len(features)), key=lambda i: (-means[i], features[i]))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for rank, i in enumerate(order, start=1):
         interval = t_interval(importances[i], confidence)
         rows.append(
@@ -245,7 +246,7 @@ def ranking(
                 "repeats": [json_float(v) for v in importances[i]],
             }
         )
-    top = [r["feature"] for r in rows[:top_k] if (r["importance"]["value"] or 0.0) > 0.0]
+    top = [str(r["feature"]) for r in rows[:top_k] if (r["importance"]["value"] or 0.0) > 0.0]
     return rows, top
 
 
@@ -326,9 +327,7 @@ class ExplainabilitySuite(Suite):
             baseline, importances = importance(None)
         except ValueError as exc:  # e.g. ROC AUC with one class in the labels
             raise BadInput(f"cannot score {scoring} on these rows: {exc}") from exc
-        global_rows, global_top = ranking(
-            features, importances, options.confidence, settings.top_k
-        )
+        global_rows, global_top = ranking(features, importances, options.confidence, settings.top_k)
 
         dimensions = build_dimensions(sample, spec, intersections=options.intersections)
         cohort_rankings = []
@@ -441,7 +440,8 @@ def _output_function(
 
     def probability(frame: pd.DataFrame) -> FloatArray:
         proba = model.predict_proba(frame)
-        assert proba is not None and positive_index is not None
+        assert proba is not None
+        assert positive_index is not None
         return np.asarray(proba[:, positive_index], dtype=np.float64)
 
     def log_odds(frame: pd.DataFrame) -> FloatArray:
@@ -500,7 +500,13 @@ def _local(
         from charter.evaluation.shap_support import shap_explanations
 
         explanations, note = shap_explanations(
-            model, inputs.iloc[positions], background, features, settings.output, positive_index
+            model,
+            inputs.iloc[positions],
+            background,
+            features,
+            settings.output,
+            positive_index,
+            output,
         )
         method = note
     else:
@@ -524,9 +530,7 @@ def _local(
         rows.append(
             {
                 "row": int(rows_in_file[position]) + 1,
-                "cohorts": {
-                    d.name: d.group_key(int(d.codes[position])) for d in dimensions
-                },
+                "cohorts": {d.name: d.group_key(int(d.codes[position])) for d in dimensions},
                 "output": json_float(found.output),
                 "base_value": json_float(found.base_value),
                 "contributions": [

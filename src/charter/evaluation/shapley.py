@@ -142,9 +142,7 @@ def sampling(
         contributions[p, order] = np.diff(v[p])
     # An antithetic pair is one draw: the standard error uses pair means.
     pair_means = contributions.reshape(pairs, 2, m).mean(axis=1)
-    stderr = (
-        pair_means.std(axis=0, ddof=1) / math.sqrt(pairs) if pairs > 1 else np.full(m, np.nan)
-    )
+    stderr = pair_means.std(axis=0, ddof=1) / math.sqrt(pairs) if pairs > 1 else np.full(m, np.nan)
     return Explanation(
         output=float(v[0, -1]),
         base_value=float(v[0, 0]),

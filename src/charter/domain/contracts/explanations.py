@@ -75,8 +75,7 @@ def parse_rule(raw: Mapping[str, Any], location: str) -> dict[str, Any]:
     unknown = sorted(set(map(str, params)) - _KEYS[name])
     if unknown:
         raise BadInput(
-            f"unknown key(s) {', '.join(unknown)}; {name} takes "
-            f"{', '.join(sorted(_KEYS[name]))}",
+            f"unknown key(s) {', '.join(unknown)}; {name} takes {', '.join(sorted(_KEYS[name]))}",
             location=f"{location}.{name}",
         )
     where = f"{location}.{name}"
