@@ -123,6 +123,18 @@ def evaluate(
         if isinstance(entry, dict)
     ]
     render.table("Metrics (overall)", rows, ["metric", "value", "ci"], None)
+    importance = (result.get("details") or {}).get("importance")
+    if isinstance(importance, dict):
+        drivers = [
+            {
+                "rank": r["rank"],
+                "feature": r["feature"],
+                "importance": r["importance"]["value"],
+                "ci": _ci(r["importance"]),
+            }
+            for r in importance.get("ranking", [])[: importance.get("top_k") or 5]
+        ]
+        render.table("Top drivers", drivers, ["rank", "feature", "importance", "ci"], None)
 
 
 def _suite_settings(path: Path | None) -> dict[str, Any]:
