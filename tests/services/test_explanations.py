@@ -111,3 +111,21 @@ def test_no_runner_evidence_on_any_earlier_release_says_so(act, system, result):
     statuses = record(act, second, result)
     assert statuses[STABLE][0] == "undefined"
     assert "has explainability evidence from Charter's runner" in statuses[STABLE][1]
+
+
+def test_the_model_card_shows_what_drives_the_decisions(act, system, result):
+    from charter.documents.card import render_card
+    from charter.services import cards
+
+    ref = release(act, "9")
+    record(act, ref, result)
+    with act("developer") as ctx:
+        card = cards.build_card(ctx, "credit-limit", ref.split("@")[1])
+    (model,) = card["models"]
+    summary = model["explanations"]
+    ranking = result["details"]["importance"]["ranking"]
+    assert [d["feature"] for d in summary["drivers"]] == [r["feature"] for r in ranking]
+    assert summary["drivers"][0]["ci_lower"] == ranking[0]["importance"]["ci_lower"]
+    text = render_card(card, "md").decode()
+    assert "What drives the decisions" in text
+    assert f"top 5: {', '.join(result['details']['importance']['top'])}" in text

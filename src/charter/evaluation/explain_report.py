@@ -65,6 +65,7 @@ def _chart(ranking: Sequence[Mapping[str, Any]], title: str) -> str:
         [e.get("ci_lower") for e in entries],
         [e.get("ci_upper") for e in entries],
         title=title,
+        fit=True,
     )
 
 
@@ -94,11 +95,17 @@ def explanation_section(details: Mapping[str, Any]) -> str:
                     ]
                 )
                 continue
-            drivers = ", ".join(
-                f"{escape(str(r['feature']))} {_num((r.get('importance') or {}).get('value'))} "
-                f"{_interval(r.get('importance') or {})}"
-                for r in group["ranking"][: int(importance.get("top_k") or 5)]
+            top = set(group.get("top_k") or [])
+            drivers = (
+                ", ".join(
+                    f"{escape(str(r['feature']))} {_num((r.get('importance') or {}).get('value'))} "
+                    f"{_interval(r.get('importance') or {})}"
+                    for r in group["ranking"]
+                    if r["feature"] in top
+                )
+                or '<span class="muted">no feature with a positive importance</span>'
             )
+
             rows.append([escape(str(group["key"])), _num(group.get("n")), drivers])
         parts.append(_table(["group", "n", "top drivers (importance, interval)"], rows))
     local = details.get("local") or {}
