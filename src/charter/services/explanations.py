@@ -23,8 +23,9 @@ from charter.store.models import Evidence, Release
 
 def previous_explanations(ctx: Context, release: Release) -> Previous:
     """The baseline ranking for ``release`` (see the module docstring), or why there is none."""
+    # Ids and provenance first: the results (large JSON) are read only for a candidate.
     rows = ctx.session.execute(
-        select(Evidence, Release)
+        select(Evidence.id, Evidence.provenance, Release.digest)
         .join(Release, Release.id == Evidence.release_id)
         .where(
             Release.system_id == release.system_id,
@@ -33,15 +34,16 @@ def previous_explanations(ctx: Context, release: Release) -> Previous:
         )
         .order_by(Release.id.desc(), Evidence.id.desc())
     ).all()
-    for item, earlier in rows:
-        if (item.provenance or {}).get("source") != RUNNER:
+    for evidence_id, provenance, digest in rows:
+        if (provenance or {}).get("source") != RUNNER:
             continue
-        ranking = _ranking(item.result)
+        text = ctx.session.scalar(select(Evidence.result).where(Evidence.id == evidence_id))
+        ranking = _ranking(text or "")
         if ranking is None:
             continue
         return Previous(
-            ref=f"{release.system.name}@{earlier.digest[:12]}",
-            evidence_id=item.id,
+            ref=f"{release.system.name}@{digest[:12]}",
+            evidence_id=evidence_id,
             ranking=ranking,
         )
     earlier_count = ctx.session.scalar(
@@ -71,6 +73,8 @@ def _ranking(text: str) -> tuple[dict[str, Any], ...] | None:
     try:
         parsed = json.loads(text)
     except ValueError:
+        return None
+    if not isinstance(parsed, dict):
         return None
     ranking = ((parsed.get("details") or {}).get("importance") or {}).get("ranking")
     if not isinstance(ranking, list):
