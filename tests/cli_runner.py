@@ -40,23 +40,34 @@ class Cli:
         run_env = dict(self.env, **env)
         if token:
             run_env["CHARTER_TOKEN"] = token
-        if self.subprocess:
-            result = sp.run(
-                [sys.executable, "-m", "charter", *args],
-                env=run_env,
-                input=input,
-                capture_output=True,
-                text=True,
-                timeout=60,
-            )
-        else:
-            result = _in_process(list(args), run_env, input)
+        result = run_charter(list(args), run_env, input=input, subprocess=self.subprocess)
         assert result.returncode == expect, (args, result.returncode, result.stdout, result.stderr)
         return result
 
     def json(self, *args: str, **kwargs: Any) -> Any:
         """Run with ``--format json`` and parse stdout."""
         return json.loads(self(*args, "--format", "json", **kwargs).stdout)
+
+
+def run_charter(
+    args: list[str],
+    env: dict[str, str],
+    *,
+    input: str | None = None,
+    subprocess: bool = False,
+    timeout: float = 120,
+) -> sp.CompletedProcess[str]:
+    """``charter ARGS`` with exactly the environment ``env``: its exit code and output."""
+    if subprocess or ALWAYS_SUBPROCESS:
+        return sp.run(
+            [sys.executable, "-m", "charter", *args],
+            env=env,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    return _in_process(args, env, input)
 
 
 def _in_process(

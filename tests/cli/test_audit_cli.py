@@ -7,10 +7,10 @@ import os
 import sqlite3
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tests.cli_runner import run_charter
 from tests.helpers import BACKEND, REPO
 
 pytestmark = pytest.mark.skipif(BACKEND != "sqlite", reason="a local SQLite home")
@@ -19,9 +19,7 @@ pytestmark = pytest.mark.skipif(BACKEND != "sqlite", reason="a local SQLite home
 def _charter(home: Path, *args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTER_")}
     env.update(CHARTER_HOME=str(home), PYTHONPATH=str(REPO / "src"), COLUMNS="200")
-    done = subprocess.run(
-        [sys.executable, "-m", "charter", *args], env=env, capture_output=True, text=True
-    )
+    done = run_charter(list(args), env)
     assert done.returncode == expect, (args, done.stdout, done.stderr)
     return done
 

@@ -5,22 +5,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from tests.cli_runner import run_charter
 from tests.services.documents.support import build_history
 
 
 def run(env: dict[str, str], *args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "charter", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_charter(list(args), env)
     assert result.returncode == expect, (args, result.returncode, result.stdout, result.stderr)
     return result
 

@@ -6,10 +6,11 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.cli_runner import run_charter
+from tests.helpers import REPO
+
 RELEASE = """
 label: v1
 components:
@@ -23,10 +24,7 @@ def run(home: Path, db: str, *args: str, token: str | None = None) -> subprocess
     env.update(CHARTER_HOME=str(home), CHARTER_DATABASE_URL=db, COLUMNS="200")
     if token:
         env["CHARTER_TOKEN"] = token
-    return subprocess.run(
-        [sys.executable, "-m", "charter", *args], env=env, capture_output=True, text=True,
-        timeout=60,
-    )  # fmt: skip
+    return run_charter(list(args), env)
 
 
 def test_a_record_is_stored_as_evidence_and_satisfies_the_control(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from importlib.resources import files
 from pathlib import Path
 
 import yaml
+from tests.cli_runner import run_charter
 
 from charter.domain.policy import load_policy
 
@@ -19,14 +19,7 @@ PACK = Path(str(files("charter.policies").joinpath("default.yaml")))
 def charter(*args: str, stdin: str = "", home: Path, **env: str) -> subprocess.CompletedProcess:
     run_env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTER_")}
     run_env.update(CHARTER_HOME=str(home), COLUMNS="200", **env)
-    return subprocess.run(
-        [sys.executable, "-m", "charter", *args],
-        input=stdin,
-        env=run_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_charter(list(args), run_env, input=stdin)
 
 
 def test_the_listing_shows_every_question_with_its_help(tmp_path: Path) -> None:

@@ -50,11 +50,24 @@ def check_format(value: str) -> str:
     return value
 
 
+#: Backends opened by the running command, closed by :func:`close_backends` when it ends.
+_OPENED: list[Backend] = []
+
+
 def backend() -> Backend:
+    """The command's backend (local database or server), closed when the command ends."""
     from charter.cli.backend import open_backend
     from charter.settings import Settings
 
-    return open_backend(Settings.load())
+    opened = open_backend(Settings.load())
+    _OPENED.append(opened)
+    return opened
+
+
+def close_backends() -> None:
+    """Close every backend the command opened (database engines, HTTP connections)."""
+    while _OPENED:
+        _OPENED.pop().close()
 
 
 def read_file(path: Path) -> bytes:

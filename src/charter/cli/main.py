@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from charter.cli import render
-from charter.cli.app import app
+from charter.cli.app import app, close_backends
 from charter.domain.errors import CharterError
 
 #: The modules that define commands, in the order ``charter --help`` lists them.
@@ -115,6 +115,13 @@ def invoke(argv: list[str]) -> int:
     """Run one command line in this process and return its exit code: Charter's errors
     map to 2 with a one-line reason on stderr, database errors likewise."""
     load_commands(_entry(argv))
+    try:
+        return _invoke(argv)
+    finally:
+        close_backends()
+
+
+def _invoke(argv: list[str]) -> int:
     try:
         app(args=argv, prog_name="charter")
     except SystemExit as exc:

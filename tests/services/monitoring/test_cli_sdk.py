@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import func, select
+from tests.cli_runner import run_charter
 
 from charter.api.app import create_app
 from charter.sdk import CharterLogger
@@ -23,13 +22,7 @@ from .conftest import Server
 def run(database_url: str, token: str, *args: str, expect: int = 0, **env: str) -> str:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("CHARTER_")}
     environ.update(CHARTER_DATABASE_URL=database_url, CHARTER_TOKEN=token, COLUMNS="200", **env)
-    result = subprocess.run(
-        [sys.executable, "-m", "charter", *args],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_charter(list(args), environ)
     assert result.returncode == expect, (args, result.stdout, result.stderr)
     return result.stdout if expect == 0 else result.stderr
 
