@@ -41,10 +41,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["gate_run_id"], ["gate_runs.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("rollouts", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_rollouts_scope", ["system_id", "environment", "status"], unique=False
-        )
+    op.create_index("ix_rollouts_scope", "rollouts", ["system_id", "environment", "status"])
     op.create_table(
         "shadow_observations",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -62,8 +59,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("rollout_id", "inference_id", name="uq_shadow_observation"),
     )
-    with op.batch_alter_table("shadow_observations", schema=None) as batch_op:
-        batch_op.create_index("ix_shadow_observations_time", ["rollout_id", "at"], unique=False)
+    op.create_index("ix_shadow_observations_time", "shadow_observations", ["rollout_id", "at"])
     op.create_table(
         "rollout_states",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -81,9 +77,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("rollout_states")
-    with op.batch_alter_table("shadow_observations", schema=None) as batch_op:
-        batch_op.drop_index("ix_shadow_observations_time")
+    op.drop_index("ix_shadow_observations_time", "shadow_observations")
     op.drop_table("shadow_observations")
-    with op.batch_alter_table("rollouts", schema=None) as batch_op:
-        batch_op.drop_index("ix_rollouts_scope")
+    op.drop_index("ix_rollouts_scope", "rollouts")
     op.drop_table("rollouts")
