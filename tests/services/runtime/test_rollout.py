@@ -205,3 +205,30 @@ def test_a_rollback_aborts_a_shadow_and_abort_needs_a_reason(
     assert _actions(charter)[-2:] == ["deployment.abort", "deployment.rollback"]
     clock.advance(minutes=1)
     assert timedelta(0) < clock() - shown["started_at"]
+
+
+def test_a_breaching_canary_is_aborted_and_the_live_release_left_alone(
+    charter: Any, act: Any, tokens: dict[str, str], two: dict[str, str], clock: FakeClock
+) -> None:
+    with act("developer") as ctx:
+        deployments.deploy(ctx, two["candidate"], "prod", canary=0.5)
+    digest = two["candidate"].split("@")[1]
+    drifted = [
+        {"inference_id": f"d{i}", "x": 3.0 + 0.01 * i, "sex": "fm"[i % 2], "pred": i % 2}
+        for i in range(300)
+    ]
+    with act("service") as ctx:
+        ingest.ingest_records(ctx, "credit-limit", "prod", "drift-1", drifted, release=digest)
+    clock.advance(hours=2)
+    with charter.act(tokens["service"], write=False) as ctx:
+        actor = ctx.actor
+    summary = run_once(charter, actor, deliver=False)
+    with charter.db.transaction(write=False) as session:
+        judged = session.scalars(select(MonitorWindow)).all()
+    assert summary["opened"] >= 1, (summary, [w.result for w in judged])
+    with act("risk_engineer", write=False) as ctx:
+        shown = rollouts.rollout_view(ctx, "credit-limit", "prod")
+        route = deployments.route_view(ctx, "credit-limit", "prod")
+    assert shown["status"] == "aborted" and "automatic" in shown["outcome"]
+    assert route["release"] == two["live"] and route["state"] == "serving"
+    assert route["rollout"] is None
