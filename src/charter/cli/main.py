@@ -45,6 +45,8 @@ FLAGS = {
     "compensating": "--compensating",
     "owner": "--owner",
     "pii": "--pii",
+    "canary": "--canary",
+    "shadow": "--shadow",
 }
 
 
