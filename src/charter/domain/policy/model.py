@@ -18,6 +18,7 @@ from charter.domain.controls import ApprovalQuorumParams, ControlParams
 from charter.domain.interventions import InterventionsPolicy
 from charter.domain.roles import Role
 from charter.domain.rollout import RolloutPolicy
+from charter.domain.runbooks import Runbook
 from charter.domain.text import SLUG_PATTERN
 
 API_VERSION = "charter.policy/v1"
@@ -194,6 +195,9 @@ class Policy(_Strict):
     )
     duties: Duties = Field(default_factory=Duties)
     rollout: RolloutPolicy = Field(default_factory=RolloutPolicy)
+    #: Alert type (the monitor that raised it, or ``attestation``) -> what to do about it.
+    #: Types left out get Charter's default runbook (``charter.services.runbooks``).
+    runbooks: dict[str, Runbook] = Field(default_factory=dict, max_length=50)
 
     def independent_provisioning(self, tier: str) -> bool:
         """Whether approvals by accounts the author provisioned are discounted for ``tier``.

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from charter.services.views.extra import (
+        AlertDetailView,
         AlertPage,
         AlertView,
         ChannelList,
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
         ReferenceView,
         ReproductionView,
         RolloutView,
+        RunbookView,
         SignalsView,
         StatusView,
         WhoAmIView,
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
 #: Where each view lives. Each module is imported on first use: building pydantic models
 #: is a measurable share of a command's start-up, and a command needs only its own views.
 _MODULES = {
+    "AlertDetailView": "extra",
     "AlertPage": "extra",
     "AlertView": "extra",
     "ChannelList": "extra",
@@ -58,6 +61,7 @@ _MODULES = {
     "ReferenceView": "extra",
     "ReproductionView": "extra",
     "RolloutView": "extra",
+    "RunbookView": "extra",
     "SignalsView": "extra",
     "StatusView": "extra",
     "WhoAmIView": "extra",
@@ -89,6 +93,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AlertDetailView",
     "AlertPage",
     "AlertView",
     "ApprovalView",
@@ -112,6 +117,7 @@ __all__ = [
     "ReproductionView",
     "RolloutView",
     "RouteView",
+    "RunbookView",
     "SignalsView",
     "StatusView",
     "SystemView",
