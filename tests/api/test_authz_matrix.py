@@ -372,6 +372,42 @@ MATRIX: tuple[Case, ...] = (
         _plain(f"{P}/systems/{SYSTEM}/route?env=prod"),
         strict=False,
     ),
+    # --- rollout (nothing is live here: allowed roles are refused after authorization)
+    Case(
+        "GET",
+        f"{P}/systems/{{name}}/rollout",
+        HUMANS,
+        _plain(f"{P}/systems/{SYSTEM}/rollout?env=prod"),
+        "may not monitoring.read",
+        strict=False,
+    ),
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/rollout/promote",
+        BUILDERS,
+        _with(f"{P}/systems/{SYSTEM}/rollout/promote", INTERVENTION),
+        "may not deployment.deploy",
+        strict=False,
+    ),
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/rollout/abort",
+        BUILDERS,
+        _with(f"{P}/systems/{SYSTEM}/rollout/abort", INTERVENTION),
+        "may not deployment.intervene",
+        strict=False,
+    ),
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/shadow",
+        frozenset({"admin", "developer", "service"}),
+        _with(
+            f"{P}/systems/{SYSTEM}/shadow?env=prod",
+            {"batch_id": "matrix-shadow-1", "records": [{"inference_id": "i-1"}]},
+        ),
+        "may not monitoring.ingest",
+        strict=False,
+    ),
     # --- monitoring (no reference profile or live route here: writers get past authz only)
     Case(
         "PUT",

@@ -346,6 +346,33 @@ def test_every_operation_prints_the_same_locally_and_remotely(worlds, tmp_path: 
     run("dana", "deployment.kill", system="chat", environment="dev", reason="drill")
     run("dana", "deployment.resume", system="chat", environment="dev", reason="ok")
     run("dana", "deployment.rollback", system="chat", environment="dev", reason="back")
+    # Safe rollout: a canary of the other release, aborted; a shadow, compared, promoted.
+    candidate = f"chat@{chat[1]['digest']}"
+    assert "strictly between 0 and 1" in run.refused(
+        "dana", "deployment.deploy", ref=candidate, environment="dev", canary=1.5
+    )
+    run("dana", "deployment.deploy", ref=candidate, environment="dev", canary=0.25, reason="go")
+    run("rita", "rollout.show", system="chat", environment="dev")
+    run("dana", "rollout.abort", system="chat", environment="dev", reason="enough")
+    run("dana", "deployment.deploy", ref=candidate, environment="dev", shadow=True, system="chat")
+    run(
+        "svc",
+        "shadow.log",
+        system="chat",
+        environment="dev",
+        batch_id="s1",
+        records=[
+            {
+                "inference_id": f"s{k}",
+                "release": chat[1]["digest"],
+                "live": {"prediction": k % 2, "score": k / 40},
+                "shadow": {"prediction": k % 3 % 2, "score": k / 41},
+            }
+            for k in range(40)
+        ],
+    )
+    run("rita", "rollout.show", system="chat", environment="dev")
+    run("dana", "rollout.promote", system="chat", environment="dev", reason="shadow agrees")
     run("dana", "status")
 
     data = frame()

@@ -296,3 +296,21 @@ def test_unreachable_server_is_a_clean_error(cli: Cli) -> None:
         expect=2,
     )
     assert "cannot reach Charter" in result.stderr
+
+
+def test_rollout_bad_input_exits_2_with_the_reason_and_writes_nothing(cli: Cli) -> None:
+    cli("init")
+    refused = cli(
+        "deploy",
+        "credit-limit",
+        "credit-limit@" + "a" * 64,
+        "--env",
+        "prod",
+        "--canary",
+        "1.5",
+        expect=2,
+    )
+    assert "strictly between 0 and 1" in refused.stderr and "--canary" in refused.stderr
+    shown = cli("rollout", "show", "credit-limit", "--env", "prod", expect=2)
+    assert "credit-limit" in shown.stderr
+    assert cli.json("audit", "log", "--action", "deployment.canary")["items"] == []

@@ -191,13 +191,34 @@ def decide_exception(
     return perform(charter, actor, gates.decide_exception, exception_id, verdict, body.note)
 
 
+class DeployRequest(Intervention):
+    """Deploy in one environment, or start a canary (``canary``: its share) or a shadow."""
+
+    canary: float | None = Field(default=None, description="Traffic share, strictly in (0, 1).")
+    shadow: bool = False
+    system: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The route's system, checked against the release's.",
+    )
+
+
 @router.post("/systems/{name}/releases/{digest}/deploy", tags=["deployments"])
 def deploy(
-    name: Name, digest: Digest, body: Intervention, charter: CharterDep, actor: ActorDep
+    name: Name, digest: Digest, body: DeployRequest, charter: CharterDep, actor: ActorDep
 ) -> RouteView:
-    """Make a release live (refused unless the gate passes and an approval covers the env)."""
+    """Make a release live (refused unless the gate passes and an approval covers the env);
+    with ``canary`` or ``shadow``, start a rollout of it beside the live release."""
     return perform(
-        charter, actor, deployments.deploy, f"{name}@{digest}", body.environment, body.reason
+        charter,
+        actor,
+        deployments.deploy,
+        f"{name}@{digest}",
+        body.environment,
+        body.reason,
+        body.canary,
+        body.shadow,
+        body.system,
     )
 
 

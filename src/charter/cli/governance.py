@@ -370,7 +370,17 @@ def _print_route(data: dict[str, Any], fmt: str) -> None:
     render.record(
         f"{data['system']} in {data['environment']}",
         data,
-        ["state", "release", "previous_release", "fallback", "approval", "serve", "why", "reason"],
+        [
+            "state",
+            "release",
+            "previous_release",
+            "fallback",
+            "approval",
+            "serve",
+            "rollout",
+            "why",
+            "reason",
+        ],
     )
 
 
@@ -380,14 +390,43 @@ def _intervene(action: str, system: str, env: str, reason: str) -> dict[str, Any
 
 @app.command()
 def deploy(
-    ref: Annotated[str, typer.Argument(help="SYSTEM@DIGEST")],
+    target: Annotated[str, typer.Argument(help="SYSTEM@DIGEST, or SYSTEM followed by RELEASE")],
     env: EnvOpt,
+    release: Annotated[
+        str | None, typer.Argument(help="RELEASE (SYSTEM@DIGEST or a digest) after SYSTEM")
+    ] = None,
     reason: Annotated[str, typer.Option(help="Change reference or note.")] = "",
+    canary: Annotated[
+        float | None,
+        typer.Option(
+            help="Serve the release to this share of traffic, in (0, 1), beside the live one."
+        ),
+    ] = None,
+    shadow: Annotated[
+        bool, typer.Option("--shadow", help="Score the live traffic with it, never serving it.")
+    ] = False,
     fmt: FormatOpt = "text",
 ) -> None:
-    """Make a release live; refused unless its gate passes and an approval covers the env."""
+    """Make a release live; refused unless its gate passes and an approval covers the env.
+
+    With --canary SHARE or --shadow the release starts a rollout beside the live one
+    (same gate and approval); `charter rollout promote` gives it the traffic.
+    """
+    system = None
+    ref = target
+    if release is not None:
+        system = target
+        ref = release if "@" in release else f"{target}@{release}"
     _print_route(
-        backend().call("deployment.deploy", ref=ref, environment=env, reason=reason),
+        backend().call(
+            "deployment.deploy",
+            ref=ref,
+            environment=env,
+            reason=reason,
+            canary=canary,
+            shadow=shadow,
+            system=system,
+        ),
         check_format(fmt),
     )
 

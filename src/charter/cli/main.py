@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "demo",
     "runtime",
     "documents",
+    "rollout",
 )
 
 #: The command-line flag that sets each request field a service error can name.
@@ -44,6 +45,8 @@ FLAGS = {
     "compensating": "--compensating",
     "owner": "--owner",
     "pii": "--pii",
+    "canary": "--canary",
+    "shadow": "--shadow",
 }
 
 
@@ -95,6 +98,7 @@ ENTRY_MODULES: dict[str, tuple[str, ...]] = {
     "card": ("documents",),
     "kpis": ("documents",),
     "report": ("documents",),
+    "rollout": ("rollout",),
 }
 
 

@@ -85,13 +85,25 @@ ROUTES: dict[str, Http] = {
     "exception.decide": Http("POST", "/exceptions/{exception_id}/{verdict}", body=("note",)),
     "exception.show": Http("GET", "/exceptions/{exception_id}"),
     "exception.list": Http("GET", "/exceptions", query=("system", "status", "expiring", *PAGE)),
-    "deployment.deploy": Http("POST", "/{ref}/deploy", body=("environment", "reason")),
+    "deployment.deploy": Http(
+        "POST", "/{ref}/deploy", body=("environment", "reason", "canary", "shadow", "system")
+    ),
     "deployment.rollback": Http(
         "POST", "/systems/{system}/rollback", body=("environment", "reason")
     ),
     "deployment.kill": Http("POST", "/systems/{system}/kill", body=("environment", "reason")),
     "deployment.resume": Http("POST", "/systems/{system}/resume", body=("environment", "reason")),
     "route.show": Http("GET", "/systems/{system}/route", query=("environment:env",)),
+    "rollout.show": Http("GET", "/systems/{system}/rollout", query=("environment:env",)),
+    "rollout.promote": Http(
+        "POST", "/systems/{system}/rollout/promote", body=("environment", "reason")
+    ),
+    "rollout.abort": Http(
+        "POST", "/systems/{system}/rollout/abort", body=("environment", "reason")
+    ),
+    "shadow.log": Http(
+        "POST", "/systems/{system}/shadow", query=("environment:env",), body=("batch_id", "records")
+    ),
     "status": Http("GET", "/status"),
     "evidence.record": Http("POST", "/{ref}/evidence", body="result"),
     "evidence.list": Http("GET", "/evidence", query=("system", "ref:release", "suite", *PAGE)),

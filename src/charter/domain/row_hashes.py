@@ -38,6 +38,7 @@ GOVERNED_TABLES: tuple[str, ...] = (
     "policy_versions",
     "routes",
     "deployments",
+    "rollouts",
 )
 
 

@@ -4,7 +4,7 @@
 thread converts each record to JSON (:func:`charter.sdk.values.json_safe`: NumPy scalars
 and NaN are converted, a value with no JSON form rejects that record alone, with its
 reason) and sends batches (``batch_size`` records or every ``flush_interval`` seconds) to
-``POST /api/v1/systems/{system}/observations`` (and ``/labels``, ``/traces``).
+``POST /api/v1/systems/{system}/observations`` (and ``/labels``, ``/traces``, ``/shadow``).
 
 Faults it survives and reports, never hiding them in a bare counter:
 
@@ -63,8 +63,11 @@ class Ids:
         return f"{self._prefix}{next(self._count):x}"
 
 
-KINDS = ("records", "labels", "traces")
-_PATHS = {"records": "observations", "labels": "labels", "traces": "traces"}
+KINDS = ("records", "labels", "traces", "shadow")
+_PATHS = {"records": "observations", "labels": "labels", "traces": "traces", "shadow": "shadow"}
+#: The key of each kind's list in the request body.
+_BODY_KEYS = {"records": "records", "labels": "labels", "traces": "traces", "shadow": "records"}
+_WHAT = {"records": "record", "labels": "label", "traces": "trace", "shadow": "shadow record"}
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,10 @@ class CharterLogger:
     def trace(self, trace: dict[str, Any]) -> bool:
         """Queue a trace record (how an inference was routed, guarded and attested)."""
         return self._put(("traces", dict(trace)))
+
+    def shadow(self, record: dict[str, Any]) -> bool:
+        """Queue a shadow record: a candidate's output beside the live one, never served."""
+        return self._put(("shadow", dict(record)))
 
     def log_with_trace(self, record: dict[str, Any] | None, trace: dict[str, Any]) -> bool:
         """Queue an inference record (None: none) and its trace as one item (one lock, not
@@ -285,7 +292,7 @@ class CharterLogger:
             for key in ("timestamp", "at"):
                 if key in raw:
                     raw[key] = _iso(raw[key])
-            pending[kind].append(json_safe(raw, kind[:-1]))
+            pending[kind].append(json_safe(raw, _WHAT[kind]))
         except RecordRejected as exc:
             self.rejected += 1
             self._failure(kind, 1, f"rejected: {exc}")
@@ -305,7 +312,7 @@ class CharterLogger:
 
     def _send(self, kind: str, items: list[Any]) -> None:
         batch_id = uuid.uuid4().hex
-        body: dict[str, Any] = {kind: items}
+        body: dict[str, Any] = {_BODY_KEYS[kind]: items}
         params = {"env": self.env}
         if kind != "traces":
             body["batch_id"] = batch_id

@@ -16,13 +16,24 @@ answers garbage, the route is *stale*, and the policy's rule for the tier decide
 Before the first successful fetch the SDK knows no rule, and uses its own
 ``default_unreachable`` (``fail_closed`` unless told otherwise). Outages are kept
 (start, end, reason, decisions made meanwhile) and reported when the plane is back.
+
+A route may carry a rollout (``{kind, release, share}``, docs/rollout.md). A *canary*
+sends ``share`` of the requests to the candidate: a request with a key (a request or
+subject id) lands by a hash of the key, so the same key always gets the same release in
+every process; without a key, at random. A *shadow* names the candidate the SDK also
+calls, in the background, for every request the live release serves. The server drops
+the rollout from the route whenever the live release is not served (kill, lapsed
+approval, suspension), so the kill switch overrides both.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
+import random
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -43,6 +54,43 @@ class RouteDecision:
     reason: str
     flags: tuple[str, ...] = ()
     policy_version: int | None = None
+    #: ``canary`` when this request is the candidate's share of a canary (``release`` is
+    #: then the candidate), ``shadow`` when ``shadow`` should score it too.
+    rollout: str | None = None
+    #: The digest of the shadow candidate to call beside the live release.
+    shadow: str | None = None
+    #: The live release's digest (differs from ``release`` on a canary request).
+    live: str | None = None
+
+
+def canary_bucket(key: str) -> float:
+    """A stable number in [0, 1) for a request key (SHA-256, not ``hash()``: Python salts
+    string hashes per process, and every process must put a subject on the same side)."""
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64
+
+
+def _rollout(route: dict[str, Any]) -> tuple[str, str, float | None] | None:
+    """``(kind, digest, share)`` of the route's rollout; None when absent or malformed (a
+    malformed rollout is ignored: everything stays on the live release)."""
+    rollout = route.get("rollout")
+    if not isinstance(rollout, dict):
+        return None
+    kind, release, share = rollout.get("kind"), rollout.get("release"), rollout.get("share")
+    if not isinstance(release, str) or "@" not in release:
+        return None
+    digest = release.split("@")[-1]
+    if kind == "shadow":
+        return "shadow", digest, None
+    if (
+        kind == "canary"
+        and isinstance(share, (int, float))
+        and not isinstance(share, bool)
+        and math.isfinite(share)
+        and 0.0 < share < 1.0
+    ):
+        return "canary", digest, float(share)
+    return None
 
 
 @dataclass
@@ -222,26 +270,24 @@ class Router:
         rule = route.get("unreachable") if route else None
         return rule if rule in ("fail_closed", "fail_open") else self.default_unreachable
 
-    def decide(self) -> RouteDecision:
-        """What to serve now, from memory (no network)."""
+    def decide(self, key: str | None = None) -> RouteDecision:
+        """What to serve now, from memory (no network).
+
+        ``key`` (a request or subject id) places the request in a canary deterministically;
+        without one the placement is random.
+        """
         route = self._known.route
         if not self.stale and route is not None:
-            return self._from_route(route, ())
+            return self._from_route(route, (), key)
         flags = ("control_plane_unreachable",)
         reason = self._known.error or "no route fetched yet"
         outage = self._known.outages[-1] if self._known.outages else None
         if outage is not None and outage.ended_at is None:
             outage.decisions += 1
         if self.unreachable_rule() == "fail_open" and route is not None:
-            decision = self._from_route(route, (*flags, "fail_open"))
-            return RouteDecision(
-                decision.served,
-                decision.release,
-                decision.fallback,
-                decision.state,
-                f"{reason}: fail open, last known route ({decision.reason})",
-                decision.flags,
-                decision.policy_version,
+            decision = self._from_route(route, (*flags, "fail_open"), key)
+            return replace(
+                decision, reason=f"{reason}: fail open, last known route ({decision.reason})"
             )
         if outage is not None and outage.ended_at is None:
             outage.fallback_decisions += 1
@@ -264,7 +310,9 @@ class Router:
             "refused", None, None, None, f"{reason}: fail closed, no fallback", flags
         )
 
-    def _from_route(self, route: dict[str, Any], flags: tuple[str, ...]) -> RouteDecision:
+    def _from_route(
+        self, route: dict[str, Any], flags: tuple[str, ...], key: str | None = None
+    ) -> RouteDecision:
         serve = route.get("serve")
         version = route.get("policy_version")
         if serve is None:
@@ -273,7 +321,7 @@ class Router:
             )
         if serve.get("kind") == "release":
             digest = str(serve.get("ref", "")).split("@")[-1] or None
-            return RouteDecision(
+            decision = RouteDecision(
                 "release",
                 digest,
                 route.get("fallback"),
@@ -281,7 +329,25 @@ class Router:
                 str(route.get("why")),
                 flags,
                 version,
+                live=digest,
             )
+            rollout = _rollout(route)
+            if rollout is None:
+                return decision
+            kind, candidate, share = rollout
+            if kind == "shadow":
+                return replace(decision, rollout="shadow", shadow=candidate)
+            assert share is not None
+            # Keyed per system: one subject is not in every system's canary at once.
+            bucket = canary_bucket(f"{self.system}:{key}") if key is not None else random.random()
+            if bucket < share:
+                return replace(
+                    decision,
+                    release=candidate,
+                    rollout="canary",
+                    reason=f"canary ({share:g} of the traffic)",
+                )
+            return decision
         return RouteDecision(
             "fallback", None, dict(serve), route.get("state"), str(route.get("why")), flags, version
         )

@@ -17,6 +17,12 @@ input scanners run on the text (block / redact / flag); the model (or the fallba
 called; the output scanners run on a text answer; one observation record and one trace
 record are queued for the background logger. Nothing in the request path waits on the
 control plane.
+
+Rollouts (docs/rollout.md): pass the candidate release's model as ``candidate``. On a
+canary the requests in its share are answered by ``candidate`` (``key`` places a request
+deterministically); on a shadow ``candidate`` is called in the background on the same
+input after the live answer is made, its output logged as a shadow record and never
+returned.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import httpx
 from charter.sdk.attest import Attestor, config_digest, process_identity
 from charter.sdk.client import CharterLogger, Ids, Moment
 from charter.sdk.routing import RouteDecision, Router
+from charter.sdk.shadow import ShadowRunner, outputs
 
 T = TypeVar("T")
 Served = Literal["release", "fallback", "refused", "blocked"]
@@ -95,6 +102,7 @@ class Serving:
         guard: bool = True,
         log_options: dict[str, Any] | None = None,
         transport: httpx.BaseTransport | None = None,
+        shadow_queue: int = 1_000,
     ) -> None:
         self.system = system
         self.env = env
@@ -129,6 +137,7 @@ class Serving:
             if self.digest
             else None
         )
+        self.shadows = ShadowRunner(self.logger, max_queue=shadow_queue)
         self._ids = Ids()
         self._guard_enabled = guard
         self._guard: Any = None
@@ -173,16 +182,41 @@ class Serving:
         features: dict[str, Any] | None = None,
         cohort: dict[str, Any] | None = None,
         inference_id: str | None = None,
+        candidate: Callable[..., Any] | None = None,
+        key: str | None = None,
     ) -> Answer:
-        """Serve one request: route, guard the text, call the model or the fallback, log."""
+        """Serve one request: route, guard the text, call the model or the fallback, log.
+
+        ``candidate`` is the model of a rollout's candidate release; ``key`` (a request or
+        subject id; default ``inference_id``) places the request in a canary.
+        """
         started = time.perf_counter()
         with self.inference(
-            payload if isinstance(payload, str) else None, inference_id=inference_id
+            payload if isinstance(payload, str) else None,
+            inference_id=inference_id,
+            key=key if key is not None else inference_id,
         ) as handle:
+            given = handle.text if isinstance(payload, str) else payload
+            if handle.route.rollout == "canary" and candidate is None:
+                # No candidate model in this process: the live release serves, flagged.
+                route = handle.route
+                handle.route = RouteDecision(
+                    route.served,
+                    route.live,
+                    route.fallback,
+                    route.state,
+                    "canary without a candidate model here: served the live release",
+                    (*route.flags, "canary_unavailable"),
+                    route.policy_version,
+                    live=route.live,
+                )
             if handle.blocked:
                 handle.answer = None
             elif handle.serve_release:
-                handle.answer = model(handle.text if isinstance(payload, str) else payload)
+                chosen = candidate if handle.route.rollout == "canary" and candidate else model
+                handle.answer = chosen(given)
+                if handle.route.shadow and candidate is not None:
+                    self._shadow(handle, candidate, given)
             elif fallback is not None:
                 handle.answer = fallback(handle.text if isinstance(payload, str) else payload)
             elif handle.route.served == "refused":
@@ -205,12 +239,27 @@ class Serving:
 
         return decorate
 
+    def _shadow(self, handle: Inference, candidate: Callable[..., Any], given: Any) -> None:
+        """Queue the shadow call on the same input (returns at once; see ShadowRunner)."""
+        record = {
+            "inference_id": handle.inference_id,
+            "release": handle.route.shadow,
+            "live": outputs(handle.answer),
+            "timestamp": Moment(time.time()),
+        }
+        if self.shadows.submit(candidate, given, record):
+            handle.__dict__["_shadowed"] = True
+
     @contextmanager
     def inference(
-        self, text: str | None = None, *, inference_id: str | None = None
+        self, text: str | None = None, *, inference_id: str | None = None, key: str | None = None
     ) -> Iterator[Inference]:
-        """Route and guard the input; the block sets ``answer``; the output is guarded after."""
-        route = self.router.decide()
+        """Route and guard the input; the block sets ``answer``; the output is guarded after.
+
+        ``key`` places the request in a canary (see :meth:`Router.decide`); read
+        ``handle.route.release`` to know which release to call.
+        """
+        route = self.router.decide(key)
         guard: dict[str, Any] = {}
         blocked = False
         if text is not None:
@@ -243,6 +292,10 @@ class Serving:
         route = handle.route
         served: Served = "blocked" if handle.blocked else route.served
         flags = list(route.flags)
+        if route.rollout == "canary" and served == "release":
+            flags.append("canary")
+        if handle.__dict__.get("_shadowed"):
+            flags.append("shadowed")
         for stage in ("input", "output"):
             if handle.guard.get(stage, {}).get("flagged"):
                 flags.append(f"guard_{stage}_flagged")
@@ -313,6 +366,7 @@ class Serving:
             "stale": self.router.stale,
             "outages": [vars(o) for o in self.router.outages],
             "logger": self.logger.stats(),
+            "shadow": self.shadows.stats(),
             "attested_digest": self.digest,
             "attestation": self.attestor.last if self.attestor else None,
         }
@@ -320,6 +374,7 @@ class Serving:
     def close(self, timeout: float = 5.0) -> bool:
         """Stop every thread and flush the logger, all within ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
+        self.shadows.close(min(1.0, timeout / 4))  # queued shadow calls, then their records
         self.router.close(min(1.0, timeout / 4))
         if self.attestor is not None:
             self.attestor.close(min(1.0, timeout / 4))

@@ -162,14 +162,16 @@ def _resolve(ctx: Context, alert: Alert, reason: str) -> None:
     _queue(ctx, alert, "resolved")
 
 
-def resolve_superseded(ctx: Context, route: Route) -> None:
-    """Resolve the open alerts of releases that are no longer live on this route."""
+def resolve_superseded(ctx: Context, route: Route, *, keep: int | None = None) -> None:
+    """Resolve the open alerts of releases that are no longer live on this route (``keep``:
+    the release id of an active canary, whose alerts stand while it takes traffic)."""
+    live = [route.release_id] if keep is None else [route.release_id, keep]
     stale = ctx.session.scalars(
         select(Alert).where(
             Alert.system_id == route.system_id,
             Alert.environment == route.environment,
             Alert.status == "open",
-            Alert.release_id != route.release_id,
+            Alert.release_id.not_in(live),
         )
     ).all()
     for alert in stale:

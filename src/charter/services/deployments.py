@@ -14,7 +14,7 @@ from charter.services.context import Context
 from charter.services.environments import check_environment
 from charter.services.releases import find_release
 from charter.services.systems import find_system
-from charter.store.models import Deployment, Release, Route, System
+from charter.store.models import Deployment, GateRun, Release, Route, System
 
 
 def _approval(ctx: Context, release: Release, environment: str) -> ApprovalState:
@@ -75,14 +75,14 @@ def _record(
     return entry
 
 
-def deploy(ctx: Context, ref: str, environment: str, *, reason: str = "") -> Route:
-    """Make a release live; refused unless its gate passes and an approval covers the environment.
+def clear_for_traffic(
+    ctx: Context, release: Release, environment: str, *, what: str = "deploy"
+) -> tuple[GateRun, ApprovalState]:
+    """The one check before a release takes traffic (deploy, canary, shadow, promotion):
+    the gate passes and an approval covers the environment. Stores the gate run checked.
 
-    A refused deploy writes nothing; run ``charter gate`` to store the evidence of why.
+    Refused (Forbidden, nothing written) otherwise; run ``charter gate`` to store why.
     """
-    ctx.require(Permission.DEPLOY)
-    check_environment(ctx, environment)
-    release = find_release(ctx, ref)
     if release.system.status in ("retired", "suspended"):
         raise Forbidden(
             f"system {release.system.name!r} is {release.system.status}: no deployments"
@@ -96,8 +96,44 @@ def deploy(ctx: Context, ref: str, environment: str, *, reason: str = "") -> Rou
         unmet = "; ".join(approval.unmet)
         problems.insert(0, f"no valid approval for {environment!r} ({approval.state}: {unmet})")
     if problems:
-        raise Forbidden("deploy refused: " + "; ".join(problems))
-    run = gates.record_run(ctx, release, environment, report)
+        raise Forbidden(f"{what} refused: " + "; ".join(problems))
+    return gates.record_run(ctx, release, environment, report), approval
+
+
+def deploy(
+    ctx: Context,
+    ref: str,
+    environment: str,
+    *,
+    reason: str = "",
+    canary: float | None = None,
+    shadow: bool = False,
+    system: str | None = None,
+) -> Route:
+    """Make a release live; refused unless its gate passes and an approval covers the environment.
+
+    ``canary`` (a share strictly between 0 and 1) or ``shadow`` start a rollout of the
+    release beside the live one instead (see :mod:`charter.services.rollouts`); ``system``
+    names the route's system when the caller wants it checked. A refused deploy writes
+    nothing; run ``charter gate`` to store the evidence of why.
+    """
+    ctx.require(Permission.DEPLOY)
+    if canary is not None or shadow:
+        from charter.services import rollouts
+
+        return rollouts.start(
+            ctx, ref, environment, canary=canary, shadow=shadow, reason=reason, system=system
+        )
+    check_environment(ctx, environment)
+    release = find_release(ctx, ref)
+    if system is not None and system != release.system.name:
+        raise BadInput(
+            f"{ref} is a release of {release.system.name!r}, not of {system!r}", fields=["ref"]
+        )
+    from charter.services import rollouts
+
+    rollouts.check_plain_deploy(ctx, release, environment)
+    run, approval = clear_for_traffic(ctx, release, environment)
     route = _route(ctx, release.system, environment)
     fallback = approval.fallback
     if route is None:
@@ -145,6 +181,10 @@ def rollback(ctx: Context, system_name: str, environment: str, *, reason: str) -
             f"rollback refused: the previous release {system_name}@{target.digest[:12]} "
             f"has no valid approval for {environment!r} (it is {approval.state})"
         )
+    from charter.services import rollouts
+
+    # A rollout compares a candidate with the release being rolled away from: it ends.
+    rollouts.end_active(ctx, route, "aborted", f"rolled back: {reason}")
     route.previous_release_id, route.release_id = route.release_id, target.id
     route.state = "serving"
     route.fallback = approval.fallback
@@ -234,10 +274,16 @@ def route_view(ctx: Context, system_name: str, environment: str) -> dict[str, An
     else:
         serve = None
         why = f"approval {approval.state} and no fallback: refuse to serve"
+    from charter.services import rollouts
+
+    # The kill switch, a lapsed approval and an out-of-service system override a rollout:
+    # the SDK is told of one only while the live release itself is served.
+    rollout = rollouts.route_rollout(ctx, route) if serve == live else None
     return {
         "system": system_name,
         "environment": environment,
         "state": route.state,
+        "rollout": rollout,
         "release": live["ref"],
         "previous_release": (
             f"{system_name}@{route.previous_release.digest}" if route.previous_release else None

@@ -172,6 +172,14 @@ def _carry_out(
     ctx: Context, route: Route, alert: Alert, action: str, reason: str, extra: dict[str, Any]
 ) -> tuple[str, str]:
     """Change the route (already locked); returns (status, what happened)."""
+    from charter.services import rollouts
+
+    candidate = rollouts.active(ctx, route.system_id, route.environment)
+    if candidate is not None and candidate.release_id == alert.release_id:
+        # A breaching canary is what the canary exists to catch: end it, leave the live
+        # release alone (killing or rolling back the route would punish the wrong release).
+        rollouts.end_active(ctx, route, "aborted", reason)
+        return "done", f"aborted the {candidate.kind} of {alert.release.digest[:12]}"
     if route.release_id != alert.release_id:
         return "noop", "the alerting release is no longer live: nothing to do"
     if action == "kill":

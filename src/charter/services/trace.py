@@ -139,6 +139,8 @@ def _state_at(ctx: Context, system_id: int, environment: str, at: datetime) -> d
     if last is None:
         return {"action": None, "note": "nothing was deployed yet"}
     state = {"deploy": "serving", "rollback": "serving", "resume": "serving", "kill": "killed"}
+    # A rollout's start or end leaves the live route serving.
+    state.update(canary="serving", shadow="serving", promote="serving", abort="serving")
     return {
         "action": last.action,
         "state": state.get(last.action, last.action),

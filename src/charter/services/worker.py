@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import bisect
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import delete, select
 
@@ -46,12 +46,13 @@ from charter.services.windowing import (
     time_windows,
     watermark,
 )
-from charter.store.models import Route
+from charter.store.models import Release, Rollout, Route
 from charter.store.monitoring_models import (
     InferenceIndex,
     MonitorBucket,
     MonitorState,
     MonitorWindow,
+    RolloutState,
 )
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ def _revise(
     route: Route,
     reference: ReferenceProfile,
     settings: MonitoringPlan,
-    state: MonitorState,
+    state: MonitorState | RolloutState,
     closed_now: set[datetime],
 ) -> dict[str, Any] | None:
     """Re-judge closed windows whose buckets took late records or labels since the last pass
@@ -247,9 +248,61 @@ def evaluate_route(ctx: Context, state: MonitorState) -> tuple[list[dict[str, An
     )
     if route is None:
         return [], []
+    from charter.services import rollouts
+
+    canary = rollouts.active(ctx, route.system_id, route.environment)
+    if canary is not None and canary.kind != "canary":
+        canary = None  # a shadow serves nothing: its comparison is not a window of traffic
+    alerts.resolve_superseded(ctx, route, keep=canary.release_id if canary else None)
+    outcomes, notes = _evaluate_release(
+        ctx, route, state, f"{route.system.name}/{route.environment}"
+    )
+    if canary is not None:
+        # The canary's windows are judged apart from the live release's: its own buckets,
+        # its own hysteresis states and alerts (the dedup key holds the release digest).
+        more, more_notes = _evaluate_release(
+            ctx,
+            cast(Route, _CandidateRoute(route, canary.release)),
+            _canary_state(ctx, canary),
+            f"{route.system.name}/{route.environment} canary {canary.release.digest[:12]}",
+        )
+        outcomes += more
+        notes += more_notes
+    return outcomes, notes
+
+
+class _CandidateRoute:
+    """A route seen from its canary: the candidate in place of the live release (what the
+    window code reads of a route: system, environment and release)."""
+
+    def __init__(self, route: Route, release: Release) -> None:
+        self.system_id = route.system_id
+        self.system = route.system
+        self.environment = route.environment
+        self.release = release
+        self.release_id = release.id
+
+
+def _canary_state(ctx: Context, rollout: Rollout) -> RolloutState:
+    """The canary's window progress, created on first use from the rollout's start hour."""
+    state = ctx.session.scalar(select(RolloutState).where(RolloutState.rollout_id == rollout.id))
+    if state is None:
+        state = RolloutState(
+            rollout_id=rollout.id,
+            last_window_end=floor(rollout.started_at, BUCKET_WIDTH),
+            states={},
+            latest=None,
+        )
+        ctx.session.add(state)
+        ctx.session.flush()
+    return state
+
+
+def _evaluate_release(
+    ctx: Context, route: Route, state: MonitorState | RolloutState, where: str
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Close and judge the complete windows of the route's release (see evaluate_route)."""
     release = route.release
-    where = f"{route.system.name}/{route.environment}"
-    alerts.resolve_superseded(ctx, route)
     reference_row = current_reference(ctx, release)
     if reference_row is None:
         return [], [

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -313,6 +314,43 @@ class Deployment(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(64))
+
+
+class Rollout(Base):
+    """A canary or shadow period of a candidate release beside the live one in one environment.
+
+    ``canary``: ``share`` of the traffic is served by the candidate; ``shadow``: the
+    candidate scores the same traffic without serving it. At most one is active per route;
+    it ends promoted (the candidate becomes the live release) or aborted.
+    """
+
+    __tablename__ = "rollouts"
+    __table_args__ = (Index("ix_rollouts_scope", "system_id", "environment", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"))
+    environment: Mapped[str] = mapped_column(String(64))
+    #: canary or shadow.
+    kind: Mapped[str] = mapped_column(String(16))
+    #: The candidate release.
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"))
+    #: The release live when the rollout started (what the candidate is compared with).
+    baseline_release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"))
+    #: The candidate's traffic share, strictly between 0 and 1 (canary only).
+    share: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: active, promoted or aborted.
+    status: Mapped[str] = mapped_column(String(16))
+    gate_run_id: Mapped[int | None] = mapped_column(ForeignKey("gate_runs.id"), nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime]
+    started_by: Mapped[str] = mapped_column(String(64))
+    ended_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    ended_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    outcome: Mapped[str] = mapped_column(Text, default="")
+
+    system: Mapped[System] = relationship(lazy="joined")
+    release: Mapped[Release] = relationship(foreign_keys=[release_id], lazy="joined")
+    baseline: Mapped[Release] = relationship(foreign_keys=[baseline_release_id], lazy="joined")
 
 
 class MonitorReference(Base):

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -235,3 +236,46 @@ class Delivery(Base):
 
     alert: Mapped[Alert] = relationship(lazy="joined")
     channel: Mapped[NotificationChannel] = relationship(lazy="joined")
+
+
+class ShadowObservation(Base):
+    """One request scored by both the live release and a shadow candidate (never served).
+
+    The SDK pairs the two outputs itself (it made both calls on the same input), so each
+    row is one pair, keyed by the request's inference id; a retried batch adds nothing.
+    """
+
+    __tablename__ = "shadow_observations"
+    __table_args__ = (
+        UniqueConstraint("rollout_id", "inference_id", name="uq_shadow_observation"),
+        Index("ix_shadow_observations_time", "rollout_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rollout_id: Mapped[int] = mapped_column(ForeignKey("rollouts.id"))
+    inference_id: Mapped[str] = mapped_column(String(128))
+    #: Event time of the request (the SDK's wall clock, arrival time when absent).
+    at: Mapped[datetime]
+    live_prediction: Mapped[Any] = mapped_column(JSON, nullable=True)
+    live_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    shadow_prediction: Mapped[Any] = mapped_column(JSON, nullable=True)
+    shadow_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    #: Why the shadow call produced nothing (its exception, a timeout), empty otherwise.
+    shadow_error: Mapped[str] = mapped_column(Text, default="")
+    shadow_latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    received_at: Mapped[datetime]
+
+
+class RolloutState(Base):
+    """The worker's progress on a canary's own windows (as :class:`MonitorState` is for the
+    live release): kept apart from the governed rollout row, which the worker never writes."""
+
+    __tablename__ = "rollout_states"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rollout_id: Mapped[int] = mapped_column(ForeignKey("rollouts.id"), unique=True)
+    last_window_end: Mapped[datetime | None]
+    states: Mapped[dict[str, Any]]
+    latest: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    evaluated_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    evaluated_by: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -207,6 +207,16 @@ def _semantic_problems(
         for tier in listed or ():
             if tier not in tiers:
                 problems.append((field, _unknown_tier(tier, tiers)))
+    for index, requirement in enumerate(policy.rollout.requirements):
+        base = f"rollout.requirements[{index}]"
+        for tier in requirement.tiers:
+            if tier not in tiers:
+                problems.append((f"{base}.tiers", _unknown_tier(tier, tiers)))
+        for position, name in enumerate(requirement.environments or ()):
+            if name not in policy.environments:
+                problems.append(
+                    (f"{base}.environments[{position}]", _unknown_environment(name, policy))
+                )
     problems += _duplicates("environment", policy.environments, "environments")
     problems += runbook_problems(policy.runbooks)
     return problems, typed

@@ -69,6 +69,8 @@ MODULES = {
     "pack": "documents",
     "kpis": "documents",
     "report": "documents",
+    "rollout": "rollouts",
+    "shadow": "rollouts",
 }
 
 

@@ -16,9 +16,20 @@ def _route(ctx: Context, system: str, environment: str) -> RouteView:
 
 
 @operation("deployment.deploy", write=True)
-def deploy(ctx: Context, ref: str, environment: str, reason: str = "") -> RouteView:
-    """Make a release live (refused unless the gate passes and an approval covers the env)."""
-    route = deployments.deploy(ctx, ref, environment, reason=reason)
+def deploy(
+    ctx: Context,
+    ref: str,
+    environment: str,
+    reason: str = "",
+    canary: float | None = None,
+    shadow: bool = False,
+    system: str | None = None,
+) -> RouteView:
+    """Make a release live (refused unless the gate passes and an approval covers the env);
+    with ``canary`` or ``shadow``, start a rollout of it beside the live release."""
+    route = deployments.deploy(
+        ctx, ref, environment, reason=reason, canary=canary, shadow=shadow, system=system
+    )
     return _route(ctx, route.system.name, environment)
 
 

@@ -8,6 +8,7 @@ is typed, so the CLI, the API and the parity test read declared fields.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import ConfigDict, Field
@@ -162,3 +163,28 @@ class ReproductionView(View):
     differences: list[str]
     reproduced_by: str | None = None
     reproduced_at: Any = None
+
+
+class RolloutView(View):
+    """A canary or shadow period: what it is, what was monitored, what promotion needs."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
+    id: int
+    system: str
+    environment: str
+    kind: str
+    status: str
+    release: str
+    live: str
+    share: float | None
+    started_at: datetime
+    started_by: str
+    ended_at: datetime | None
+    ended_by: str | None
+    outcome: str
+    monitored: dict[str, Any]
+    requirement: dict[str, Any] | None
+    promotion_blocked_by: list[str]
+    comparison: dict[str, Any] | None
+    canary_windows: list[dict[str, Any]] | None

@@ -393,6 +393,9 @@ class RouteView(View):
     unreachable: str | None = None
     guard: dict[str, Any] | None = None
     attestation: dict[str, Any] | None = None
+    #: The active canary or shadow: {kind, release, share, started_at} (None: none, or
+    #: overridden by a kill, a lapsed approval or the system's status).
+    rollout: dict[str, Any] | None = None
 
 
 class EvidenceView(View):
