@@ -30,6 +30,7 @@ from charter.services.context import Charter
 from charter.store.db import Database
 from charter.store.migrate import upgrade
 from tests.web.seed import Seeded, seed
+from tests.web.seed_monitoring import seed_monitoring
 
 with warnings.catch_warnings():
     # Starlette warns at import when its TestClient finds `httpx` rather than `httpx2`.
@@ -141,6 +142,8 @@ class Server:
         upgrade(database)
         self.charter = Charter(database)
         self.seeded = seed(self.charter)
+        # Windows, incidents and drills: the system page's charts and the incidents page.
+        self.monitored = seed_monitoring(self.charter, self.seeded)
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTER_")}

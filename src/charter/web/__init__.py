@@ -44,7 +44,9 @@ def mount(app: FastAPI, charter: Charter, *, home: Path | None = None) -> None:
     app.state.console = Console(charter, environment(), codec)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(docs.router)
+    # Documents first: POST /systems/NAME/evidence-pack is not one of the levers that
+    # actions' POST /systems/NAME/{action} would otherwise catch.
+    app.include_router(documents.router)
     app.include_router(actions.router)
     app.include_router(incident_pages.router)
-    app.include_router(documents.router)
     app.include_router(pages.router)
