@@ -166,7 +166,7 @@ class Server:
         self._wait()
 
     def _wait(self) -> None:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded 2-core CI runner takes ~30 s to import
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the server exited: {(self.home / 'server.log').read_text()}")
@@ -175,7 +175,7 @@ class Server:
                     return
             except httpx.HTTPError:
                 time.sleep(0.1)
-        raise RuntimeError("the server did not answer within 30 s")
+        raise RuntimeError("the server did not answer within 90 s")
 
     def stop(self) -> None:
         """Stop the process (this one only) and close its log."""
