@@ -166,3 +166,26 @@ def test_system_page_charts_the_contract_and_links_the_documents(
     assert drills_page.count('data-outcome="failed"') == 1
     incident = rita.get(f"/incidents/{ids['incident']}").text
     assert 'data-testid="incident-status">mitigated' in incident
+
+
+def test_every_new_page_follows_the_role_table(signed_in, charter, seeded) -> None:
+    """Each page answers 200 to the roles holding its permission and 403 to the others;
+    the navigation shows a link exactly when the page would open."""
+    from charter.domain.roles import Permission, Role, allowed
+    from tests.web.seed import USERS
+
+    incident_id = _open_incident(charter, seeded)
+    pages = {
+        "/incidents": Permission.MONITOR_READ,
+        f"/incidents/{incident_id}": Permission.MONITOR_READ,
+        "/drills": Permission.RELEASE_READ,
+        "/kpis": Permission.AUDIT_READ,
+    }
+    for user, role in {**USERS, "admin": "admin"}.items():
+        client, _ = signed_in(user)
+        nav = client.get("/").text
+        for path, permission in pages.items():
+            may = allowed(Role(role), permission)
+            assert client.get(path).status_code == (200 if may else 403), (user, path)
+            if "/incidents/" not in path:
+                assert (f'href="{path}"' in nav) == may, (user, path)

@@ -515,3 +515,19 @@ def list_drills(
             }
         )
     return rows
+
+
+def drill_targets(ctx: Context) -> list[str]:
+    """``SYSTEM@DIGEST`` of every release live in prod, by system: what ``charter drill
+    SYSTEM`` drills (one query, whatever the number of systems)."""
+    from charter.store.models import System
+
+    ctx.require(Permission.INTERVENE)
+    rows = ctx.session.execute(
+        select(System.name, Release.digest)
+        .join(Route, Route.system_id == System.id)
+        .join(Release, Release.id == Route.release_id)
+        .where(Route.environment == "prod")
+        .order_by(System.name)
+    )
+    return [f"{name}@{digest}" for name, digest in rows]

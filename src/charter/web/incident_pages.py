@@ -15,8 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from charter.domain.errors import BadInput
 from charter.domain.roles import Permission
-from charter.services import deployments, drills, incidents
-from charter.services import systems as system_service
+from charter.services import drills, incidents
 from charter.services.operations import runtime as ops
 from charter.web.console import ConsoleRoute, page
 
@@ -115,12 +114,7 @@ def drill_list(request: Request, system: Text = "") -> Response:
         rows = ops.list_drills(view.ctx, system=system or None, limit=200).items
         may_run = view.can(Permission.INTERVENE)
         # The live release of each deployed system: what `charter drill SYSTEM` drills.
-        targets = []
-        if may_run:
-            for found in system_service.list_systems(view.ctx, limit=500)[0]:
-                for route in deployments.routes_of(view.ctx, found):
-                    if route.environment == "prod":
-                        targets.append(f"{found.name}@{route.release.digest}")
+        targets = drills.drill_targets(view.ctx) if may_run else []
         return view.render(
             "drills.html",
             rows=rows,
