@@ -406,6 +406,14 @@ MATRIX: tuple[Case, ...] = (
     ),
     Case("GET", f"{P}/alerts", HUMANS, _plain(f"{P}/alerts"), "may not monitoring.read"),
     Case(
+        "GET",
+        f"{P}/alerts/{{alert_id}}",
+        HUMANS,
+        _plain(f"{P}/alerts/1"),
+        "may not monitoring.read",
+        strict=False,
+    ),
+    Case(
         "POST",
         f"{P}/alerts/channels",
         frozenset({"admin", "risk_engineer"}),

@@ -12,7 +12,8 @@ from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from tests.cli.test_cli import EXAMPLE, Cli
+from tests.cli_runner import Cli
+from tests.helpers import EXAMPLE
 
 GERMAN = Path(__file__).resolve().parents[1] / "data" / "german_credit.csv"
 RELEASE = """

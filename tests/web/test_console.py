@@ -394,3 +394,11 @@ def test_markup_in_incidents_alerts_and_postmortems_is_shown_as_text(signed_in, 
     auditor, _ = signed_in("audrey")  # the read-only postmortem, in a <pre>
     html = auditor.get(f"/incidents/{incident.id}").text
     assert SCRIPT not in html and escaped in html
+
+
+def test_the_alert_list_shows_each_alerts_runbook(signed_in) -> None:
+    client, _ = signed_in("audrey")
+    page = client.get("/alerts").text
+    # The seeded fraud model's accuracy alert carries the default performance runbook.
+    assert "Runbook: accuracy below its bound for fraud-score (prod)" in page
+    assert "$ charter rollback fraud-score --env prod" in page

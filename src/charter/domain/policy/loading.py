@@ -23,6 +23,7 @@ from charter.domain.policy.cel import (
 from charter.domain.policy.model import FORBIDDEN_APPROVER_ROLES, Control, Policy
 from charter.domain.policy.references import reference_problems
 from charter.domain.roles import Role
+from charter.domain.runbooks import runbook_problems
 from charter.domain.text import load_yaml_document
 
 
@@ -207,6 +208,7 @@ def _semantic_problems(
             if tier not in tiers:
                 problems.append((field, _unknown_tier(tier, tiers)))
     problems += _duplicates("environment", policy.environments, "environments")
+    problems += runbook_problems(policy.runbooks)
     return problems, typed
 
 
