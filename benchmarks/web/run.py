@@ -15,7 +15,8 @@ policy in force. Then it times, best and median of ``--repeat`` runs:
 2. the page's template alone, on that service's entries;
 3. ``GET /`` through the ASGI app in-process (session check, service, filters, render);
 4. ``GET /`` from the real uvicorn server on 127.0.0.1 (adds HTTP and the network stack),
-   and the same with a search (``?q=sys-9``) and a sort (``?sort=expiry``); for each,
+   and the same with a search (``?q=sys-9``) and a sort (``?sort=expiry``), then one
+   system's page, the incidents, the drills and the KPIs on the same portfolio; for each,
    also the time the server itself reports spending (its ``Server-Timing`` header).
 
 Wall times on a machine shared with other work include waiting for a core; the CPU
@@ -349,6 +350,11 @@ def over_http(
                 ("GET / over HTTP", "/"),
                 ("GET /?q=sys-9 over HTTP (search)", "/?q=sys-9"),
                 ("GET /?sort=expiry over HTTP (sort)", "/?sort=expiry"),
+                # The pages added with incidents, drills and KPIs, on the same portfolio.
+                ("GET /systems/sys-0000 over HTTP (system page)", "/systems/sys-0000"),
+                ("GET /incidents over HTTP", "/incidents"),
+                ("GET /drills over HTTP", "/drills"),
+                ("GET /kpis over HTTP", "/kpis"),
             ):
                 server: list[tuple[float, float]] = []
 

@@ -643,6 +643,21 @@ MATRIX: tuple[Case, ...] = (
         "may not deployment.intervene",
         strict=False,
     ),
+    Case(
+        "PUT",
+        f"{P}/incidents/{{incident_id}}/postmortem",
+        frozenset({"admin", "risk_engineer"}),
+        _with(f"{P}/incidents/1/postmortem", {"markdown": "# Postmortem"}),
+        "may not monitoring.alerts",
+        strict=False,
+    ),
+    Case(
+        "GET",
+        f"{P}/drills",
+        HUMANS,
+        _plain(f"{P}/drills"),
+        "may not release.read",
+    ),
 )
 
 

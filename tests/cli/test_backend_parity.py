@@ -469,6 +469,14 @@ def test_every_operation_prints_the_same_locally_and_remotely(worlds, tmp_path: 
     run("rita", "incident.show", incident_id=incident["id"])
     run("rita", "incident.list", system="chat", status=None, limit=10)
     run("rita", "incident.postmortem", incident_id=incident["id"])
+    run(
+        "rita",
+        "incident.postmortem_save",
+        incident_id=incident["id"],
+        markdown="# Postmortem\n\nRoot cause: a stale prompt.",
+    )
+    run("rita", "incident.postmortem", incident_id=incident["id"])
+    run("rita", "drill.list", system="chat", limit=10)
     run("rita", "incident.metrics", system=None)
     run.refused("rita", "incident.alert_ack", alert_id=999, note="")
     run.refused("rita", "incident.alert_resolve", alert_id=999, note="")

@@ -30,6 +30,7 @@ from charter.services.context import Charter
 from charter.store.db import Database
 from charter.store.migrate import upgrade
 from tests.web.seed import Seeded, seed
+from tests.web.seed_monitoring import seed_monitoring
 
 with warnings.catch_warnings():
     # Starlette warns at import when its TestClient finds `httpx` rather than `httpx2`.
@@ -141,6 +142,8 @@ class Server:
         upgrade(database)
         self.charter = Charter(database)
         self.seeded = seed(self.charter)
+        # Windows, incidents and drills: the system page's charts and the incidents page.
+        self.monitored = seed_monitoring(self.charter, self.seeded)
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTER_")}
@@ -163,7 +166,7 @@ class Server:
         self._wait()
 
     def _wait(self) -> None:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded 2-core CI runner takes ~30 s to import
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the server exited: {(self.home / 'server.log').read_text()}")
@@ -172,7 +175,7 @@ class Server:
                     return
             except httpx.HTTPError:
                 time.sleep(0.1)
-        raise RuntimeError("the server did not answer within 30 s")
+        raise RuntimeError("the server did not answer within 90 s")
 
     def stop(self) -> None:
         """Stop the process (this one only) and close its log."""

@@ -118,6 +118,8 @@ PACK: dict[str, Any] = {
         "max_days": {"high": 30, "limited": 90, "minimal": 180},
         "approver_roles": ["approver", "risk_engineer"],
     },
+    # A drift alert on a high-tier system kills it to its fallback (what drills exercise).
+    "interventions": {"rules": [{"tiers": ["high"], "monitors": ["drift"], "action": "kill"}]},
 }
 
 
@@ -131,7 +133,24 @@ class Seeded:
     credit_live_ref: str
 
 
-def manifest(label: str, model: str, prompt: str | None = None) -> ReleaseManifest:
+#: The credit model's live contract: hourly windows, so that a few hours of records
+#: (``tests/web/seed_monitoring.py``) give the system page its charts.
+CREDIT_CONTRACT: dict[str, Any] = {
+    "live": {
+        "window": "1h",
+        "min_sample": 50,
+        "open_after": 2,
+        "close_after": 2,
+        "monitors": ["performance", "drift", "fairness", "latency", "guardrails"],
+        "latency_p95_ms": "<= 120",
+        "block_rate": "<= 0.05",
+    }
+}
+
+
+def manifest(
+    label: str, model: str, prompt: str | None = None, contract: dict[str, Any] | None = None
+) -> ReleaseManifest:
     """A release with a model artifact (and a prompt for LLM systems)."""
     components: list[dict[str, Any]] = [
         {
@@ -143,9 +162,10 @@ def manifest(label: str, model: str, prompt: str | None = None) -> ReleaseManife
     ]
     if prompt is not None:
         components.append({"kind": "prompt", "name": "system", "text": prompt})
-    return ReleaseManifest.model_validate(
-        {"label": label, "components": components, "config": {"threshold": 0.5}}
-    )
+    body: dict[str, Any] = {"label": label, "components": components, "config": {"threshold": 0.5}}
+    if contract is not None:
+        body["contract"] = contract
+    return ReleaseManifest.model_validate(body)
 
 
 def approval(**overrides: Any) -> DecisionRequest:
@@ -215,7 +235,7 @@ def seed(charter: Charter) -> Seeded:
 
     # A high-tier model live on two approvals; its exception ends in 10 days.
     register("credit-limit", "credit", "Retail Credit Risk", "Sets credit limit increases")
-    credit_v1 = release("credit-limit", "v1", "credit-gbm")
+    credit_v1 = release("credit-limit", "v1", "credit-gbm", contract=CREDIT_CONTRACT)
     waive(credit_v1, 10)
     for approver in ("ann", "bob"):
         with act(approver) as ctx:

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from charter.domain.decisions import DecisionRequest
 from charter.domain.systems import IntakeFile
 from charter.domain.window_results import Breach
-from charter.services import alerts, decisions, deployments, releases, users
+from charter.services import alerts, decisions, deployments, incidents, releases, users
 from charter.services import systems as system_service
 from charter.store.models import Decision, Route, User
 from charter.web.session import COOKIE_NAME, SessionCodec
@@ -322,3 +322,63 @@ def test_api_docs_load_nothing_from_another_host(page: Any, server: Server, shot
     assert outside == []
     assert any(url.endswith("/api/v1/openapi.json") for url in requested)
     shots(page, "api-docs")
+
+
+def test_incident_timeline_steps_and_postmortem(page: Any, server: Server, shots: Any) -> None:
+    """The seeded fraud incident (mitigated) and a new one acknowledged and resolved from the
+    page, its postmortem edited and saved; then the drills, KPIs and the charts for the docs."""
+    with server.charter.act(server.seeded.tokens["rita"], write=True) as ctx:
+        opened = incidents.open_incident(
+            ctx, "support-assistant", "prod", "answers quote stale fees", note="from support"
+        )
+    browser_sign_in(page, server.seeded.tokens["rita"], "/incidents")
+    fraud = page.locator(f"tr[data-incident='{server.monitored['incident']}']")
+    assert "mitigated" in (fraud.text_content() or "")
+    expect(page.locator("[data-testid=incident-metrics]")).to_contain_text("MTTM")
+    shots(page, "incidents")
+    page.click(f"tr[data-incident='{opened.id}'] a >> nth=0")
+    page.wait_for_url(f"**/incidents/{opened.id}")
+    assert page.text_content("[data-testid=incident-status]") == "open"
+    page.fill("form.steps input[name=note]", "looking at the prompt")
+    page.click("form.steps button[value=acknowledged]")
+    expect(page.locator(".flash.ok")).to_contain_text("acknowledged")
+    assert page.text_content("[data-testid=incident-status]") == "acknowledged"
+    assert page.locator("form.steps button[value=acknowledged]").count() == 0
+    page.fill(
+        "form.postmortem textarea", "# Postmortem\n\nRoot cause: a fee table cached for a week."
+    )
+    page.click("form.postmortem button")
+    expect(page.locator(".flash.ok")).to_contain_text("postmortem")
+    assert "fee table cached" in page.input_value("form.postmortem textarea")
+    page.click("form.steps button[value=resolved]")
+    assert page.text_content("[data-testid=incident-status]") == "resolved"
+    assert page.locator("[data-testid=timeline] .stamp.done").count() == 4  # no breach start
+    shots(page, "incident")
+    page.goto("/drills")
+    assert page.locator("[data-outcome=passed]").count() >= 1
+    shots(page, "drills")
+    page.goto("/kpis")
+    expect(page.locator("tr[data-kpi=validated_fallback_share]")).to_be_visible()
+    shots(page, "kpis")
+    page.goto("/systems/credit-limit")
+    charts = page.locator("[data-testid=charts-prod] svg")
+    assert charts.count() >= 3 and charts.first.is_visible()
+    page.locator("[data-testid=charts-prod]").scroll_into_view_if_needed()
+    shots(page, "system-monitoring")
+    assert page.errors == []
+
+
+def test_markup_in_an_incident_is_text_in_the_browser(page: Any, server: Server) -> None:
+    with server.charter.act(server.seeded.tokens["rita"], write=True) as ctx:
+        opened = incidents.open_incident(ctx, "doc-search", "prod", SCRIPT, note=IMAGE)
+        incidents.save_postmortem(ctx, opened.id, SCRIPT + IMAGE)
+    browser_sign_in(page, server.seeded.tokens["audrey"], f"/incidents/{opened.id}")
+    assert page.text_content("[data-testid=incident-title]") == SCRIPT
+    assert page.text_content("[data-testid=postmortem]") == SCRIPT + IMAGE
+    assert IMAGE in (page.text_content("[data-testid=timeline] + table") or "")
+    for path in (f"/incidents/{opened.id}", "/incidents"):
+        page.goto(path)
+        assert page.evaluate("window.__pwned") is None, path
+        assert page.locator("img[src=x]").count() == 0, path
+        assert page.locator("script:not([src])").count() == 0, path
+    assert page.errors == []

@@ -286,8 +286,9 @@ def test_htmx_gets_the_table_alone_and_filters_apply(signed_in) -> None:
 
 def test_placeholders_say_what_is_missing(signed_in) -> None:
     client, _ = signed_in("rita")
-    page = client.get("/more/incidents")
+    page = client.get("/more/risks")
     assert page.status_code == 200 and "Not available yet" in page.text
+    assert client.get("/more/incidents").status_code == 404  # a real page now
     assert client.get("/more/nothing").status_code == 404
 
 
@@ -327,6 +328,72 @@ def test_vendored_assets_ship_with_their_licences_and_in_the_wheel() -> None:
 def test_static_files_are_served(client, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 200 and len(response.content) > 1000
+
+
+def test_new_forms_refuse_missing_forged_or_expired_sessions(signed_in, charter, seeded, clock):
+    from charter.services import incidents
+
+    with charter.act(seeded.tokens["rita"], write=True) as ctx:
+        incident_id = incidents.open_incident(ctx, "credit-limit", "prod", "slow answers").id
+    client, csrf = signed_in("rita")
+    before = audit_count(charter)
+    forms = (
+        (f"/incidents/{incident_id}/step", {"step": "resolved"}),
+        (f"/incidents/{incident_id}/postmortem", {"markdown": "# mine"}),
+        ("/drills", {"ref": seeded.credit_live_ref, "scenario": "drift"}),
+        ("/systems/credit-limit/evidence-pack", {}),
+    )
+    for url, body in forms:
+        assert client.post(url, data=body).status_code == 403, url
+        forged = client.post(url, data={**body, "csrf_token": csrf[:-2] + "xx"})
+        assert forged.status_code == 403 and "does not match" in forged.text, url
+    clock.advance(hours=9)
+    cookie = client.cookies.get("charter_session")
+    for url, body in forms:
+        client.cookies.set("charter_session", cookie)  # the first redirect deleted it
+        expired = client.post(url, data={**body, "csrf_token": csrf}, follow_redirects=False)
+        assert expired.status_code == 303, url
+        assert "reason=expired" in expired.headers["location"], url
+    assert audit_count(charter) == before
+
+
+def test_markup_in_incidents_alerts_and_postmortems_is_shown_as_text(signed_in, charter, seeded):
+    from charter.domain.window_results import Breach
+    from charter.services import alerts, incidents
+
+    escaped = "&lt;script&gt;alert(&#39;owned&#39;)&lt;/script&gt;"
+    with charter.act(seeded.tokens["rita"], write=True) as ctx:
+        route = next(
+            r for r in ctx.session.scalars(select(Route)) if r.system.name == "churn-forecast"
+        )
+        breach = Breach(
+            monitor="latency",
+            subject=SCRIPT,
+            severity="warning",
+            value=1,
+            bound="<= 0",
+            n=9,
+            breached=True,
+        )
+        alert = alerts.open_alert(ctx, route, "probe", breach, ctx.now(), {"start": "", "end": ""})
+        incident = incidents.open_incident(
+            ctx, "churn-forecast", "prod", SCRIPT, note=SCRIPT, alert_id=alert.id
+        )
+    client, csrf = signed_in("rita")
+    client.post(
+        f"/incidents/{incident.id}/postmortem", data={"markdown": SCRIPT, "csrf_token": csrf}
+    )
+    client.post(
+        f"/incidents/{incident.id}/step",
+        data={"step": "acknowledged", "note": SCRIPT, "csrf_token": csrf},
+    )
+    for path in ("/incidents", f"/incidents/{incident.id}", "/alerts", "/systems/churn-forecast"):
+        html = client.get(path).text
+        assert SCRIPT not in html, path
+        assert escaped in html, path
+    auditor, _ = signed_in("audrey")  # the read-only postmortem, in a <pre>
+    html = auditor.get(f"/incidents/{incident.id}").text
+    assert SCRIPT not in html and escaped in html
 
 
 def test_the_alert_list_shows_each_alerts_runbook(signed_in) -> None:

@@ -16,12 +16,14 @@ from charter.services.operations import runtime as ops
 from charter.services.views.runtime import (
     AlertActionView,
     AttestationView,
+    DrillList,
     DrillView,
     IncidentList,
     IncidentMetricsView,
     IncidentView,
     InterventionList,
     PostmortemView,
+    SavedPostmortemView,
     TraceBatchView,
     TraceView,
 )
@@ -170,6 +172,21 @@ def postmortem(incident_id: RecordId, charter: CharterDep, actor: ActorDep) -> P
     return perform(charter, actor, ops.postmortem, incident_id)
 
 
+class PostmortemBody(BaseModel):
+    """A postmortem written by a person (Markdown)."""
+
+    model_config = ConfigDict(extra="forbid")
+    markdown: str = Field(min_length=1, max_length=100_000)
+
+
+@router.put("/incidents/{incident_id}/postmortem", tags=["incidents"])
+def save_postmortem(
+    incident_id: RecordId, body: PostmortemBody, charter: CharterDep, actor: ActorDep
+) -> SavedPostmortemView:
+    """Store a postmortem written by a person (every revision is kept in the timeline)."""
+    return perform(charter, actor, ops.save_postmortem, incident_id, body.markdown)
+
+
 @router.post("/incidents/{incident_id}/ack", tags=["incidents"])
 def ack_incident(
     incident_id: RecordId, body: NoteBody, charter: CharterDep, actor: ActorDep
@@ -238,3 +255,14 @@ def run_drill(
 ) -> DrillView:
     """Run a drill of the release in the sandbox environment (stored as evidence)."""
     return perform(charter, actor, ops.run_drill, f"{name}@{digest}", body.scenario)
+
+
+@router.get("/drills", tags=["incidents"])
+def list_drills(
+    charter: CharterDep,
+    actor: ActorDep,
+    system: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> DrillList:
+    """Drills run, newest first, with their outcome."""
+    return perform(charter, actor, ops.list_drills, system, limit)

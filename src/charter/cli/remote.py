@@ -148,11 +148,15 @@ ROUTES: dict[str, Http] = {
     "incident.mitigate": Http("POST", "/incidents/{incident_id}/mitigate", body=("note",)),
     "incident.resolve": Http("POST", "/incidents/{incident_id}/resolve", body=("note",)),
     "incident.postmortem": Http("GET", "/incidents/{incident_id}/postmortem"),
+    "incident.postmortem_save": Http(
+        "PUT", "/incidents/{incident_id}/postmortem", body=("markdown",)
+    ),
     "incident.metrics": Http("GET", "/incidents/metrics", query=("system",)),
     "incident.alert_ack": Http("POST", "/alerts/{alert_id}/ack", body=("note",)),
     "incident.alert_resolve": Http("POST", "/alerts/{alert_id}/resolve", body=("note",)),
     "intervention.list": Http("GET", "/interventions", query=("system", "limit")),
     "drill.run": Http("POST", "/{ref}/drills", body=("scenario",)),
+    "drill.list": Http("GET", "/drills", query=("system", "limit")),
     "card.show": Http("GET", "/systems/{system}/card", query=("release", "snapshot")),
     "card.history": Http("GET", "/systems/{system}/card/history", query=("limit",)),
     "pack.export": Http(

@@ -201,8 +201,23 @@ def incident_resolve(incident_id: IncidentArg, note: NoteOpt = "", fmt: FormatOp
 def incident_postmortem(
     incident_id: IncidentArg,
     out: Annotated[Path | None, typer.Option(help="Write the Markdown here.")] = None,
+    save: Annotated[
+        Path | None,
+        typer.Option(help="Store this Markdown file as the incident's postmortem."),
+    ] = None,
 ) -> None:
-    """A Markdown postmortem drafted from the incident's timeline."""
+    """The incident's postmortem: the newest one saved, else a Markdown draft from its
+    timeline. With --save FILE, store FILE as the postmortem (each revision is kept)."""
+    if save is not None:
+        from charter.domain.errors import BadInput
+
+        try:
+            text = save.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInput(f"cannot read {str(save)!r}: {exc}") from None
+        saved = backend().call("incident.postmortem_save", incident_id=incident_id, markdown=text)
+        render.line(f"saved the postmortem of incident #{incident_id} ({saved['at']})")
+        return
     markdown = backend().call("incident.postmortem", incident_id=incident_id)["markdown"]
     if out is None:
         typer.echo(markdown)
@@ -322,8 +337,23 @@ def drill(
         str, typer.Option(help="drift, fairness, performance, abuse or outage.")
     ] = "drift",
     fmt: FormatOpt = "text",
+    history: Annotated[
+        bool, typer.Option("--history", help="List the system's drills instead of running one.")
+    ] = False,
 ) -> None:
     """Run a drill in the sandbox environment; exit 1 when it fails. Stored as evidence."""
+    if history:
+        listed = backend().call("drill.list", system=ref.split("@")[0], limit=100)
+        if check_format(fmt) == "json":
+            render.emit_json(listed)
+            return
+        render.table(
+            f"Drills of {ref.split('@')[0]}",
+            listed["items"],
+            ["evidence_id", "recorded_at", "scenario", "passed", "release"],
+            None,
+        )
+        return
     if "@" not in ref:
         route = backend().call("route.show", system=ref, environment="prod")
         ref = route["release"]

@@ -480,3 +480,54 @@ def find_drill(ctx: Context, evidence_id: int) -> dict[str, Any]:
     if row is None or row.suite != SUITE:
         raise NotFound(f"drill #{evidence_id} does not exist")
     return json.loads(row.result)  # type: ignore[no-any-return]
+
+
+def list_drills(
+    ctx: Context, *, system: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Drills run, newest first: the stored result of each with its evidence id and time."""
+    from charter.services.systems import find_system
+
+    ctx.require(Permission.RELEASE_READ)
+    query = (
+        select(Evidence)
+        .join(Release, Release.id == Evidence.release_id)
+        .where(Evidence.suite == SUITE)
+        .order_by(Evidence.id.desc())
+        .limit(max(1, min(limit, 1000)))
+    )
+    if system is not None:
+        query = query.where(Release.system_id == find_system(ctx, system).id)
+    rows = []
+    for row in ctx.session.scalars(query):
+        result = json.loads(row.result)
+        rows.append(
+            {
+                "evidence_id": row.id,
+                "system": row.release.system.name,
+                "release": result.get("release"),
+                "scenario": result.get("scenario"),
+                "passed": row.passed,
+                "started_at": result.get("started_at"),
+                "recorded_at": row.created_at.isoformat(),
+                "steps": result.get("steps") or {},
+                "bounds": row.bounds,
+            }
+        )
+    return rows
+
+
+def drill_targets(ctx: Context) -> list[str]:
+    """``SYSTEM@DIGEST`` of every release live in prod, by system: what ``charter drill
+    SYSTEM`` drills (one query, whatever the number of systems)."""
+    from charter.store.models import System
+
+    ctx.require(Permission.INTERVENE)
+    rows = ctx.session.execute(
+        select(System.name, Release.digest)
+        .join(Route, Route.system_id == System.id)
+        .join(Release, Release.id == Route.release_id)
+        .where(Route.environment == "prod")
+        .order_by(System.name)
+    )
+    return [f"{name}@{digest}" for name, digest in rows]

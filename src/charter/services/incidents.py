@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import statistics
 from datetime import datetime
+from hashlib import sha256
 from typing import Any
 
 from sqlalchemy import select
@@ -354,7 +355,74 @@ def open_count(ctx: Context, system_id: int, environment: str | None = None) -> 
     return len(list(ctx.session.scalars(query)))
 
 
+#: The timeline entry that stores a postmortem written by a person (its note is the text).
+POSTMORTEM = "postmortem"
+MAX_POSTMORTEM_CHARS = 100_000
+
+
+def saved_postmortem(ctx: Context, incident_id: int) -> dict[str, Any] | None:
+    """The newest postmortem a person saved for the incident (text, by, at), or None."""
+    ctx.require(Permission.MONITOR_READ)
+    find_incident(ctx, incident_id)
+    event = ctx.session.scalar(
+        select(IncidentEvent)
+        .where(IncidentEvent.incident_id == incident_id, IncidentEvent.kind == POSTMORTEM)
+        .order_by(IncidentEvent.id.desc())
+        .limit(1)
+    )
+    if event is None:
+        return None
+    return {"markdown": event.note, "by": event.actor, "at": event.at.isoformat()}
+
+
+def save_postmortem(ctx: Context, incident_id: int, markdown: str) -> dict[str, Any]:
+    """Store a postmortem written (or edited from the draft) by a person.
+
+    Kept as a timeline entry: every revision stays, the newest is the postmortem, and each
+    save is audited with the text's digest (the text itself is in the timeline).
+    """
+    ctx.require(Permission.ALERT_MANAGE)
+    incident = find_incident(ctx, incident_id)
+    text = markdown.replace("\r\n", "\n").strip()
+    if not text:
+        raise BadInput("a postmortem cannot be empty", location="markdown")
+    if len(text) > MAX_POSTMORTEM_CHARS:
+        raise BadInput(
+            f"a postmortem is at most {MAX_POSTMORTEM_CHARS} characters", location="markdown"
+        )
+    digest = sha256(text.encode("utf-8")).hexdigest()
+    revision = 1 + len(
+        list(
+            ctx.session.scalars(
+                select(IncidentEvent.id).where(
+                    IncidentEvent.incident_id == incident.id, IncidentEvent.kind == POSTMORTEM
+                )
+            )
+        )
+    )
+    _event(ctx, incident, POSTMORTEM, text, sha256=digest, revision=revision)
+    audit.record(
+        ctx,
+        "incident.postmortem",
+        "incident",
+        str(incident.id),
+        {"sha256": digest, "revision": revision, "chars": len(text)},
+    )
+    saved = saved_postmortem(ctx, incident_id)
+    assert saved is not None
+    return saved
+
+
 def postmortem(ctx: Context, incident_id: int) -> str:
+    """The incident's postmortem: the newest one a person saved, else a Markdown draft
+    from the incident's records and timeline."""
+    saved = saved_postmortem(ctx, incident_id)
+    if saved is not None:
+        return str(saved["markdown"])
+    return draft_postmortem(ctx, incident_id)
+
+
+def draft_postmortem(ctx: Context, incident_id: int) -> str:
     """A Markdown postmortem drafted from the incident's records and timeline."""
     view = show(ctx, incident_id)
 
@@ -378,6 +446,8 @@ def postmortem(ctx: Context, incident_id: int) -> str:
         "|---|---|---|---|",
     ]
     for event in view["timeline"]:
+        if event["kind"] == POSTMORTEM:
+            continue
         note = str(event["note"]).replace("|", "\\|").replace("\n", " ")
         lines.append(f"| {event['at']} | {event['kind']} | {event['actor']} | {note} |")
     links = view["links"] or {}

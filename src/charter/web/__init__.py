@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from charter.services.context import Charter
 from charter.settings import charter_home
-from charter.web import actions, docs, pages
+from charter.web import actions, docs, documents, incident_pages, pages
 from charter.web.console import Console
 from charter.web.render import environment
 from charter.web.session import SessionCodec, lifetime_hours, load_key
@@ -44,5 +44,9 @@ def mount(app: FastAPI, charter: Charter, *, home: Path | None = None) -> None:
     app.state.console = Console(charter, environment(), codec)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(docs.router)
+    # Documents first: POST /systems/NAME/evidence-pack is not one of the levers that
+    # actions' POST /systems/NAME/{action} would otherwise catch.
+    app.include_router(documents.router)
     app.include_router(actions.router)
+    app.include_router(incident_pages.router)
     app.include_router(pages.router)

@@ -11,9 +11,11 @@ from charter.domain.roles import Permission
 from charter.services import (
     alerts,
     approval_queue,
+    attestation,
     audit,
     decisions,
     deployments,
+    drills,
     exceptions,
     signals_view,
 )
@@ -21,6 +23,7 @@ from charter.services import releases as release_service
 from charter.services import systems as system_service
 from charter.services.views import AuditEventView, AuditVerifyView
 from charter.web.console import ConsoleRoute, page
+from charter.web.monitoring_view import monitoring_section
 from charter.web.portfolio import Filters, portfolio_view
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -30,11 +33,10 @@ Name = Annotated[str, Path(min_length=1, max_length=200)]
 AUDIT_PAGE = 50
 #: Not built yet: their services do not exist. Named here so the navigation shows them.
 PLACEHOLDERS = {
-    "incidents": ("Incidents", "incident timelines (detected, acknowledged, mitigated, resolved)"),
-    "drills": ("Drills", "fallback drills and their results"),
     "risks": ("Risk register", "the risk register"),
-    "kpis": ("KPIs", "governance KPIs per period"),
 }
+#: Windows per environment on the system page's charts (as many as the card shows).
+CHART_WINDOWS = 24
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -59,15 +61,26 @@ def system(request: Request, name: Name) -> Response:
     with page(request) as view:
         ctx = view.ctx
         found = system_service.get_system(ctx, name)
+        every = deployments.routes_of(ctx, found)
+        # The drill sandbox is the drills' own (and no environment the policy declares):
+        # shown apart, with no levers or charts.
+        sandbox = [r for r in every if r.environment == drills.SANDBOX]
         routes = [
             deployments.route_view(ctx, name, route.environment)
-            for route in deployments.routes_of(ctx, found)
+            for route in every
+            if route.environment != drills.SANDBOX
         ]
-        # The newest closed window per environment: its signals and each bound's verdict.
+        # Per environment: the newest closed windows (the newest one's signals and each
+        # bound's verdict; all of them for the charts), and what serving processes attest.
         latest: dict[str, dict[str, Any] | None] = {}
+        monitoring: dict[str, dict[str, Any]] = {}
+        attested: dict[str, dict[str, Any]] = {}
         for env in routes:
-            newest = signals_view.windows(ctx, name, env["environment"], limit=1)
-            latest[env["environment"]] = newest[0] if newest else None
+            environment = env["environment"]
+            recent = signals_view.windows(ctx, name, environment, limit=CHART_WINDOWS)
+            latest[environment] = recent[0] if recent else None
+            monitoring[environment] = monitoring_section(recent)
+            attested[environment] = attestation.route_extras(ctx, name, environment)
         rows, release_total = release_service.list_releases(ctx, name, limit=20)
         release_rows = [
             {"release": r, "approvals": decisions.approval_states(ctx, r)} for r in rows
@@ -79,7 +92,10 @@ def system(request: Request, name: Name) -> Response:
             system=found,
             assessment=system_service.assessment_of(ctx, found),
             routes=routes,
+            sandbox=sandbox,
             latest=latest,
+            monitoring=monitoring,
+            attested=attested,
             releases=release_rows,
             release_total=release_total,
             decisions=decision_rows,

@@ -62,6 +62,37 @@ def number(value: float | None, digits: int = 3) -> str:
     return "—" if value is None else f"{value:.{digits}g}"
 
 
+def duration(seconds: float | None) -> str:
+    """A duration in seconds as a person reads it (``4.9 s``, ``12 min``, ``3 h 2 min``)."""
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes = seconds / 60
+    if minutes < 90:
+        return f"{minutes:.0f} min"
+    hours, rest = divmod(round(minutes), 60)
+    if hours < 48:
+        return f"{hours} h {rest} min"
+    return f"{hours / 24:.1f} days"
+
+
+#: The main navigation: (path, label, the permission that shows the link, or None for all).
+#: A new page adds its entry here; its route decides access, the link only follows it.
+NAVIGATION: tuple[tuple[str, str, str | None], ...] = (
+    ("/", "Portfolio", None),
+    ("/approvals", "Approvals", None),
+    ("/exceptions", "Exceptions", None),
+    ("/alerts", "Alerts", None),
+    ("/incidents", "Incidents", "monitoring.read"),
+    ("/drills", "Drills", "release.read"),
+    ("/audit", "Audit", "audit.read"),
+    ("/kpis", "KPIs", "audit.read"),
+)
+#: Pages whose services do not exist yet: shown after the others, each says so.
+LATER: tuple[tuple[str, str], ...] = (("/more/risks", "Risks"),)
+
+
 def pretty(value: Any) -> str:
     """JSON, indented, for payloads shown in <pre> (escaped by autoescape like all text)."""
     return json.dumps(value, indent=2, sort_keys=True, default=str)
@@ -154,6 +185,7 @@ def environment() -> jinja2.Environment:
         number=number,
         pretty=pretty,
         state_light=light_of_state,
+        duration=duration,
     )
-    env.globals.update(signal_lights=signal_lights)
+    env.globals.update(signal_lights=signal_lights, navigation=NAVIGATION, later=LATER)
     return env

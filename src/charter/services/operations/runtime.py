@@ -10,6 +10,8 @@ from charter.services.operations import operation
 from charter.services.views.runtime import (
     AlertActionView,
     AttestationView,
+    DrillList,
+    DrillRunView,
     DrillView,
     IncidentList,
     IncidentMetricsView,
@@ -17,6 +19,7 @@ from charter.services.views.runtime import (
     InterventionList,
     InterventionView,
     PostmortemView,
+    SavedPostmortemView,
     TraceBatchView,
     TraceView,
 )
@@ -145,3 +148,17 @@ def list_interventions(
 def run_drill(ctx: Context, ref: str, scenario: str) -> DrillView:
     """Run a drill of a release in the sandbox environment; stored as fallback-drill evidence."""
     return DrillView.model_validate(drills.run_drill(ctx, ref, scenario))
+
+
+@operation("incident.postmortem_save", write=True)
+def save_postmortem(ctx: Context, incident_id: int, markdown: str) -> SavedPostmortemView:
+    """Store a postmortem written by a person (each save kept in the timeline)."""
+    saved = incidents.save_postmortem(ctx, incident_id, markdown)
+    return SavedPostmortemView(incident_id=incident_id, **saved)
+
+
+@operation("drill.list", write=False)
+def list_drills(ctx: Context, system: str | None = None, limit: int = 100) -> DrillList:
+    """Drills run, newest first, with their outcome."""
+    rows = drills.list_drills(ctx, system=system, limit=limit)
+    return DrillList(items=[DrillRunView.model_validate(r) for r in rows])

@@ -150,3 +150,32 @@ class DrillView(View):
     steps: dict[str, Any]
     evidence_id: int | None
     notes: list[str]
+
+
+class SavedPostmortemView(View):
+    """A postmortem a person saved: the text, who saved it and when."""
+
+    incident_id: int
+    markdown: str
+    by: str
+    at: str
+
+
+class DrillRunView(View):
+    """One drill run as stored: scenario, outcome, steps, evidence id."""
+
+    evidence_id: int
+    system: str
+    release: str | None
+    scenario: str | None
+    passed: bool
+    started_at: str | None
+    recorded_at: str
+    steps: dict[str, Any]
+    bounds: list[dict[str, Any]]
+
+
+class DrillList(View):
+    """Drills run, newest first."""
+
+    items: list[DrillRunView]
