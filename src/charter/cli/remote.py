@@ -105,6 +105,12 @@ ROUTES: dict[str, Http] = {
     "labels.log": Http(
         "POST", "/systems/{system}/labels", query=("environment:env",), body=("batch_id", "labels")
     ),
+    "profiles.log": Http(
+        "POST",
+        "/systems/{system}/profiles",
+        query=("environment:env", "release"),
+        body=("batch_id", "document"),
+    ),
     "alert.list": Http("GET", "/alerts", query=("open_only:open", "system", *PAGE)),
     "channel.add": Http(
         "POST", "/alerts/channels", body=("name", "kind", "url", "secret", "system", "min_severity")

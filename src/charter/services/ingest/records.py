@@ -53,7 +53,7 @@ from charter.store.monitoring_models import InferenceIndex, MonitorState, Observ
 _DIGEST = re.compile(r"^[0-9a-f]{7,64}$")
 
 
-def _live_digest(ctx: Context, system: System, environment: str) -> str:
+def live_digest(ctx: Context, system: System, environment: str) -> str:
     """The digest of the release live in ``environment``: the default for records."""
     digest = ctx.session.scalar(
         select(Release.digest)
@@ -68,7 +68,7 @@ def _live_digest(ctx: Context, system: System, environment: str) -> str:
     return digest
 
 
-def _resolve(ctx: Context, system: System, digest: Any) -> Release:
+def resolve_release(ctx: Context, system: System, digest: Any) -> Release:
     """A release of ``system`` from its digest or a unique prefix of it (7+ characters)."""
     text = str(digest).removeprefix("sha256:").lower() if isinstance(digest, str) else ""
     if not _DIGEST.match(text):
@@ -96,14 +96,14 @@ def _releases(
     environment; digests may be unique prefixes.
     """
     if "release" not in frame.columns or frame["release"].isna().any():
-        fallback = default if default is not None else _live_digest(ctx, system, environment)
+        fallback = default if default is not None else live_digest(ctx, system, environment)
         if "release" not in frame.columns:
             frame["release"] = fallback
         else:
             frame["release"] = frame["release"].fillna(fallback)
     found: dict[str, tuple[Release, ReferenceProfile, list[str]]] = {}
     for digest in frame["release"].unique().tolist():
-        release = _resolve(ctx, system, digest)
+        release = resolve_release(ctx, system, digest)
         reference = current_reference(ctx, release)
         if reference is None:
             raise BadInput(
