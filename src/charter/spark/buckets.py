@@ -33,6 +33,7 @@ from charter.monitoring import (
     profile_window,
     signal_counts,
 )
+from charter.monitoring.grouped import group_codes, profile_groups
 
 PROFILES_FORMAT = "charter.monitoring.profiles"
 PROFILES_VERSION = 1
@@ -204,13 +205,17 @@ def _latency(series: pd.Series) -> np.ndarray:
     return values
 
 
-def _signals(part: pd.DataFrame) -> dict[str, Any]:
+def _signal_arrays(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     nothing = np.full(len(part), np.nan)
     latency = _latency(part["latency_ms"]) if "latency_ms" in part else nothing
     blocked = _flags(part["blocked"], "blocked") if "blocked" in part else nothing
     fallback = (
         _flags(part["fallback_used"], "fallback_used") if "fallback_used" in part else nothing
     )
+    return latency, blocked, fallback
+
+
+def _signals(latency: np.ndarray, blocked: np.ndarray, fallback: np.ndarray) -> dict[str, Any]:
     counts = signal_counts.count_signals(latency, blocked, fallback)
     return signal_counts.merge_signals(signal_counts.empty_signals(), counts)
 
@@ -239,24 +244,48 @@ def profile_part(
         labelled = int(has_label.sum())
         if labelled:
             labels = profile_window(reference, part.loc[has_label])
-    return BucketProfile(start, len(part), labelled, profile, labels, _signals(part), event_max)
+    signals = _signals(*_signal_arrays(part))
+    return BucketProfile(start, len(part), labelled, profile, labels, signals, event_max)
 
 
 def profile_rows(
     reference: ReferenceProfile, frame: pd.DataFrame, *, timestamp: str = "timestamp"
 ) -> dict[datetime, BucketProfile]:
-    """Hourly bucket profiles of a frame of inference records (the single-process path)."""
+    """Hourly bucket profiles of a frame of inference records (the single-process path).
+
+    The hours are profiled in one pass (:func:`charter.monitoring.grouped.profile_groups`),
+    each equal to :func:`profile_part` of that hour's rows."""
     if timestamp not in frame.columns:
         raise BadInput(f"the records need a {timestamp!r} column", location=timestamp)
     frame = prepare(reference, frame.reset_index(drop=True))
     moments = event_moments(frame[timestamp])
+    codes, uniques = group_codes(moments.dt.floor("h"))
+    n = len(uniques)
+    columns = list(dict.fromkeys([*reference.monitored, *filter(None, [reference.cohort])]))
+    profiles = profile_groups(reference, frame[columns], codes, n)
+    labels: dict[int, WindowProfile] = {}
+    label = reference.label
+    if label and label in frame.columns:
+        has_label = frame[label].notna().to_numpy()
+        if has_label.any():
+            present, local = np.unique(codes[has_label], return_inverse=True)
+            found = profile_groups(reference, frame.loc[has_label], local, len(present))
+            labels = dict(zip(present.tolist(), found, strict=True))
+    latency, blocked, fallback = _signal_arrays(frame)
     result: dict[datetime, BucketProfile] = {}
-    codes, uniques = pd.factorize(moments.dt.floor("h"), sort=True)
-    for code, hour in enumerate(uniques):
-        mask = codes == code
-        part = frame.loc[mask].reset_index(drop=True)
-        start = pd.Timestamp(hour).to_pydatetime()
-        result[start] = profile_part(reference, start, part, _event_max(start, moments[mask]))
+    for g, hour in enumerate(uniques):
+        index = np.flatnonzero(codes == g)
+        start = _utc(pd.Timestamp(hour).to_pydatetime())
+        found_labels = labels.get(g)
+        result[start] = BucketProfile(
+            start,
+            len(index),
+            0 if found_labels is None else found_labels.rows,
+            profiles[g],
+            found_labels,
+            _signals(latency[index], blocked[index], fallback[index]),
+            _event_max(start, moments.iloc[index]),
+        )
     return result
 
 
