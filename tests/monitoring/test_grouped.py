@@ -43,7 +43,7 @@ def test_binary_with_cohort_and_messy_values(rng: np.random.Generator) -> None:
         label="label",
         cohort="region",
     )
-    data = _binary(rng, 1_500)
+    data = _binary(rng, 800)
     data["age"] = data["age"].astype(object)
     data.loc[::17, "age"] = "n/a"  # type errors in a numeric column
     data.loc[::13, "income"] = np.nan
@@ -52,13 +52,13 @@ def test_binary_with_cohort_and_messy_values(rng: np.random.Generator) -> None:
     data.loc[::19, "region"] = None
     data.loc[::7, "label"] = np.nan  # unlabelled rows
     data.loc[3, "score"] = np.nan
-    codes = rng.integers(0, 40, len(data))
+    codes = rng.integers(0, 20, len(data))
     codes[codes == 7] = 8  # a group with no rows
-    assert _grouped(reference, data, codes, 40) == _each(reference, data, codes, 40)
+    assert _grouped(reference, data, codes, 20) == _each(reference, data, codes, 20)
     # Without the label column (labels arrive later) and with one row per group.
-    unlabelled = data.drop(columns=["label"]).iloc[:60]
-    codes = np.arange(60)
-    assert _grouped(reference, unlabelled, codes, 60) == _each(reference, unlabelled, codes, 60)
+    unlabelled = data.drop(columns=["label"]).iloc[:30]
+    codes = np.arange(30)
+    assert _grouped(reference, unlabelled, codes, 30) == _each(reference, unlabelled, codes, 30)
 
 
 def test_multiclass_and_merging(rng: np.random.Generator) -> None:

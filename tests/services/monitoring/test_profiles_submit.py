@@ -60,7 +60,7 @@ def stored(charter, environment: str) -> list[tuple]:  # type: ignore[no-untyped
 def test_profiles_equal_rows_per_environment_and_event_time(
     act, live_small, rng_frame, small_profile, charter, service_actor
 ) -> None:
-    rows = stamped(rng_frame, DAY0, timedelta(seconds=97))  # ~54 hours
+    rows = stamped(rng_frame.iloc[:400], DAY0, timedelta(seconds=490))  # ~54 hours
     with act("service") as ctx:
         ingest.ingest_records(ctx, "credit-limit", "prod", "rows", rows, release=live_small)
     document = profiles_document(small_profile, profile_rows(small_profile, rows))
@@ -72,7 +72,7 @@ def test_profiles_equal_rows_per_environment_and_event_time(
     assert (first.duplicate, again.duplicate, dev.duplicate) == (False, True, False)
     assert first.model_dump()["accepted"] == len(rows) == dev.model_dump()["accepted"]
     by_rows = stored(charter, "prod")
-    assert len(by_rows) == first.model_dump()["buckets"] == 54
+    assert len(by_rows) == first.model_dump()["buckets"] == 55
     # Rows and profiles store the same buckets, byte for byte, down to the event times.
     assert stored(charter, "staging") == by_rows == stored(charter, "dev")
 
@@ -134,7 +134,7 @@ def test_refusals_write_nothing(act, live_small, rng_frame, small_profile, chart
 
 
 def test_split_document_is_deterministic_and_bounded(rng_frame, small_profile) -> None:
-    rows = stamped(rng_frame.iloc[:400], DAY0, timedelta(minutes=10))
+    rows = stamped(rng_frame.iloc[:134], DAY0, timedelta(minutes=30))
     document = profiles_document(small_profile, profile_rows(small_profile, rows))
     parts = split_document(document, max_buckets=20)
     assert [len(p["buckets"]) for p in parts] == [20, 20, 20, 7]
@@ -149,7 +149,7 @@ def test_split_document_is_deterministic_and_bounded(rng_frame, small_profile) -
 def test_submit_profiles_and_cli_through_a_real_server(
     tmp_path: Path, act, live_small, rng_frame, small_profile, charter, tokens, database_url
 ) -> None:
-    rows = stamped(rng_frame, DAY0, timedelta(seconds=97))
+    rows = stamped(rng_frame.iloc[:600], DAY0, timedelta(seconds=120))  # 20 hours
     with act("service") as ctx:
         ingest.ingest_records(ctx, "credit-limit", "prod", "rows", rows, release=live_small)
     document = profiles_document(
@@ -159,7 +159,7 @@ def test_submit_profiles_and_cli_through_a_real_server(
     try:
         kwargs = {"system": "credit-limit", "url": server.url, "token": tokens["service"]}
         sent = submit_profiles(document, environment="staging", **kwargs)
-        assert (sent["batches"], sent["buckets"], sent["accepted"]) == (1, 54, len(rows))
+        assert (sent["batches"], sent["buckets"], sent["accepted"]) == (1, 20, len(rows))
         assert submit_profiles(document, environment="staging", **kwargs)["duplicates"] == 1
         assert stored(charter, "staging") == stored(charter, "prod")
         with pytest.raises(BadInput, match="422.*another reference"):
@@ -180,7 +180,7 @@ def test_submit_profiles_and_cli_through_a_real_server(
         path.write_text(json.dumps(document))
         args = ("log", "credit-limit", "--env", "dev", "--profiles", str(path), "--format", "json")
         out = run(database_url, tokens["service"], *args, CHARTER_URL=server.url)
-        assert json.loads(out) == {"batches": 1, "buckets": 54, "rows": 2_000, "duplicates": 0}
+        assert json.loads(out) == {"batches": 1, "buckets": 20, "rows": 600, "duplicates": 0}
         assert stored(charter, "dev") == stored(charter, "prod")
     finally:
         server.close()
