@@ -35,6 +35,8 @@ from charter.spark.buckets import MAX_DOCUMENT_BUCKETS, read_document
 from charter.store.monitoring_models import MonitorState
 
 KIND = "profiles"
+#: The bucket counters are 32-bit integers on PostgreSQL.
+_MAX_COUNT = 2**31 - 1
 
 
 def ingest_profiles(
@@ -105,6 +107,9 @@ def ingest_profiles(
             stored.profile, stored.labels_profile, stored.labelled, stored.rows = "", None, 0, 0
             stored.signals = signal_counts.empty_signals()
             stored.arrival_rows, stored.late, stored.event_max = 0, 0, None
+        if stored.rows + bucket.rows > _MAX_COUNT:
+            # The transaction rolls back: nothing of the document is kept.
+            raise BadInput(f"bucket {start.isoformat()} would hold more rows than it can count")
         stored.reference_digest = reference.digest
         stored.profile = fold(stored.profile, reference, bucket.profile)
         if bucket.labels is not None:

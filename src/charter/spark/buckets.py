@@ -36,6 +36,9 @@ from charter.monitoring import (
 from charter.monitoring.grouped import group_codes, profile_groups
 
 PROFILES_FORMAT = "charter.monitoring.profiles"
+#: Most rows one hourly bucket of a document may claim (the bucket counters are 32-bit on
+#: PostgreSQL; a billion rows an hour is far beyond any one system's traffic).
+MAX_BUCKET_ROWS = 1_000_000_000
 PROFILES_VERSION = 1
 #: Fields with a meaning of their own (as in ingestion); never profiled as features.
 META = ("inference_id", "release", "timestamp", "latency_ms", "fallback_used", "blocked")
@@ -94,16 +97,19 @@ class BucketProfile:
             event_max = None if latest is None else _utc(datetime.fromisoformat(str(latest)))
             if event_max is not None and not start <= event_max < start + timedelta(hours=1):
                 raise ValueError(f"event_max {latest!r} lies outside the bucket's hour")
+            rows, labelled = int(data["rows"]), int(data["labelled"])
+            if not 0 <= labelled <= rows <= MAX_BUCKET_ROWS:
+                raise ValueError(f"rows {rows} and labelled {labelled} out of range")
             return cls(
                 start,
-                int(data["rows"]),
-                int(data["labelled"]),
+                rows,
+                labelled,
                 WindowProfile.from_dict(data["profile"], reference),
                 None if labels is None else WindowProfile.from_dict(labels, reference),
                 signal_counts.merge_signals(signal_counts.empty_signals(), data["signals"]),
                 event_max,
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise BadInput(f"malformed bucket profile: {exc}") from exc
 
 

@@ -109,6 +109,12 @@ def test_refusals_write_nothing(act, live_small, rng_frame, small_profile, chart
             "on the hour",
         ),
         ({**document, "buckets": []}, BadInput, "no buckets"),
+        (
+            {**document, "buckets": [{**document["buckets"][0], "signals": 5}]},
+            BadInput,
+            "malformed",
+        ),
+        ({**document, "buckets": [{**document["buckets"][0], "rows": -1}]}, BadInput, "range"),
         ({**document, "buckets": [{}] * 1_001}, PayloadTooLarge, "at most 1000 buckets"),
     ]
     future = profiles_document(
