@@ -42,7 +42,7 @@ FEATURES = [
 ]
 
 
-def prepare(home: Home, window: int) -> tuple[Any, Any, str]:
+def prepare(home: Home, window: int) -> tuple[Any, Any, str, Any]:
     """A service user, a routed release with a reference and a count window."""
     import pandas as pd
 
@@ -98,7 +98,7 @@ def prepare(home: Home, window: int) -> tuple[Any, Any, str]:
         )
     with charter.db.transaction(write=False) as session:
         actor = authenticate(session, service)
-    return charter, actor, release.digest
+    return charter, actor, release.digest, profile
 
 
 def body(args: Namespace) -> dict[str, Any]:
@@ -114,7 +114,7 @@ def body(args: Namespace) -> dict[str, Any]:
     records["inference_id"] = records["inference_id"].astype(str)
     figures: dict[str, Any] = {"rows": len(records), "batch": args.batch, "window": args.window}
     with temporary_home("replay") as home:
-        charter, actor, digest = prepare(home, args.window)
+        charter, actor, digest, reference = prepare(home, args.window)
         start = time.perf_counter()
         for offset in range(0, len(records), args.batch):
             with charter.as_actor(actor, write=True) as ctx:
@@ -146,6 +146,25 @@ def body(args: Namespace) -> dict[str, Any]:
         start = time.perf_counter()
         summary = worker.run_once(charter, actor, deliver=False)
         worker_s = time.perf_counter() - start
+        # Profiles, not rows: the same records profiled by hour where they are
+        # (charter.spark.profile_rows, what a Spark job's partitions run) and submitted as
+        # one document (operation profiles.log) to another environment.
+        from charter.services import profile_ingest
+        from charter.spark import profile_rows, profiles_document
+
+        joined = records.merge(
+            targets.rename(columns={"id": "inference_id"}).astype({"inference_id": str}),
+            on="inference_id",
+            how="left",
+        )
+        start = time.perf_counter()
+        document = profiles_document(reference, profile_rows(reference, joined), release=digest)
+        profile_s = time.perf_counter() - start
+        start = time.perf_counter()
+        with charter.as_actor(actor, write=True) as ctx:
+            submitted = profile_ingest.ingest_profiles(ctx, "car-loan", "staging", "p", document)
+        submit_s = time.perf_counter() - start
+        expect(submitted["accepted"] == len(records), f"all rows profiled: {submitted}")
         charter.db.dispose()
     expect(summary["windows"] >= 1, f"the worker judged windows: {summary}")
     figures.update(
@@ -154,6 +173,9 @@ def body(args: Namespace) -> dict[str, Any]:
         worker_s=worker_s,
         windows=summary["windows"],
         replay_rows_per_s=len(records) / (log_s + labels_s + worker_s),
+        profile_rows_per_s=len(records) / profile_s,
+        submit_profiles_s=submit_s,
+        profiles_buckets=submitted["buckets"],
     )
     print_table(
         f"Replay of {len(records):,} car-loan rows by event time (batches of {args.batch:,}, "
@@ -164,6 +186,14 @@ def body(args: Namespace) -> dict[str, Any]:
             ["log labels", labels_s, figures["labels_rows_per_s"]],
             [f"worker --once ({summary['windows']} windows)", worker_s, ""],
             ["total", log_s + labels_s + worker_s, figures["replay_rows_per_s"]],
+        ],
+    )
+    print_table(
+        f"Profiles, not rows: the same {len(records):,} rows with their labels",
+        ["step", "seconds", "rows/s"],
+        [
+            ["profile by hour (charter.spark.profile_rows)", profile_s, len(records) / profile_s],
+            [f"submit ({submitted['buckets']} hourly profiles)", submit_s, len(records) / submit_s],
         ],
     )
     return figures

@@ -447,6 +447,17 @@ MATRIX: tuple[Case, ...] = (
         "may not monitoring.ingest",
         strict=False,
     ),
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/profiles",
+        frozenset({"admin", "developer", "service"}),
+        _with(
+            f"{P}/systems/{SYSTEM}/profiles?env=prod",
+            {"batch_id": "matrix-profiles-1", "document": {"buckets": []}},
+        ),
+        "may not monitoring.ingest",
+        strict=False,
+    ),
     Case("GET", f"{P}/alerts", HUMANS, _plain(f"{P}/alerts"), "may not monitoring.read"),
     Case(
         "GET",

@@ -396,6 +396,19 @@ def test_every_operation_prints_the_same_locally_and_remotely(worlds, tmp_path: 
             for i, v in zip(data["inference_id"], data["y"], strict=True)
         ],
     )
+    # Profiles, not rows: the hourly profiles of the same rows, with their event times.
+    from charter.spark import profile_rows, profiles_document
+
+    stamped = data.drop(columns=["y"]).assign(timestamp="2025-01-01T10:20:00+00:00")
+    run(
+        "svc",
+        "profiles.log",
+        system="chat",
+        environment="dev",
+        batch_id="p1",
+        document=profiles_document(profile, profile_rows(profile, stamped)),
+        release=chat[0]["digest"],
+    )
     run(
         "rita",
         "channel.add",

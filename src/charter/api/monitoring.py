@@ -154,6 +154,35 @@ def log_labels(
     return perform(charter, actor, operations.log_labels, name, env, body.get("batch_id"), labels)  # type: ignore[arg-type]
 
 
+@router.post("/systems/{name}/profiles", tags=["monitoring"])
+def log_profiles(
+    name: Name,
+    body: Annotated[
+        dict[str, Any],
+        Body(description="{batch_id, document: a charter.monitoring.profiles document}"),
+    ],
+    charter: CharterDep,
+    actor: ActorDep,
+    env: Env,
+    release: Annotated[str | None, Query(max_length=71, description="Default digest.")] = None,
+) -> IngestView:
+    """Fold hourly bucket profiles (computed where the data lives, e.g. on Spark) into the
+    hour buckets: profiles, not rows. A batch id seen before is counted once."""
+    document = body.get("document")
+    if not isinstance(document, dict):
+        raise BadInput("the body must be {batch_id, document: {...}}", location="document")
+    return perform(
+        charter,
+        actor,
+        operations.log_profiles,
+        name,
+        env,
+        body.get("batch_id"),  # type: ignore[arg-type]  # checked by the service
+        document,
+        release,
+    )
+
+
 @router.get("/alerts", tags=["monitoring"])
 def list_alerts(
     charter: CharterDep,

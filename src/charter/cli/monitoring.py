@@ -124,6 +124,10 @@ def log_command(
     labels: Annotated[
         Path | None, typer.Option(help="Late labels file instead of records.")
     ] = None,
+    profiles: Annotated[
+        Path | None,
+        typer.Option(help="A profiles document (JSON, e.g. from charter.spark) instead of rows."),
+    ] = None,
     release: Annotated[
         str | None,
         typer.Option(
@@ -136,14 +140,18 @@ def log_command(
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Rows per batch.")] = 1_000,
     fmt: FormatOpt = "text",
 ) -> None:
-    """Send inference records (or, with --labels, late labels) in batches.
+    """Send inference records (or, with --labels, late labels; with --profiles, hourly
+    bucket profiles computed elsewhere) in batches.
 
     Batch ids derive from the file's SHA-256, the options and the row offset, so running
     the same command again counts nothing twice.
     """
     check_format(fmt)
-    if (data is None) == (labels is None):
-        raise BadInput("give exactly one of --data and --labels")
+    if sum(x is not None for x in (data, labels, profiles)) != 1:
+        raise BadInput("give exactly one of --data, --labels and --profiles")
+    if profiles is not None:
+        _log_profiles(system, env, profiles, release, fmt)
+        return
     from rich.progress import Progress
 
     from charter.evaluation.loading import load_dataset
@@ -357,4 +365,46 @@ def channel_list(fmt: FormatOpt = "text") -> None:
     else:
         render.table(
             "Channels", page["items"], ["name", "kind", "url", "system", "min_severity"], None
+        )
+
+
+def _log_profiles(system: str, env: str, path: Path, release: str | None, fmt: str) -> None:
+    """``charter log --profiles``: the document cut into parts that each fit a request,
+    each part under a batch id made of the file's digest and the part's position."""
+    import hashlib
+    import json
+
+    from charter.spark.buckets import split_document
+
+    try:
+        raw = path.read_bytes()
+        document = json.loads(raw)
+    except OSError as exc:
+        raise BadInput(f"cannot read {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise BadInput(f"{path} is not JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise BadInput(f"{path} is not a profiles document")
+    run_key = hashlib.sha256(raw + f":profiles:{release}".encode()).hexdigest()
+    target = backend()
+    totals: dict[str, int] = {"batches": 0, "buckets": 0, "rows": 0, "duplicates": 0}
+    for i, part in enumerate(split_document(document)):
+        answer = target.call(
+            "profiles.log",
+            system=system,
+            environment=env,
+            batch_id=f"p-{run_key[:24]}-{i}",
+            document=part,
+            release=release,
+        )
+        totals["batches"] += 1
+        totals["buckets"] += int(answer.get("buckets") or 0)
+        totals["rows"] += int(answer.get("accepted") or 0)
+        totals["duplicates"] += int(bool(answer.get("duplicate")))
+    if fmt == "json":
+        render.emit_json(totals)
+    else:
+        render.line(
+            f"Sent {totals['buckets']} hourly profiles ({totals['rows']} rows) in "
+            f"{totals['batches']} batches ({totals['duplicates']} already received)"
         )

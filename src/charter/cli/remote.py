@@ -117,6 +117,12 @@ ROUTES: dict[str, Http] = {
     "labels.log": Http(
         "POST", "/systems/{system}/labels", query=("environment:env",), body=("batch_id", "labels")
     ),
+    "profiles.log": Http(
+        "POST",
+        "/systems/{system}/profiles",
+        query=("environment:env", "release"),
+        body=("batch_id", "document"),
+    ),
     "alert.list": Http("GET", "/alerts", query=("open_only:open", "system", *PAGE)),
     "alert.show": Http("GET", "/alerts/{alert_id}"),
     "channel.add": Http(

@@ -109,6 +109,8 @@ def _charts(items: Sequence[dict[str, Any]]) -> list[str]:
     xs = [i / max(n - 1, 1) for i in range(n)]
     charts = []
     perf = [_performance(w) for w in ordered]
+    # Where alerts opened or closed, marked on every chart over time.
+    marks = [(x, "; ".join(_alerts(w))) for x, w in zip(xs, ordered, strict=True) if _alerts(w)]
     series = []
     for name, index in (("realised", 0), ("estimated", 1), ("band low", 2), ("band high", 3)):
         points = [(x, p[index]) for x, p in zip(xs, perf, strict=True) if p[index] is not None]
@@ -125,6 +127,7 @@ def _charts(items: Sequence[dict[str, Any]]) -> list[str]:
                 markers=True,
                 width=640,
                 height=300,
+                marks=marks,
             )
         )
     columns = sorted({c for w in ordered for c in ((w.get("drift") or {}).get("details") or {})})
@@ -148,6 +151,7 @@ def _charts(items: Sequence[dict[str, Any]]) -> list[str]:
                 markers=True,
                 width=640,
                 height=320,
+                marks=marks,
             )
         )
     return charts

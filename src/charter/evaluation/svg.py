@@ -36,8 +36,10 @@ def line_chart(
     markers: bool = False,
     width: int = 360,
     height: int = 320,
+    marks: Sequence[tuple[float, str]] = (),
 ) -> str:
-    """Lines on the unit square, e.g. a ROC curve or a reliability diagram."""
+    """Lines on the unit square, e.g. a ROC curve or a reliability diagram. ``marks`` are
+    vertical dashed lines at x positions, each with its hover text (alerts, events)."""
     left, right, top, bottom = 48, 12, 28, 40
     plot_w, plot_h = width - left - right, height - top - bottom
 
@@ -79,6 +81,12 @@ def line_chart(
     if diagonal:
         parts.append(
             _tag("line", x1=x(0), y1=y(0), x2=x(1), y2=y(1), stroke="#bbb", stroke_dasharray="4 3")
+        )
+    for at, text in marks:
+        parts.append(
+            f'<line class="mark" x1="{_fmt(x(at))}" y1="{top}" x2="{_fmt(x(at))}" '
+            f'y2="{top + plot_h}" stroke="#c0392b" stroke-dasharray="3 3">'
+            f"<title>{escape(text)}</title></line>"
         )
     for index, (name, xs, ys) in enumerate(series):
         colour = PALETTE[index % len(PALETTE)]

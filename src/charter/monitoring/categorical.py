@@ -17,6 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from charter.domain.errors import BadInput
+from charter.monitoring.numeric import int_counts
 
 Counts = npt.NDArray[np.int64]
 
@@ -121,7 +122,7 @@ class CategoricalSummary:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
         return {
-            "counts": [int(c) for c in self.counts],
+            "counts": self.counts.tolist(),
             "missing": self.missing,
             "type_errors": self.type_errors,
             "unseen_examples": list(self.unseen_examples),
@@ -131,7 +132,7 @@ class CategoricalSummary:
     def from_dict(cls, data: dict[str, Any]) -> CategoricalSummary:
         """Inverse of :meth:`to_dict`."""
         try:
-            counts = np.asarray([int(c) for c in data["counts"]], dtype=np.int64)
+            counts = int_counts(data["counts"])
             if (counts < 0).any():
                 raise ValueError("negative count")
             return cls(

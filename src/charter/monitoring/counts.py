@@ -212,48 +212,87 @@ def performance_counts(
     cohort: str | None,
 ) -> tuple[CohortCounts, dict[str, CohortCounts]]:
     """Realised and label-free counts over all rows and per cohort."""
-    n_classes = len(setup.classes)
-    predicted = class_index(data[prediction], setup.classes)
-    if label in data.columns:
-        truth = class_index(data[label], setup.classes)
-    else:
-        truth = np.full(len(data), -1, dtype=np.int64)
-    scores = numeric_values(data[score])[0] if score is not None else None
-    positive = setup.positive_index
-    probability = None
-    calibration = setup.calibration
-    multiclass = None
-    if isinstance(calibration, MulticlassCalibration):
-        multiclass = calibration.probabilities(score_matrix(data, calibration.columns))
-    elif scores is not None and calibration is not None:
-        probability = calibration.apply(scores)
-    binary_score = scores if n_classes == 2 and positive is not None else None
+    rows = PerformanceRows.of(data, setup, prediction, score, label, cohort)
+    return rows.counts(np.arange(len(data))), rows.cohort_counts(np.arange(len(data)))
 
-    def counts(mask: Any) -> CohortCounts:
-        rows = int(np.count_nonzero(mask)) if mask is not None else len(data)
-        sel = slice(None) if mask is None else mask
-        t, p = truth[sel], predicted[sel]
+
+@dataclass(frozen=True, eq=False)
+class PerformanceRows:
+    """The per-row inputs of the performance counts (class positions, calibrated
+    probabilities, cohort names), computed once so that the counts of any subset of the
+    rows (one hour of a backfill, one cohort) are cheap array selections."""
+
+    n_classes: int
+    positive: int | None
+    truth: Any
+    predicted: Any
+    binary_score: Any
+    probability: Any
+    multiclass: Any
+    cohorts: Any
+
+    @classmethod
+    def of(
+        cls,
+        data: pd.DataFrame,
+        setup: PerformanceSetup,
+        prediction: str,
+        score: str | None,
+        label: str,
+        cohort: str | None,
+    ) -> PerformanceRows:
+        """Read the rows of ``data`` once."""
+        n_classes = len(setup.classes)
+        predicted = class_index(data[prediction], setup.classes)
+        if label in data.columns:
+            truth = class_index(data[label], setup.classes)
+        else:
+            truth = np.full(len(data), -1, dtype=np.int64)
+        scores = numeric_values(data[score])[0] if score is not None else None
+        positive = setup.positive_index
+        probability = multiclass = None
+        calibration = setup.calibration
+        if isinstance(calibration, MulticlassCalibration):
+            multiclass = calibration.probabilities(score_matrix(data, calibration.columns))
+        elif scores is not None and calibration is not None:
+            probability = calibration.apply(scores)
+        names = None
+        if cohort is not None and setup.cohort is not None:
+            names = _cohort_names(data[cohort], setup.cohort)
+        return cls(
+            n_classes,
+            positive,
+            truth,
+            predicted,
+            scores if n_classes == 2 and positive is not None else None,
+            probability,
+            multiclass,
+            names,
+        )
+
+    def counts(self, index: Any) -> CohortCounts:
+        """The counts of the rows at positions ``index``."""
+        t, p = self.truth[index], self.predicted[index]
         # Always counted, even with no label yet, so that merging stays exact.
-        s = binary_score[sel] if binary_score is not None else None
-        confusion = ConfusionCounts.of(t, p, n_classes, s, positive)
+        s = self.binary_score[index] if self.binary_score is not None else None
+        confusion = ConfusionCounts.of(t, p, self.n_classes, s, self.positive)
         expected = classes = None
-        if multiclass is not None:
-            rows_p = multiclass[sel]
+        if self.multiclass is not None:
+            rows_p = self.multiclass[index]
             usable = np.isfinite(rows_p).all(axis=1) & (p >= 0)
-            classes = MulticlassExpected.of(rows_p[usable], p[usable], n_classes)
-        elif probability is not None and positive is not None:
-            prob = probability[sel]
+            classes = MulticlassExpected.of(rows_p[usable], p[usable], self.n_classes)
+        elif self.probability is not None and self.positive is not None:
+            prob = self.probability[index]
             usable = np.isfinite(prob) & (p >= 0)
-            expected = ExpectedCounts.of(prob[usable], p[usable] == positive)
-        return CohortCounts(rows, confusion, expected, classes)
+            expected = ExpectedCounts.of(prob[usable], p[usable] == self.positive)
+        return CohortCounts(len(t), confusion, expected, classes)
 
-    overall = counts(None)
-    cohorts: dict[str, CohortCounts] = {}
-    if cohort is not None and setup.cohort is not None:
-        names = _cohort_names(data[cohort], setup.cohort)
-        for name in np.unique(names):
-            cohorts[str(name)] = counts(names == name)
-    return overall, cohorts
+    def cohort_counts(self, index: Any) -> dict[str, CohortCounts]:
+        """The counts of the rows at ``index``, per cohort present among them."""
+        if self.cohorts is None:
+            return {}
+        names = self.cohorts[index]
+        return {str(name): self.counts(index[names == name]) for name in np.unique(names)}
 
 
 def _cohort_names(series: pd.Series, column: CategoricalColumn) -> Any:

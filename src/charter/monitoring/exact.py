@@ -13,8 +13,6 @@ friendly (finite floats only) and unique for a given value, so it hashes stably.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import numpy.typing as npt
 
@@ -45,7 +43,12 @@ def _scaled_double(value: float) -> int:
 def _scaled_integer(values: npt.NDArray[np.float64]) -> int:
     """Return sum(values) * 2**1127 exactly, as a Python integer."""
     if values.size <= _SMALL:
-        return sum((_scaled_double(v) for v in values.tolist()), 0)
+        # value = whole * 2**(exponent - 53) with an integer |whole| < 2**53, so the scaled
+        # value is whole << (exponent + 1074) (frexp exponents are >= -1073).
+        mantissa, exponent = np.frexp(values)
+        ints: list[int] = (mantissa * float(1 << 53)).astype(np.int64).tolist()
+        shifts: list[int] = (exponent.astype(np.int64) + 1074).tolist()
+        return sum((w << s for w, s in zip(ints, shifts, strict=True)), 0)
     total = 0
     for start in range(0, values.size, _CHUNK):
         chunk = values[start : start + _CHUNK]
@@ -92,15 +95,40 @@ def _expansion(scaled: int) -> tuple[float, ...]:
     return tuple(parts)
 
 
-@dataclass(frozen=True)
+#: The smallest scaled value whose nearest double is infinite (round half to even at
+#: 2**1024 - 2**970): sums at or beyond it overflow double precision.
+_OVERFLOW = ((1 << 1024) - (1 << 970)) << _SCALE_BITS
+
+
+def _checked(scaled: int) -> int:
+    if abs(scaled) >= _OVERFLOW:
+        raise BadInput("a sum of values overflows double precision")
+    return scaled
+
+
 class ExactSum:
     """An exactly represented sum of doubles; adding two is exact and order-independent.
 
     ``parts`` is the canonical expansion (most significant first); ``value`` is the sum
-    rounded once to the nearest double.
+    rounded once to the nearest double. Internally the sum is an integer multiple of
+    2**-1127; the expansion is computed when first asked for, so that merging many sums
+    (a window of hundreds of hourly buckets) costs integer additions, not an expansion
+    per step.
     """
 
-    parts: tuple[float, ...] = ()
+    __slots__ = ("_parts", "_scaled_value")
+
+    def __init__(self, parts: tuple[float, ...] = ()) -> None:
+        # Only canonical expansions (or nothing) are passed here; see from_list otherwise.
+        self._parts: tuple[float, ...] | None = tuple(parts)
+        self._scaled_value: int | None = None if parts else 0
+
+    @classmethod
+    def _of_scaled(cls, scaled: int) -> ExactSum:
+        result = cls.__new__(cls)
+        result._parts = () if scaled == 0 else None
+        result._scaled_value = _checked(scaled)
+        return result
 
     @classmethod
     def of(cls, values: npt.ArrayLike) -> ExactSum:
@@ -108,22 +136,45 @@ class ExactSum:
         array = np.asarray(values, dtype=np.float64).ravel()
         if array.size and not np.isfinite(array).all():
             raise BadInput("exact sums take finite values only")
-        return cls(_expansion(_scaled_integer(array)))
+        return cls._of_scaled(_scaled_integer(array))
+
+    @property
+    def parts(self) -> tuple[float, ...]:
+        """The canonical expansion: the shortest doubles whose exact sum is the value."""
+        if self._parts is None:
+            assert self._scaled_value is not None
+            self._parts = _expansion(self._scaled_value)
+        return self._parts
 
     def _scaled(self) -> int:
-        return sum((_scaled_double(part) for part in self.parts), 0)
+        if self._scaled_value is None:
+            assert self._parts is not None
+            self._scaled_value = sum((_scaled_double(part) for part in self._parts), 0)
+        return self._scaled_value
 
     def __add__(self, other: ExactSum) -> ExactSum:
-        if not self.parts:
+        if self._parts == ():
             return other
-        if not other.parts:
+        if other._parts == ():
             return self
-        return ExactSum(_expansion(self._scaled() + other._scaled()))
+        return ExactSum._of_scaled(self._scaled() + other._scaled())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ExactSum):
+            return NotImplemented
+        return self._scaled() == other._scaled()
+
+    def __hash__(self) -> int:
+        return hash(self._scaled())
+
+    def __repr__(self) -> str:
+        return f"ExactSum(parts={self.parts!r})"
 
     @property
     def value(self) -> float:
         """The exact sum rounded to the nearest double."""
-        return self.parts[0] if self.parts else 0.0
+        parts = self.parts
+        return parts[0] if parts else 0.0
 
     def to_list(self) -> list[float]:
         """JSON form: the expansion as a list of finite floats."""
@@ -135,4 +186,4 @@ class ExactSum:
         values = [float(p) for p in parts]
         if not all(np.isfinite(v) for v in values):
             raise BadInput("an exact sum holds finite numbers only")
-        return cls(_expansion(sum((_scaled_double(v) for v in values), 0)))
+        return cls._of_scaled(sum((_scaled_double(v) for v in values), 0))

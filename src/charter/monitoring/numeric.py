@@ -122,7 +122,7 @@ class NumericSummary:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
         return {
-            "counts": [int(c) for c in self.counts],
+            "counts": self.counts.tolist(),
             "missing": self.missing,
             "pos_inf": self.pos_inf,
             "neg_inf": self.neg_inf,
@@ -326,8 +326,15 @@ def _optional_float(value: Any) -> float | None:
     return number
 
 
+def int_counts(values: Any) -> Counts:
+    """Counts from JSON as int64 (what ``int()`` accepts, as before); no check of sign."""
+    if isinstance(values, list) and all(type(v) is int for v in values):
+        return np.asarray(values, dtype=np.int64)  # the usual case, without a loop of int()
+    return np.asarray([int(v) for v in values], dtype=np.int64)
+
+
 def _counts(values: Any) -> Counts:
-    counts = np.asarray([int(v) for v in values], dtype=np.int64)
+    counts = int_counts(values)
     if (counts < 0).any():
         raise ValueError("negative count")
     return counts

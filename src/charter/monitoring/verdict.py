@@ -25,6 +25,7 @@ from charter.domain.window_results import (
 from charter.monitoring import signal_counts
 from charter.monitoring.drift import detect_drift
 from charter.monitoring.estimates import estimate_performance, realised_performance
+from charter.monitoring.multiclass import METRICS as MULTICLASS_METRICS
 from charter.monitoring.profiles import ReferenceProfile, WindowProfile
 from charter.monitoring.quality import check_quality
 
@@ -119,7 +120,9 @@ def judge_window(
         "block_rate": (rates["block_rate"], int(counts.get("guarded", 0))),
         "fallback_rate": (rates["fallback_rate"], int(counts.get("fallback_known", 0))),
     }
-    for metric in ("precision", "recall", "f1", "specificity"):
+    # Binary metrics of the positive class, and the multiclass averages (the estimate of a
+    # multiclass reference carries them too, each with its band).
+    for metric in ("precision", "recall", "f1", "specificity", *MULTICLASS_METRICS[1:]):
         source = (
             realised.metrics
             if use_realised and realised

@@ -3,39 +3,40 @@ into the hour buckets exactly as ingesting its rows would have folded them.
 
 A document is one transaction, validated in full before anything is written: the
 release must exist, the document must be built on the release's current reference, and
-every bucket must parse against it. A batch id seen before for the system returns the
-first outcome with ``duplicate``. Rows that arrive as profiles leave no raw sample and no
-inference-id index, so labels for them cannot arrive later: join them on the cluster
-(``profile_frame(..., labels=...)``) before profiling.
+every bucket must parse against it. A batch id seen before for the system and
+environment returns the first outcome with ``duplicate``. Rows that arrive as profiles
+leave no raw sample and no inference-id index, so labels for them cannot arrive later:
+join them on the cluster (``profile_frame(..., labels=...)``) before profiling.
 
-Not wired to an operation, route or CLI command yet; see docs/spark.md ("Submitting").
+Event time is honoured as for rows: a bucket's ``event_max`` moves the route's watermark
+(a document without it counts the bucket's start, which never closes a window early),
+and an hour before the route's last judged window end counts as late, so the worker
+revises that window.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
 
-from charter.domain.errors import BadInput
+from charter.domain.errors import BadInput, PayloadTooLarge
 from charter.domain.roles import Permission
-from charter.domain.text import check_slug
-from charter.monitoring import WindowProfile, merge_windows, signal_counts
+from charter.monitoring import signal_counts
 from charter.services.context import Context
+from charter.services.environments import check_environment
+from charter.services.ingest.buckets import fold, load_buckets, new_bucket, record_batch, seen_batch
+from charter.services.ingest.normalise import FUTURE_TOLERANCE, check_batch_id
+from charter.services.ingest.records import live_digest, resolve_release
 from charter.services.references import current_reference, parse_reference
 from charter.services.systems import find_system
-from charter.spark.buckets import read_document
-from charter.store.models import Release
-from charter.store.monitoring_models import MonitorBucket, ObservationBatch
+from charter.spark.buckets import MAX_DOCUMENT_BUCKETS, read_document
+from charter.store.monitoring_models import MonitorState
 
 KIND = "profiles"
-
-
-def _fold(text: str | None, addition: WindowProfile, reference: Any) -> str:
-    if text:
-        addition = merge_windows(WindowProfile.from_dict(json.loads(text), reference), addition)
-    return json.dumps(addition.to_dict(), separators=(",", ":"))
+#: The bucket counters are 32-bit integers on PostgreSQL.
+_MAX_COUNT = 2**31 - 1
 
 
 def ingest_profiles(
@@ -43,91 +44,97 @@ def ingest_profiles(
     system_name: str,
     environment: str,
     batch_id: str,
-    document: dict[str, Any],
+    document: Mapping[str, Any],
+    *,
+    release: str | None = None,
 ) -> dict[str, Any]:
-    """Fold a profiles document into the release's hour buckets in ``environment``."""
+    """Fold a profiles document into the release's hour buckets in ``environment``.
+
+    The release is the document's ``release``, else ``release``, else the one live in
+    the environment (a digest or a unique prefix). A document naming another environment
+    is refused.
+    """
     ctx.require(Permission.OBSERVATION_WRITE)
-    check_slug(environment, "environment")
-    if not isinstance(batch_id, str) or not 1 <= len(batch_id) <= 128:
-        raise BadInput("batch_id must be 1-128 characters", location="batch_id")
-    system = find_system(ctx, system_name)
-    seen = ctx.session.scalar(
-        select(ObservationBatch).where(
-            ObservationBatch.system_id == system.id,
-            ObservationBatch.kind == KIND,
-            ObservationBatch.batch_id == batch_id,
+    check_batch_id(batch_id)
+    check_environment(ctx, environment)
+    if not isinstance(document, Mapping):
+        raise BadInput("the document must be a profiles document (a JSON object)")
+    buckets_raw = document.get("buckets")
+    if isinstance(buckets_raw, list) and len(buckets_raw) > MAX_DOCUMENT_BUCKETS:
+        raise PayloadTooLarge(
+            f"a profiles document holds at most {MAX_DOCUMENT_BUCKETS} buckets; "
+            f"got {len(buckets_raw)} (charter.spark.split_document cuts it)"
         )
-    )
+    named_env = document.get("environment")
+    if named_env is not None and named_env != environment:
+        raise BadInput(
+            f"the document was made for environment {named_env!r}, not {environment!r}",
+            location="environment",
+        )
+    system = find_system(ctx, system_name)
+    seen = seen_batch(ctx, system, environment, KIND, batch_id)
     if seen is not None:
         return {**seen.summary, "duplicate": True}
-    digest = str(document.get("release") or "").removeprefix("sha256:").lower()
-    release = ctx.session.scalar(
-        select(Release).where(Release.system_id == system.id, Release.digest == digest)
-    )
-    if release is None:
-        raise BadInput(f"unknown release digest {digest!r} for system {system.name!r}")
-    row = current_reference(ctx, release)
+    digest = document.get("release") or release or live_digest(ctx, system, environment)
+    target = resolve_release(ctx, system, digest)
+    row = current_reference(ctx, target)
     if row is None:
-        raise BadInput(f"release {system.name}@{digest[:12]} has no reference profile")
+        raise BadInput(f"release {system.name}@{target.digest[:12]} has no reference profile")
     reference = parse_reference(row.profile)
     buckets = read_document(document, reference)  # validates everything before writing
+    if not buckets:
+        raise BadInput("the profiles document has no buckets")
     now = ctx.now()
-    rows = 0
-    for start, bucket in buckets.items():
-        stored = ctx.session.scalar(
-            select(MonitorBucket).where(
-                MonitorBucket.release_id == release.id,
-                MonitorBucket.environment == environment,
-                MonitorBucket.bucket_start == start,
+    for start in buckets:
+        if start > now + FUTURE_TOLERANCE:
+            raise BadInput(
+                f"bucket {start.isoformat()} lies ahead of the server's clock",
+                location="buckets",
             )
+    closed_until = ctx.session.scalar(
+        select(MonitorState.last_window_end).where(
+            MonitorState.system_id == system.id, MonitorState.environment == environment
         )
+    )
+    existing = load_buckets(ctx.session, target, environment, list(buckets))
+    rows = late = 0
+    for start, bucket in buckets.items():
+        stored = existing.get(start)
         if stored is None:
-            stored = MonitorBucket(
-                release_id=release.id,
-                environment=environment,
-                bucket_start=start,
-                reference_digest=reference.digest,
-                rows=0,
-                profile="",
-                labels_profile=None,
-                labelled=0,
-                signals=signal_counts.empty_signals(),
-                updated_at=now,
-            )
-            ctx.session.add(stored)
+            stored = new_bucket(ctx.session, target, environment, start, reference.digest)
         elif stored.reference_digest != reference.digest and stored.profile:
             # As in row ingestion: a bucket on an older reference restarts on the new one.
             stored.profile, stored.labels_profile, stored.labelled, stored.rows = "", None, 0, 0
             stored.signals = signal_counts.empty_signals()
+            stored.arrival_rows, stored.late, stored.event_max = 0, 0, None
+        if stored.rows + bucket.rows > _MAX_COUNT:
+            # The transaction rolls back: nothing of the document is kept.
+            raise BadInput(f"bucket {start.isoformat()} would hold more rows than it can count")
         stored.reference_digest = reference.digest
-        stored.profile = _fold(stored.profile, bucket.profile, reference)
+        stored.profile = fold(stored.profile, reference, bucket.profile)
         if bucket.labels is not None:
-            stored.labels_profile = _fold(stored.labels_profile, bucket.labels, reference)
+            stored.labels_profile = fold(stored.labels_profile, reference, bucket.labels)
         stored.rows += bucket.rows
         stored.labelled += bucket.labelled
         stored.signals = signal_counts.merge_signals(stored.signals, bucket.signals)
         stored.updated_at = now
+        moment = min(bucket.event_max or start, now)
+        stored.event_max = moment if stored.event_max is None else max(stored.event_max, moment)
+        if closed_until is not None and start < closed_until:
+            stored.late = (stored.late or 0) + bucket.rows
+            late += bucket.rows
         rows += bucket.rows
     summary = {
         "batch_id": batch_id,
         "system": system.name,
         "environment": environment,
-        "release": release.digest,
+        "release": target.digest,
         "buckets": len(buckets),
         "accepted": rows,
+        "labelled": sum(b.labelled for b in buckets.values()),
+        "late": late,
+        "first_event": min(buckets).isoformat(),
+        "last_event": max(b.event_max or s for s, b in buckets.items()).isoformat(),
         "duplicate": False,
     }
-    ctx.session.add(
-        ObservationBatch(
-            system_id=system.id,
-            kind=KIND,
-            batch_id=batch_id,
-            environment=environment,
-            rows=rows,
-            summary=summary,
-            received_at=now,
-            received_by=ctx.actor.name,
-        )
-    )
-    ctx.session.flush()
-    return summary
+    return record_batch(ctx, system.id, KIND, batch_id, environment, rows, summary)

@@ -4,13 +4,13 @@ Install with ``pip install 'charter[spark]'``. Only :mod:`charter.spark.job` imp
 pyspark (lazily); the rest is pandas and can build, merge and read profiles documents
 anywhere::
 
-    from charter.spark import profile_frame, profiles_document
+    from charter.spark import profile_frame, profiles_document, submit_profiles
 
     buckets = profile_frame(spark.table("inference_log"), reference)    # on the cluster
     document = profiles_document(reference, buckets, release=digest, environment="prod")
 
-Submitting the document (profiles, not rows) to the API is not wired yet; see
-docs/spark.md, "Submitting".
+    submit_profiles(document, system="credit-limit", environment="prod",
+                    url="https://charter.example", token=service_token)  # profiles, not rows
 
 See docs/spark.md.
 """
@@ -21,8 +21,10 @@ from charter.spark.buckets import (
     profile_rows,
     profiles_document,
     read_document,
+    split_document,
 )
 from charter.spark.job import profile_frame
+from charter.spark.submit import submit_profiles
 
 __all__ = [
     "BucketProfile",
@@ -31,4 +33,6 @@ __all__ = [
     "profile_rows",
     "profiles_document",
     "read_document",
+    "split_document",
+    "submit_profiles",
 ]

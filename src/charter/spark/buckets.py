@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -33,8 +33,12 @@ from charter.monitoring import (
     profile_window,
     signal_counts,
 )
+from charter.monitoring.grouped import group_codes, profile_groups
 
 PROFILES_FORMAT = "charter.monitoring.profiles"
+#: Most rows one hourly bucket of a document may claim (the bucket counters are 32-bit on
+#: PostgreSQL; a billion rows an hour is far beyond any one system's traffic).
+MAX_BUCKET_ROWS = 1_000_000_000
 PROFILES_VERSION = 1
 #: Fields with a meaning of their own (as in ingestion); never profiled as features.
 META = ("inference_id", "release", "timestamp", "latency_ms", "fallback_used", "blocked")
@@ -50,6 +54,9 @@ class BucketProfile:
     profile: WindowProfile
     labels: WindowProfile | None
     signals: dict[str, Any]
+    #: The latest event time among the rows (whole seconds, rounded down), which moves
+    #: the route's watermark as logged rows' timestamps do; None when not known.
+    event_max: datetime | None = None
 
     def merge(self, other: BucketProfile) -> BucketProfile:
         """Both sets of rows of the same hour; exact and order-independent."""
@@ -65,6 +72,7 @@ class BucketProfile:
             merge_windows(self.profile, other.profile),
             labels,
             signal_counts.merge_signals(self.signals, other.signals),
+            _latest(self.event_max, other.event_max),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -76,6 +84,7 @@ class BucketProfile:
             "profile": self.profile.to_dict(),
             "labels_profile": None if self.labels is None else self.labels.to_dict(),
             "signals": self.signals,
+            "event_max": None if self.event_max is None else self.event_max.isoformat(),
         }
 
     @classmethod
@@ -84,22 +93,38 @@ class BucketProfile:
         try:
             start = _hour(datetime.fromisoformat(str(data["start"])))
             labels = data.get("labels_profile")
+            latest = data.get("event_max")
+            event_max = None if latest is None else _utc(datetime.fromisoformat(str(latest)))
+            if event_max is not None and not start <= event_max < start + timedelta(hours=1):
+                raise ValueError(f"event_max {latest!r} lies outside the bucket's hour")
+            rows, labelled = int(data["rows"]), int(data["labelled"])
+            if not 0 <= labelled <= rows <= MAX_BUCKET_ROWS:
+                raise ValueError(f"rows {rows} and labelled {labelled} out of range")
             return cls(
                 start,
-                int(data["rows"]),
-                int(data["labelled"]),
+                rows,
+                labelled,
                 WindowProfile.from_dict(data["profile"], reference),
                 None if labels is None else WindowProfile.from_dict(labels, reference),
                 signal_counts.merge_signals(signal_counts.empty_signals(), data["signals"]),
+                event_max,
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise BadInput(f"malformed bucket profile: {exc}") from exc
 
 
-def _hour(moment: datetime) -> datetime:
+def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
+    return moment.astimezone(UTC)
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _hour(moment: datetime) -> datetime:
+    moment = _utc(moment)
     if moment != moment.replace(minute=0, second=0, microsecond=0):
         raise BadInput(f"a bucket starts on the hour; got {moment.isoformat()}")
     return moment
@@ -129,9 +154,15 @@ def prepare(reference: ReferenceProfile, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def event_hours(values: pd.Series) -> pd.Series:
-    """The UTC hour each record's timestamp falls in. Strings and datetimes without a zone
-    are read as UTC; numbers are seconds since the epoch. A missing or unreadable
-    timestamp is refused, naming the first such row."""
+    """The UTC hour each record's timestamp falls in (see :func:`event_moments`)."""
+    hours: pd.Series = event_moments(values).dt.floor("h")
+    return hours
+
+
+def event_moments(values: pd.Series) -> pd.Series:
+    """Each record's timestamp in UTC. Strings and datetimes without a zone are read as
+    UTC; numbers are seconds since the epoch. A missing or unreadable timestamp is
+    refused, naming the first such row."""
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         moments = pd.to_datetime(values, unit="s", utc=True, errors="coerce")
     else:
@@ -144,7 +175,7 @@ def event_hours(values: pd.Series) -> pd.Series:
             f"{values.iloc[first]!r})",
             location="timestamp",
         )
-    return moments.dt.floor("h")
+    return moments
 
 
 def _flags(series: pd.Series, name: str) -> np.ndarray:
@@ -180,18 +211,35 @@ def _latency(series: pd.Series) -> np.ndarray:
     return values
 
 
-def _signals(part: pd.DataFrame) -> dict[str, Any]:
+def _signal_arrays(part: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     nothing = np.full(len(part), np.nan)
     latency = _latency(part["latency_ms"]) if "latency_ms" in part else nothing
     blocked = _flags(part["blocked"], "blocked") if "blocked" in part else nothing
     fallback = (
         _flags(part["fallback_used"], "fallback_used") if "fallback_used" in part else nothing
     )
+    return latency, blocked, fallback
+
+
+def _signals(latency: np.ndarray, blocked: np.ndarray, fallback: np.ndarray) -> dict[str, Any]:
     counts = signal_counts.count_signals(latency, blocked, fallback)
     return signal_counts.merge_signals(signal_counts.empty_signals(), counts)
 
 
-def profile_part(reference: ReferenceProfile, start: datetime, part: pd.DataFrame) -> BucketProfile:
+def _event_max(start: datetime, moments: pd.Series) -> datetime:
+    # Whole seconds: Spark hands timestamps over as float seconds, whose rounding error
+    # (~1e-7 s) must not change the document; half a millisecond absorbs it.
+    latest = pd.Timestamp(moments.max()) + pd.Timedelta(microseconds=500)
+    moment = _utc(latest.floor("s").to_pydatetime())
+    return min(moment, start + timedelta(seconds=3599))
+
+
+def profile_part(
+    reference: ReferenceProfile,
+    start: datetime,
+    part: pd.DataFrame,
+    event_max: datetime | None = None,
+) -> BucketProfile:
     """Profile rows of one hour (already :func:`prepare`-d)."""
     columns = list(dict.fromkeys([*reference.monitored, *filter(None, [reference.cohort])]))
     profile = profile_window(reference, part[columns])
@@ -202,23 +250,48 @@ def profile_part(reference: ReferenceProfile, start: datetime, part: pd.DataFram
         labelled = int(has_label.sum())
         if labelled:
             labels = profile_window(reference, part.loc[has_label])
-    return BucketProfile(start, len(part), labelled, profile, labels, _signals(part))
+    signals = _signals(*_signal_arrays(part))
+    return BucketProfile(start, len(part), labelled, profile, labels, signals, event_max)
 
 
 def profile_rows(
     reference: ReferenceProfile, frame: pd.DataFrame, *, timestamp: str = "timestamp"
 ) -> dict[datetime, BucketProfile]:
-    """Hourly bucket profiles of a frame of inference records (the single-process path)."""
+    """Hourly bucket profiles of a frame of inference records (the single-process path).
+
+    The hours are profiled in one pass (:func:`charter.monitoring.grouped.profile_groups`),
+    each equal to :func:`profile_part` of that hour's rows."""
     if timestamp not in frame.columns:
         raise BadInput(f"the records need a {timestamp!r} column", location=timestamp)
     frame = prepare(reference, frame.reset_index(drop=True))
-    hours = event_hours(frame[timestamp])
+    moments = event_moments(frame[timestamp])
+    codes, uniques = group_codes(moments.dt.floor("h"))
+    n = len(uniques)
+    columns = list(dict.fromkeys([*reference.monitored, *filter(None, [reference.cohort])]))
+    profiles = profile_groups(reference, frame[columns], codes, n)
+    labels: dict[int, WindowProfile] = {}
+    label = reference.label
+    if label and label in frame.columns:
+        has_label = frame[label].notna().to_numpy()
+        if has_label.any():
+            present, local = np.unique(codes[has_label], return_inverse=True)
+            found = profile_groups(reference, frame.loc[has_label], local, len(present))
+            labels = dict(zip(present.tolist(), found, strict=True))
+    latency, blocked, fallback = _signal_arrays(frame)
     result: dict[datetime, BucketProfile] = {}
-    codes, uniques = pd.factorize(hours, sort=True)
-    for code, hour in enumerate(uniques):
-        part = frame.loc[codes == code].reset_index(drop=True)
-        start = pd.Timestamp(hour).to_pydatetime()
-        result[start] = profile_part(reference, start, part)
+    for g, hour in enumerate(uniques):
+        index = np.flatnonzero(codes == g)
+        start = _utc(pd.Timestamp(hour).to_pydatetime())
+        found_labels = labels.get(g)
+        result[start] = BucketProfile(
+            start,
+            len(index),
+            0 if found_labels is None else found_labels.rows,
+            profiles[g],
+            found_labels,
+            _signals(latency[index], blocked[index], fallback[index]),
+            _event_max(start, moments.iloc[index]),
+        )
     return result
 
 
@@ -267,3 +340,41 @@ def read_document(
     if not isinstance(buckets, list):
         raise BadInput("a profiles document lists its buckets")
     return merge(*({b.start: b} for b in (BucketProfile.from_dict(x, reference) for x in buckets)))
+
+
+#: Buckets per submitted document: a month of hours, and well under the API's body limit
+#: at the usual few kilobytes to tens of kilobytes per bucket.
+MAX_DOCUMENT_BUCKETS = 1_000
+#: Bytes of one submitted document's JSON: below the API-wide request limit (4 MiB) with
+#: room for the envelope.
+MAX_DOCUMENT_BYTES = 3 * 1024 * 1024
+
+
+def split_document(
+    document: Mapping[str, Any],
+    *,
+    max_buckets: int = MAX_DOCUMENT_BUCKETS,
+    max_bytes: int = MAX_DOCUMENT_BYTES,
+) -> list[dict[str, Any]]:
+    """A profiles document cut into documents of consecutive hours that each fit one
+    submission. The cut depends only on the document, so a retried submission sends the
+    same parts (under the same batch ids) again."""
+    import json
+
+    buckets = document.get("buckets")
+    if not isinstance(buckets, list):
+        raise BadInput("a profiles document lists its buckets")
+    head = {k: v for k, v in document.items() if k != "buckets"}
+    base = len(json.dumps(head, separators=(",", ":"))) + 16
+    parts: list[list[Any]] = [[]]
+    size = base
+    for bucket in buckets:
+        length = len(json.dumps(bucket, separators=(",", ":"))) + 1
+        if base + length > max_bytes:
+            raise BadInput(f"one bucket profile is over {max_bytes} bytes")
+        if parts[-1] and (len(parts[-1]) >= max_buckets or size + length > max_bytes):
+            parts.append([])
+            size = base
+        parts[-1].append(bucket)
+        size += length
+    return [{**head, "buckets": part} for part in parts]

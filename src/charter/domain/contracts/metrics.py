@@ -61,6 +61,16 @@ LIVE_METRICS: dict[str, LiveMetric] = {
         LiveMetric("recall", "performance", "critical", "TP/(TP+FN)"),
         LiveMetric("f1", "performance", "critical", "harmonic mean of precision and recall"),
         LiveMetric("specificity", "performance", "critical", "TN/(TN+FP)"),
+        # Multiclass classifiers (a reference with class_scores): realised, or estimated
+        # without labels by charter.monitoring.multiclass.
+        LiveMetric("precision_macro", "performance", "critical", "multiclass: mean precision"),
+        LiveMetric("recall_macro", "performance", "critical", "multiclass: mean recall"),
+        LiveMetric("f1_macro", "performance", "critical", "multiclass: mean F1 over classes"),
+        LiveMetric(
+            "precision_weighted", "performance", "critical", "multiclass: precision by support"
+        ),
+        LiveMetric("recall_weighted", "performance", "critical", "multiclass: recall by support"),
+        LiveMetric("f1_weighted", "performance", "critical", "multiclass: F1 weighted by support"),
         LiveMetric("accuracy_ratio", "fairness", "critical", "min/max accuracy across cohorts"),
         LiveMetric(
             "demographic_parity_ratio", "fairness", "warning", "min/max selection rate, no labels"

@@ -34,7 +34,14 @@ def _gap(monitor: str, reference: ReferenceFact | None, plan_bounds: set[str]) -
     return None
 
 
-_PERFORMANCE = ("accuracy", "precision", "recall", "f1", "specificity")
+_PERFORMANCE = (
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "specificity",
+    *(f"{m}_{a}" for a in ("macro", "weighted") for m in ("precision", "recall", "f1")),
+)
 
 
 class LiveMonitorsParams(StrictParams):

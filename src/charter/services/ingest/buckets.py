@@ -95,15 +95,20 @@ def fold(text: str | None, reference: ReferenceProfile, addition: WindowProfile)
     return json.dumps(addition.to_dict(), separators=(",", ":"))
 
 
-def label_rows(reference: ReferenceProfile, values: pd.DataFrame) -> WindowProfile:
-    """A window profile of labelled rows: only its confusion counts are ever read."""
+def label_frame(reference: ReferenceProfile, values: pd.DataFrame) -> pd.DataFrame:
+    """Labelled rows with every column a profile reads (absent ones as missing)."""
     frame = values.copy()
     for column in reference.monitored:
         if column not in frame.columns:
             frame[column] = None
     if reference.cohort and reference.cohort not in frame.columns:
         frame[reference.cohort] = None
-    return profile_window(reference, frame)
+    return frame
+
+
+def label_rows(reference: ReferenceProfile, values: pd.DataFrame) -> WindowProfile:
+    """A window profile of labelled rows: only its confusion counts are ever read."""
+    return profile_window(reference, label_frame(reference, values))
 
 
 def insert_ignore(

@@ -10,20 +10,29 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select, update
 
 from charter.domain.errors import BadInput
 from charter.domain.roles import Permission
+from charter.monitoring.grouped import profile_groups
 from charter.services import ingest_checks
 from charter.services.context import Context
 from charter.services.environments import check_environment
-from charter.services.ingest.buckets import chunks, fold, label_rows, record_batch, seen_batch
+from charter.services.ingest.buckets import (
+    chunks,
+    fold,
+    label_frame,
+    load_buckets,
+    record_batch,
+    seen_batch,
+)
 from charter.services.ingest.normalise import MAX_FIELD_CHARS, check_batch
 from charter.services.references import current_reference, parse_reference
 from charter.services.systems import find_system
 from charter.store.models import Release
-from charter.store.monitoring_models import InferenceIndex, MonitorBucket
+from charter.store.monitoring_models import InferenceIndex
 
 
 def ingest_labels(
@@ -81,33 +90,40 @@ def ingest_labels(
     for entry in fresh:
         groups.setdefault((entry.release_id, entry.bucket_start), []).append(entry)
     now = ctx.now()
+    by_release: dict[int, dict[datetime, list[InferenceIndex]]] = {}
     for (release_id, start), group in groups.items():
-        bucket = ctx.session.scalar(
-            select(MonitorBucket).where(
-                MonitorBucket.release_id == release_id,
-                MonitorBucket.environment == environment,
-                MonitorBucket.bucket_start == start,
-            )
-        )
-        if bucket is None or not bucket.profile:
-            continue
+        by_release.setdefault(release_id, {})[start] = group
+    for release_id, hours in by_release.items():
         release = ctx.session.get(Release, release_id)
         assert release is not None
         reference_row = current_reference(ctx, release)
-        if reference_row is None or reference_row.digest != bucket.reference_digest:
-            continue  # the bucket was restarted on a newer reference; these rows left it
+        if reference_row is None:
+            continue
         reference = parse_reference(reference_row.profile)
+        buckets = load_buckets(ctx.session, release, environment, list(hours))
+        # Buckets restarted on a newer reference have lost these rows: skip them.
+        kept = [
+            (bucket, hours[start])
+            for start, bucket in buckets.items()
+            if bucket.profile and bucket.reference_digest == reference_row.digest
+        ]
+        if not kept:
+            continue
+        entries_kept = [e for _, group in kept for e in group]
         ingest_checks.check_label_classes(
-            reference, [(e.inference_id, pairs[e.inference_id]) for e in group], labels
+            reference, [(e.inference_id, pairs[e.inference_id]) for e in entries_kept], labels
         )
-        values = pd.DataFrame.from_records([e.values for e in group])
+        # Every hour's labelled rows profiled in one pass (a backfill's labels span
+        # hundreds of hours), each equal to profiling that hour's rows on their own.
+        values = pd.DataFrame.from_records([e.values for e in entries_kept])
         if reference.label:
-            values[reference.label] = [pairs[e.inference_id] for e in group]
-        bucket.labels_profile = fold(
-            bucket.labels_profile, reference, label_rows(reference, values)
-        )
-        bucket.labelled += len(group)
-        bucket.updated_at = now
+            values[reference.label] = [pairs[e.inference_id] for e in entries_kept]
+        codes = np.repeat(np.arange(len(kept)), [len(group) for _, group in kept])
+        found = profile_groups(reference, label_frame(reference, values), codes, len(kept))
+        for (bucket, group), addition in zip(kept, found, strict=True):
+            bucket.labels_profile = fold(bucket.labels_profile, reference, addition)
+            bucket.labelled += len(group)
+            bucket.updated_at = now
     for chunk in chunks([e.id for e in fresh]):
         ctx.session.execute(
             update(InferenceIndex)

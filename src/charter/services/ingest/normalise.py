@@ -34,17 +34,23 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 _BATCH_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
-def check_batch(batch_id: Any, environment: str, n: int, what: str) -> str:
-    check_slug(environment, "environment")
+def check_batch_id(batch_id: Any) -> str:
+    """A batch id as the API takes it: 1-128 letters, digits and ``. _ : -``."""
     if not isinstance(batch_id, str) or not _BATCH_ID.match(batch_id):
         raise BadInput(
             "batch_id must be 1-128 characters of letters, digits and . _ : -", location="batch_id"
         )
+    return batch_id
+
+
+def check_batch(batch_id: Any, environment: str, n: int, what: str) -> str:
+    check_slug(environment, "environment")
+    checked = check_batch_id(batch_id)
     if n > MAX_BATCH_RECORDS:
         raise PayloadTooLarge(f"a batch holds at most {MAX_BATCH_RECORDS} {what}; got {n}")
     if n == 0:
         raise BadInput(f"the batch has no {what}")
-    return batch_id
+    return checked
 
 
 def flatten(records: Sequence[Any]) -> pd.DataFrame:

@@ -21,13 +21,14 @@ from sqlalchemy.orm import Session
 
 from charter.domain.errors import BadInput
 from charter.domain.roles import Permission
-from charter.monitoring import ReferenceProfile, profile_window, signal_counts
+from charter.monitoring import ReferenceProfile, WindowProfile, signal_counts
+from charter.monitoring.grouped import group_codes, profile_groups
 from charter.services.context import Context
 from charter.services.environments import check_environment
 from charter.services.ingest.buckets import (
     fold,
     insert_ignore,
-    label_rows,
+    label_frame,
     load_buckets,
     new_bucket,
     record_batch,
@@ -53,7 +54,7 @@ from charter.store.monitoring_models import InferenceIndex, MonitorState, Observ
 _DIGEST = re.compile(r"^[0-9a-f]{7,64}$")
 
 
-def _live_digest(ctx: Context, system: System, environment: str) -> str:
+def live_digest(ctx: Context, system: System, environment: str) -> str:
     """The digest of the release live in ``environment``: the default for records."""
     digest = ctx.session.scalar(
         select(Release.digest)
@@ -68,7 +69,7 @@ def _live_digest(ctx: Context, system: System, environment: str) -> str:
     return digest
 
 
-def _resolve(ctx: Context, system: System, digest: Any) -> Release:
+def resolve_release(ctx: Context, system: System, digest: Any) -> Release:
     """A release of ``system`` from its digest or a unique prefix of it (7+ characters)."""
     text = str(digest).removeprefix("sha256:").lower() if isinstance(digest, str) else ""
     if not _DIGEST.match(text):
@@ -96,14 +97,14 @@ def _releases(
     environment; digests may be unique prefixes.
     """
     if "release" not in frame.columns or frame["release"].isna().any():
-        fallback = default if default is not None else _live_digest(ctx, system, environment)
+        fallback = default if default is not None else live_digest(ctx, system, environment)
         if "release" not in frame.columns:
             frame["release"] = fallback
         else:
             frame["release"] = frame["release"].fillna(fallback)
     found: dict[str, tuple[Release, ReferenceProfile, list[str]]] = {}
     for digest in frame["release"].unique().tolist():
-        release = _resolve(ctx, system, digest)
+        release = resolve_release(ctx, system, digest)
         reference = current_reference(ctx, release)
         if reference is None:
             raise BadInput(
@@ -174,7 +175,9 @@ def ingest_records(
             MonitorState.system_id == system.id, MonitorState.environment == environment
         )
     )
-    # Validate and profile every (release, hour) group before writing anything.
+    # Validate and profile every (release, hour) group before writing anything. The hours
+    # of a batch are profiled in one pass (a backfill spans hundreds of them), each equal
+    # to profiling that hour's rows on their own.
     prepared = []
     for digest, (rel, reference, pii) in groups.items():
         mask = (frame["release"] == digest).to_numpy()
@@ -183,20 +186,26 @@ def ingest_records(
         part_times = times[mask].reset_index(drop=True)
         part_carried = carried[mask]
         columns = list(dict.fromkeys([*reference.monitored, *filter(None, [reference.cohort])]))
+        codes, starts = group_codes(part_hours)
+        profiles = profile_groups(reference, part[columns], codes, len(starts))
+        labels = _label_profiles(reference, part, codes, len(starts))
+        latest = part_times[part_carried].groupby(codes[part_carried]).max()
+        arrivals = np.bincount(codes[~part_carried], minlength=len(starts))
+        part_latency, part_blocked, part_fallback = latency[mask], blocked[mask], fallback[mask]
         per_hour = []
-        for hour, index in part.groupby(part_hours, sort=True).indices.items():
-            rows = part.iloc[index]
-            stamped = part_carried[index]
+        for g, hour in enumerate(starts):
+            index = np.flatnonzero(codes == g)
             per_hour.append(
                 (
-                    pd.Timestamp(hour).to_pydatetime(),  # type: ignore[arg-type]
+                    pd.Timestamp(hour).to_pydatetime(),
                     index,
-                    profile_window(reference, rows[columns]),
+                    profiles[g],
+                    labels.get(g),
                     signal_counts.count_signals(
-                        latency[mask][index], blocked[mask][index], fallback[mask][index]
+                        part_latency[index], part_blocked[index], part_fallback[index]
                     ),
-                    part_times.iloc[index][stamped].max() if stamped.any() else None,
-                    int((~stamped).sum()),
+                    latest.get(g),
+                    int(arrivals[g]),
                 )
             )
         prepared.append((rel, reference, pii, part, ignored, part_hours, per_hour))
@@ -218,7 +227,7 @@ def ingest_records(
         existing = load_buckets(ctx.session, rel, environment, [h for h, *_ in per_hour])
         labelled = late = 0
         type_errors: dict[str, int] = {}
-        for hour, index, addition, counts, event_max, arrival_rows in per_hour:
+        for hour, index, addition, labels_addition, counts, event_max, arrival_rows in per_hour:
             bucket = existing.get(hour) or new_bucket(
                 ctx.session, rel, environment, hour, reference.digest
             )
@@ -228,10 +237,10 @@ def ingest_records(
                 bucket.profile, bucket.labels_profile, bucket.labelled, bucket.rows = "", None, 0, 0
                 bucket.signals = signal_counts.empty_signals()
                 bucket.arrival_rows, bucket.late, bucket.event_max = 0, 0, None
-            rows = part.iloc[index]
+            n = len(index)
             bucket.reference_digest = reference.digest
             bucket.profile = fold(bucket.profile, reference, addition)
-            bucket.rows += len(rows)
+            bucket.rows += n
             bucket.signals = signal_counts.merge_signals(bucket.signals, counts)
             bucket.updated_at = now
             bucket.arrival_rows = (bucket.arrival_rows or 0) + arrival_rows
@@ -241,15 +250,12 @@ def ingest_records(
                     moment if bucket.event_max is None else max(bucket.event_max, moment)
                 )
             if closed_until is not None and hour < closed_until:
-                bucket.late = (bucket.late or 0) + len(rows)
-                late += len(rows)
-            if label and label in rows.columns and rows[label].notna().any():
-                with_label = rows.loc[rows[label].notna()]
-                labelled += len(with_label)
-                bucket.labels_profile = fold(
-                    bucket.labels_profile, reference, label_rows(reference, with_label)
-                )
-                bucket.labelled += len(with_label)
+                bucket.late = (bucket.late or 0) + n
+                late += n
+            if labels_addition is not None:
+                labelled += labels_addition.rows
+                bucket.labels_profile = fold(bucket.labels_profile, reference, labels_addition)
+                bucket.labelled += labels_addition.rows
             for name, column in addition.columns.items():
                 errors = int(getattr(column, "type_errors", 0))
                 if errors:
@@ -266,6 +272,22 @@ def ingest_records(
             "type_errors": type_errors,
         }
     return record_batch(ctx, system.id, "records", batch_id, environment, len(frame), summary)
+
+
+def _label_profiles(
+    reference: ReferenceProfile, part: pd.DataFrame, codes: np.ndarray, n_groups: int
+) -> dict[int, WindowProfile]:
+    """The labels profile of each hour with labelled rows (labels sent with the records)."""
+    label = reference.label
+    if not label or label not in part.columns:
+        return {}
+    has_label = part[label].notna().to_numpy()
+    if not has_label.any():
+        return {}
+    present, local = np.unique(codes[has_label], return_inverse=True)
+    rows = label_frame(reference, part.loc[has_label])
+    found = profile_groups(reference, rows, local, len(present))
+    return {int(g): profile for g, profile in zip(present.tolist(), found, strict=True)}
 
 
 def _index(

@@ -71,6 +71,7 @@ MODULES = {
     "report": "documents",
     "rollout": "rollouts",
     "shadow": "rollouts",
+    "profiles": "monitoring",
 }
 
 

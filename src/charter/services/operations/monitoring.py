@@ -71,6 +71,26 @@ def log_labels(
     )
 
 
+@operation("profiles.log", write=True)
+def log_profiles(
+    ctx: Context,
+    system: str,
+    environment: str,
+    batch_id: str,
+    document: dict[str, Any],
+    release: str | None = None,
+) -> IngestView:
+    """Fold a profiles document (hourly bucket profiles, e.g. from ``charter.spark``) into
+    the hour buckets: profiles, not rows."""
+    from charter.services import profile_ingest  # numpy and pandas: only for ingestion
+
+    return IngestView.model_validate(
+        profile_ingest.ingest_profiles(
+            ctx, system, environment, batch_id, document, release=release
+        )
+    )
+
+
 @operation("alert.list", write=False)
 def list_alerts(
     ctx: Context,
