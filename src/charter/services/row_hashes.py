@@ -186,7 +186,7 @@ def record_baseline(connection: Connection, reason: str) -> int:
 
     For migrations: one that adds rows or back-fills a governed column outside the
     services calls this last, so the chain records the migrated state (and says why).
-    Reads only the columns the database has. Returns the events appended.
+    Reads only the tables and columns the database has. Returns the events appended.
     """
     from datetime import UTC, datetime
 
@@ -199,6 +199,8 @@ def record_baseline(connection: Connection, reason: str) -> int:
     inspector = inspect(connection)
     found: dict[str, str] = {}
     for name in GOVERNED_TABLES:
+        if not inspector.has_table(name):
+            continue  # a governed table a later migration creates
         columns = [column["name"] for column in inspector.get_columns(name)]
         found.update(digests(connection, name, columns=columns))
     if not found:

@@ -16,6 +16,7 @@ from charter.domain.approvals import DEFAULT_REQUIREMENT, ApprovalRequirement
 from charter.domain.canonical import content_digest
 from charter.domain.controls import ApprovalQuorumParams, ControlParams
 from charter.domain.interventions import InterventionsPolicy
+from charter.domain.policy.risk import RiskPolicy
 from charter.domain.roles import Role
 from charter.domain.text import SLUG_PATTERN
 
@@ -192,6 +193,8 @@ class Policy(_Strict):
         default_factory=lambda: list(DEFAULT_ENVIRONMENTS), min_length=1, max_length=50
     )
     duties: Duties = Field(default_factory=Duties)
+    #: The risk register: scales, ratings, review cadence, acceptance, templates.
+    risk: RiskPolicy = Field(default_factory=RiskPolicy)
 
     def independent_provisioning(self, tier: str) -> bool:
         """Whether approvals by accounts the author provisioned are discounted for ``tier``.
