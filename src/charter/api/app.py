@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from charter import __version__
-from charter.api import documents, evidence, governance, monitoring, problems, runtime
+from charter.api import documents, evidence, governance, monitoring, problems, risks, runtime
 from charter.api.routes import router
 from charter.domain import bounds
 from charter.domain.errors import BadInput
@@ -169,6 +169,7 @@ def create_app(charter: Charter) -> FastAPI:
     app.include_router(monitoring.metrics_router)  # /metrics, for Prometheus
     app.include_router(runtime.router)
     app.include_router(documents.router)
+    app.include_router(risks.router)
 
     @app.get("/api/v1/health", tags=["meta"])
     def health() -> JSONResponse:

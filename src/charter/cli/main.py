@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "demo",
     "runtime",
     "documents",
+    "risks",
 )
 
 #: The command-line flag that sets each request field a service error can name.
@@ -95,6 +96,7 @@ ENTRY_MODULES: dict[str, tuple[str, ...]] = {
     "card": ("documents",),
     "kpis": ("documents",),
     "report": ("documents",),
+    "risk": ("risks",),
 }
 
 

@@ -93,9 +93,8 @@ def request_problems(
         problems.append(("title", "a risk needs a title"))
     category = values.get("category")
     if category not in section.categories:
-        problems.append(
-            ("category", f"unknown category {category!r}; categories: {', '.join(section.categories)}")
-        )
+        known = ", ".join(section.categories)
+        problems.append(("category", f"unknown category {category!r}; categories: {known}"))
     for field in ("nist_ai_rmf", "owasp_llm"):
         problems += mapping_problems(field, list(values.get(field) or []))
     for field, scale in (
@@ -203,9 +202,9 @@ def gaps(
             f"last reviewed {risk.reviewed_at.date()} by {risk.reviewed_by}, more than "
             f"{register.review_days} days ago"
         )
-    if require_acceptance and _needs_acceptance(register, risk.residual_rating):
-        if not risk.accepted_by:
-            found.append(f"residual rating {risk.residual_rating} has not been accepted")
+    needs = require_acceptance and _needs_acceptance(register, risk.residual_rating)
+    if needs and not risk.accepted_by:
+        found.append(f"residual rating {risk.residual_rating} has not been accepted")
     return found
 
 

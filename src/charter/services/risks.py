@@ -250,7 +250,9 @@ def accept_risk(ctx: Context, system_name: str, risk_id: int, *, note: str) -> R
     if risk.status != "open":
         raise Conflict(f"risk #{risk_id} is {risk.status}: nothing to accept")
     if risk.accepted_by is not None:
-        raise Conflict(f"risk #{risk_id}'s residual rating was already accepted by {risk.accepted_by}")
+        raise Conflict(
+            f"risk #{risk_id}'s residual rating was already accepted by {risk.accepted_by}"
+        )
     risk.accepted_at, risk.accepted_by = ctx.now(), ctx.actor.name
     risk.acceptance_note = note.strip()
     risk.version += 1

@@ -187,9 +187,7 @@ def mapping_problems(field: str, values: list[str]) -> list[tuple[str, str]]:
     ]
 
 
-def risk_problems(
-    policy: Policy, *, check_expressions: bool = True
-) -> list[tuple[str, str]]:
+def risk_problems(policy: Policy, *, check_expressions: bool = True) -> list[tuple[str, str]]:
     """Cross-reference checks of the ``risk`` section (locations start at ``risk.``)."""
     from charter.domain.contracts import MONITORS
     from charter.domain.policy.loading import expression_problems

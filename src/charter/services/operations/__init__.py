@@ -69,6 +69,7 @@ MODULES = {
     "pack": "documents",
     "kpis": "documents",
     "report": "documents",
+    "risk": "risks",
 }
 
 
