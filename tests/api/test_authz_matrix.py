@@ -592,6 +592,88 @@ MATRIX: tuple[Case, ...] = (
         "may not deployment.intervene",
         strict=False,
     ),
+    # --- the risk register: builders record risks, risk engineers and approvers review and
+    # accept them (no pack is in force here, so writes get past authorization only)
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/risks",
+        BUILDERS,
+        _with(
+            f"{P}/systems/{SYSTEM}/risks",
+            {"title": "drift", "category": "robustness", "likelihood": 3, "impact": 3},
+        ),
+        "may not risk.write",
+        strict=False,
+    ),
+    Case(
+        "GET",
+        f"{P}/systems/{{name}}/risks",
+        HUMANS,
+        _plain(f"{P}/systems/{SYSTEM}/risks"),
+        "may not risk.read",
+    ),
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/risks/seed",
+        BUILDERS,
+        _plain(f"{P}/systems/{SYSTEM}/risks/seed"),
+        "may not risk.write",
+        strict=False,
+    ),
+    Case(
+        "GET",
+        f"{P}/systems/{{name}}/risks/{{risk_id}}",
+        HUMANS,
+        _plain(f"{P}/systems/{SYSTEM}/risks/1"),
+        "may not risk.read",
+        strict=False,
+    ),
+    Case(
+        "PATCH",
+        f"{P}/systems/{{name}}/risks/{{risk_id}}",
+        BUILDERS,
+        _with(f"{P}/systems/{SYSTEM}/risks/1", {"risk": {"owner": "risk-engineer"}}),
+        "may not risk.write",
+        strict=False,
+    ),
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/risks/{{risk_id}}/review",
+        frozenset({"risk_engineer", "approver"}),
+        _with(f"{P}/systems/{SYSTEM}/risks/1/review", {"note": "checked"}),
+        "may not risk.review",
+        strict=False,
+    ),
+    Case(
+        "POST",
+        f"{P}/systems/{{name}}/risks/{{risk_id}}/accept",
+        frozenset({"risk_engineer", "approver"}),
+        _with(f"{P}/systems/{SYSTEM}/risks/1/accept", {"note": "within appetite"}),
+        "may not risk.accept",
+        strict=False,
+    ),
+    Case(
+        "POST",
+        f"{P}/incidents/{{incident_id}}/risks",
+        frozenset({"admin", "risk_engineer"}),
+        _with(f"{P}/incidents/1/risks", {"risk_id": 1}),
+        "may not monitoring.alerts",
+        strict=False,
+    ),
+    Case(
+        "GET",
+        f"{P}/systems/{{name}}/risk-assessment",
+        HUMANS,
+        _plain(f"{P}/systems/{SYSTEM}/risk-assessment"),
+        "may not risk.read",
+    ),
+    Case(
+        "GET",
+        f"{P}/systems/{{name}}/risk-assessment/document",
+        HUMANS,
+        _plain(f"{P}/systems/{SYSTEM}/risk-assessment/document?format=md"),
+        "may not risk.read",
+    ),
 )
 
 

@@ -264,7 +264,7 @@ def accept_risk(ctx: Context, system_name: str, risk_id: int, *, note: str) -> R
 def seed_register(ctx: Context, system_name: str) -> list[Risk]:
     """Add the pack's template risks for the system's tier and intake answers (each
     template once per system; templates already seeded are skipped)."""
-    from charter.domain.policy.cel import cel_evaluate_bool
+    from charter.domain.policy.cel import CelEvaluationError, cel_evaluate_bool
     from charter.domain.policy.intake import normalize_answers
 
     ctx.require(Permission.RISK_WRITE)
@@ -283,7 +283,13 @@ def seed_register(ctx: Context, system_name: str) -> list[Risk]:
         if template.when is not None:
             if answers is None:
                 answers = normalize_answers(policy, system.intake or {})
-            if not cel_evaluate_bool(template.when, answers):
+            try:
+                matched = cel_evaluate_bool(template.when, answers)
+            except CelEvaluationError as exc:
+                raise BadInput(
+                    f"template {template.id!r} failed: {exc}", location="risk.templates"
+                ) from None
+            if not matched:
                 continue
         fields = template.model_dump(exclude={"id", "tiers", "when"})
         added.append(add_risk(ctx, system_name, RiskChange(**fields), template=template.id))
@@ -357,8 +363,9 @@ def link_incident(ctx: Context, incident_id: int, risk_id: int, *, note: str = "
     """Record that an incident realised a risk of the same system (shown on the register)."""
     from charter.services import incidents
 
-    ctx.require(Permission.RISK_WRITE)
+    # Incident handlers link incidents (every role that may also holds RISK_WRITE).
     ctx.require(Permission.ALERT_MANAGE)
+    ctx.require(Permission.RISK_WRITE)
     incident = incidents.find_incident(ctx, incident_id)
     risk = find_risk(ctx, incident.system.name, risk_id)
     if risk_id in (incident.links or {}).get("risks", []):
