@@ -194,6 +194,12 @@ def test_governance_loop(tmp_path: Path, database_url: str, model_dir: Path) -> 
     )
     cli("exception", "approve", str(exception["id"]), token=dev, expect=2)  # not your own
     cli("exception", "approve", str(exception["id"]), "--note", "ok", token=risk)
+    # The high tier's risk register: a risk owned, mitigated, watched and reviewed.
+    risk_flags = ["--title", "Approval rate drifts", "--category", "performance"]
+    risk_flags += ["--likelihood", "3", "--impact", "3", "--owner", "rita"]
+    risk_flags += ["--control", "eval-performance", "--signal", "performance"]
+    added = cli.json("risk", "add", "credit-limit", *risk_flags, token=dev)
+    cli("risk", "review", "credit-limit", str(added["id"]), "--note", "checked", token=risk)
     report = cli.json("gate", ref, "--env", "prod", token=dev)
     assert report["passed"], [r for r in report["results"] if r["status"] == "fail"]
     assert {r["control_id"] for r in report["results"] if r["status"] == "waived"} == {
