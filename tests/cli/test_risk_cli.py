@@ -48,8 +48,11 @@ def test_the_register_from_the_command_line(act, tokens, database_url, tmp_path)
     )
     assert added["inherent_rating"] == "high" and added["id"] == 1
     run(env, tokens["risk_engineer"], "risk", "review", system, "1", "--note", "cohorts checked")
-    listing = run(env, tokens["auditor"], "risk", "list", system)
-    assert "Thin-file applicants declined" in listing and "not been accepted" in listing
+    assert "Risks of credit-limit" in run(env, tokens["auditor"], "risk", "list", system)
+    listing = json.loads(run(env, tokens["auditor"], "risk", "list", system, "--format", "json"))
+    (item,) = listing["items"]
+    assert item["reviewed_by"] == "risk-engineer"
+    assert item["gaps"] == ["residual rating high has not been accepted"]
     out = Path(tmp_path / "assessment.html")
     run(env, tokens["auditor"], "risk", "assessment", system, "--format", "html", "--out", str(out))
     assert "Model risk assessment: credit-limit" in out.read_text()
