@@ -47,7 +47,8 @@ def _refuse(problems: list[tuple[str, str]]) -> None:
         (field, message), rest = problems[0], problems[1:4]
         if rest:
             message += " (also: " + "; ".join(f"{f}: {m}" for f, m in rest) + ")"
-        raise BadInput(message, location=field, fields=[field.split("[")[0]])
+        # The message names the field and value; ``fields`` lets the CLI name its flag.
+        raise BadInput(message, fields=[field.split("[")[0]])
 
 
 def _check_owner(ctx: Context, owner: str | None) -> list[tuple[str, str]]:
@@ -133,7 +134,7 @@ def add_risk(
     }
     for field in ("title", "category", "likelihood", "impact"):
         if values.get(field) is None:
-            raise BadInput(f"a risk needs {field.replace('_', ' ')}", location=field)
+            raise BadInput(f"a risk needs a {field}", fields=[field])
     values.setdefault("residual_likelihood", values["likelihood"])
     values.setdefault("residual_impact", values["impact"])
     _refuse(
