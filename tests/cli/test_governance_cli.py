@@ -134,7 +134,8 @@ def test_governance_loop(tmp_path: Path, database_url: str, model_dir: Path) -> 
         if case.find("failure") is not None
     }
     # Evidence is in; what is left is the decision itself, the untested fallback, and
-    # monitoring, which needs a reference profile to compare production with.
+    # monitoring, which needs a reference profile to compare production with, and the
+    # risk register, still empty.
     assert failures == {
         "approval-quorum-high",
         "review-cadence-high",
@@ -142,6 +143,7 @@ def test_governance_loop(tmp_path: Path, database_url: str, model_dir: Path) -> 
         "monitor-performance",
         "monitor-drift",
         "monitor-fairness",
+        "risk-register",
     }
     cli(
         "reference",
