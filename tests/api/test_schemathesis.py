@@ -47,7 +47,7 @@ schema = schemathesis.openapi.from_asgi(f"{API}/openapi.json", _schema_only_app(
 #: Hypothesis runs many examples inside one test, so the function-scoped fixtures (the
 #: database and the app) are deliberately shared by an operation's examples.
 BOUNDED = settings(
-    max_examples=40,
+    max_examples=20,
     deadline=None,
     derandomize=True,
     database=None,

@@ -446,6 +446,7 @@ def test_every_operation_prints_the_same_locally_and_remotely(worlds, tmp_path: 
     run("rita", "incident.metrics", system=None)
     run.refused("rita", "incident.alert_ack", alert_id=999, note="")
     run.refused("rita", "incident.alert_resolve", alert_id=999, note="")
+    run.refused("rita", "alert.show", alert_id=999)
     run("rita", "intervention.list", system=None, limit=10)
     run.refused("dana", "drill.run", ref=f"chat@{live}", scenario="earthquake")
 

@@ -1,4 +1,5 @@
-"""The real `charter` CLI in a subprocess, on the local database and against a real server."""
+"""The real `charter` CLI (in process, and in a subprocess where the process matters), on the
+local database and against a real server."""
 
 from __future__ import annotations
 
@@ -14,38 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO / "examples" / "credit-limit"
-
-
-class Cli:
-    """Runs `python -m charter` with its own CHARTER_HOME and database."""
-
-    def __init__(self, home: Path, database_url: str) -> None:
-        self.env = {
-            key: value for key, value in os.environ.items() if not key.startswith("CHARTER_")
-        }
-        self.env.update(CHARTER_HOME=str(home), CHARTER_DATABASE_URL=database_url, COLUMNS="200")
-
-    def __call__(
-        self, *args: str, token: str | None = None, expect: int = 0, **env: str
-    ) -> subprocess.CompletedProcess[str]:
-        run_env = dict(self.env, **env)
-        if token:
-            run_env["CHARTER_TOKEN"] = token
-        result = subprocess.run(
-            [sys.executable, "-m", "charter", *args],
-            env=run_env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert result.returncode == expect, (args, result.returncode, result.stdout, result.stderr)
-        return result
-
-    def json(self, *args: str, **kwargs) -> dict:
-        return json.loads(self(*args, "--format", "json", **kwargs).stdout)
+from tests.cli_runner import Cli
+from tests.helpers import EXAMPLE
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.cli.test_cli import Cli
+from tests.cli_runner import Cli
 
 LLM_DATA = Path(__file__).resolve().parents[1] / "data" / "llm"
 RELEASE = """

@@ -12,7 +12,8 @@ from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from tests.cli.test_cli import EXAMPLE, Cli
+from tests.cli_runner import Cli
+from tests.helpers import EXAMPLE
 
 GERMAN = Path(__file__).resolve().parents[1] / "data" / "german_credit.csv"
 RELEASE = """
@@ -38,6 +39,7 @@ contract:
   offline:
     roc_auc: ">= 0.6"
     demographic_parity_ratio[sex]: ">= 0.5"
+    protected_not_in_top_k: {attributes: [sex], k: 2}
   live:
     monitors: [performance, drift, fairness, latency, guardrails]
 """
@@ -66,6 +68,9 @@ def model_dir(tmp_path_factory) -> Path:
     holdout["pred"] = (holdout["score"] >= 0.5).astype(int)
     holdout.to_csv(folder / "holdout.csv", index=False)
     (folder / "release.yaml").write_text(RELEASE)
+    (folder / "explain.yaml").write_text(
+        "local_rows: 3\nlocal_rows_per_group: 1\nbackground_rows: 8\n"
+    )
     return folder
 
 
@@ -117,6 +122,23 @@ def test_governance_loop(tmp_path: Path, database_url: str, model_dir: Path) -> 
                 str(model_dir / "model.joblib"),
             ],
         ),
+        (
+            "explainability",
+            [
+                "--prediction",
+                "pred",
+                "--score",
+                "score",
+                "--cohort",
+                "sex",
+                "--repeats",
+                "2",
+                "--model",
+                str(model_dir / "model.joblib"),
+                "--options",
+                str(model_dir / "explain.yaml"),
+            ],
+        ),
     ):
         stored = cli.json("evaluate", ref, "--suite", suite, *common, *extra, token=dev)
         assert stored["passed"], (suite, stored["bounds"])
@@ -125,7 +147,7 @@ def test_governance_loop(tmp_path: Path, database_url: str, model_dir: Path) -> 
         document = tmp_path / f"{record}.txt"
         document.write_text(f"{record} report")
         cli("evidence", "record", ref, "--suite", record, "--document", str(document), token=dev)
-    assert cli.json("evidence", "list", ref)["total"] == 7
+    assert cli.json("evidence", "list", ref)["total"] == 8
 
     junit = cli("gate", ref, "--env", "prod", "--format", "junit", token=dev, expect=1).stdout
     failures = {

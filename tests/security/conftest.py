@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from tests.api.conftest import app, audit_count, auth, client, release, seed_release, seed_system
-from tests.security.support import Cli
+from tests.cli_runner import Cli
 from tests.services.conftest import policy, system
 
 __all__ = [

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from tests.api.support import API, APPROVAL, SYSTEM, Headers, assert_problem, manifest_body
+from tests.cli_runner import Cli
 from tests.helpers import REPO
-from tests.security.support import Cli, nested_json
+from tests.security.support import nested_json
 from tests.services.support import approve_twice, make_release, satisfy_evidence, set_reference
 
 from charter.services import policies

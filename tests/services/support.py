@@ -188,7 +188,13 @@ def satisfy_evidence(charter, ref: str, *, fairness_ok: bool = True, skip=()) ->
             }
         ],
     )
-    for suite in ("robustness", "data-quality", "fallback-drill", *HIGH_RISK_RECORDS):
+    for suite in (
+        "robustness",
+        "data-quality",
+        "explainability",
+        "fallback-drill",
+        *HIGH_RISK_RECORDS,
+    ):
         if suite not in skip:
             add_evidence(charter, ref, suite)
     if "reference" not in skip:

@@ -327,3 +327,11 @@ def test_vendored_assets_ship_with_their_licences_and_in_the_wheel() -> None:
 def test_static_files_are_served(client, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 200 and len(response.content) > 1000
+
+
+def test_the_alert_list_shows_each_alerts_runbook(signed_in) -> None:
+    client, _ = signed_in("audrey")
+    page = client.get("/alerts").text
+    # The seeded fraud model's accuracy alert carries the default performance runbook.
+    assert "Runbook: accuracy below its bound for fraud-score (prod)" in page
+    assert "$ charter rollback fraud-score --env prod" in page

@@ -15,6 +15,7 @@ from charter.services import ingest, signals_view
 from charter.services.operations import monitoring as operations
 from charter.services.operations import perform
 from charter.services.views import (
+    AlertDetailView,
     AlertPage,
     ChannelList,
     ChannelView,
@@ -193,6 +194,17 @@ def add_channel(
 def list_channels(charter: CharterDep, actor: ActorDep) -> ChannelList:
     """Notification channels (without secrets)."""
     return perform(charter, actor, operations.list_channels)
+
+
+# After /alerts/channels: a path parameter there would swallow "channels".
+@router.get("/alerts/{alert_id}", tags=["monitoring"])
+def show_alert(
+    alert_id: Annotated[int, Path(ge=1, le=2**31 - 1, description="Alert id.")],
+    charter: CharterDep,
+    actor: ActorDep,
+) -> AlertDetailView:
+    """One alert with its runbook (steps, commands, link), its incident and its actions."""
+    return perform(charter, actor, operations.show_alert, alert_id)
 
 
 @router.get("/monitoring/signals", tags=["monitoring"])

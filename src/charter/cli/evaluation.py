@@ -63,6 +63,12 @@ def evaluate(
     model: Annotated[str | None, typer.Option(help="pkg.mod:function or .joblib file.")] = None,
     bootstrap: Annotated[int, typer.Option(min=0, max=100_000, help="Resamples for CIs.")] = 200,
     seed: Annotated[int, typer.Option(min=0, help="Seed for resampling.")] = 0,
+    repeats: Annotated[
+        int,
+        typer.Option(
+            min=1, max=1000, help="Perturbation rounds (robustness), shuffles (explainability)."
+        ),
+    ] = 3,
     min_group_size: Annotated[int, typer.Option(min=0, help="Smaller groups are not scored.")] = 30,
     report: Annotated[Path | None, typer.Option(help="Write an HTML report here.")] = None,
     options_file: Annotated[
@@ -88,7 +94,9 @@ def evaluate(
         positive_label=_label(positive_label),
         threshold=threshold,
     )
-    options = RunOptions(n_bootstrap=bootstrap, seed=seed, min_group_size=min_group_size)
+    options = RunOptions(
+        n_bootstrap=bootstrap, seed=seed, n_repeats=repeats, min_group_size=min_group_size
+    )
     loaded = load_model(model) if model else None
     chosen = find_suite(suite, evaluation_suites()).configured(
         _suite_settings(options_file), data_dir=data.parent
@@ -115,6 +123,18 @@ def evaluate(
         if isinstance(entry, dict)
     ]
     render.table("Metrics (overall)", rows, ["metric", "value", "ci"], None)
+    importance = (result.get("details") or {}).get("importance")
+    if isinstance(importance, dict):
+        drivers = [
+            {
+                "rank": r["rank"],
+                "feature": r["feature"],
+                "importance": r["importance"]["value"],
+                "ci": _ci(r["importance"]),
+            }
+            for r in importance.get("ranking", [])[: importance.get("top_k") or 5]
+        ]
+        render.table("Top drivers", drivers, ["rank", "feature", "importance", "ci"], None)
 
 
 def _suite_settings(path: Path | None) -> dict[str, Any]:

@@ -44,11 +44,19 @@ def _text(data: bytes, path: Path) -> str:
         raise BadInput("a policy pack must be UTF-8 text", location=str(path)) from None
 
 
+def read_pack(path: Path) -> bytes:
+    """A pack file with its runbook files (``path:``, inside the pack's directory) bundled
+    in: the server never opens a client's files."""
+    from charter.domain.runbooks import bundle_runbooks
+
+    return bundle_runbooks(read_file(path), path.resolve().parent, str(path))
+
+
 @policy_app.command("apply")
 def policy_apply(file: Path, fmt: FormatOpt = "text") -> None:
     """Validate a policy pack and apply it as a new version (invalid packs change nothing)."""
     check_format(fmt)
-    data = backend().call("policy.apply", source=_text(read_file(file), file), name=str(file))
+    data = backend().call("policy.apply", source=_text(read_pack(file), file), name=str(file))
     if fmt == "json":
         render.emit_json(data)
     elif data.get("created"):
@@ -82,7 +90,7 @@ def policy_questions(
 
     check_format(fmt)
     if file is not None:
-        policy = load_policy(read_file(file), str(file))
+        policy = load_policy(read_pack(file), str(file))
     else:
         shown = backend().call("policy.show", version=None)
         policy = load_policy(shown["source"].encode("utf-8"), f"policy v{shown['version']}")
@@ -158,7 +166,7 @@ def policy_diff(
         "policy.diff",
         old=old,
         new=new,
-        candidate=_text(read_file(file), file) if file else None,
+        candidate=_text(read_pack(file), file) if file else None,
     )
     if check_format(fmt) == "json":
         render.emit_json(data)

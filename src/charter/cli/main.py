@@ -113,8 +113,35 @@ def _entry(argv: list[str]) -> tuple[str, ...]:
     return ENTRY_MODULES.get(first or "", COMMAND_MODULES)
 
 
+def invoke(argv: list[str]) -> int:
+    """Run one command line in this process and return its exit code: Charter's errors
+    map to 2 with a one-line reason on stderr, database errors likewise."""
+    load_commands(_entry(argv))
+    try:
+        app(args=argv, prog_name="charter")
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        render.error(str(exc.code))
+        return 1
+    except CharterError as exc:
+        render.error(with_flag_hint(exc))
+        return 2
+    except KeyboardInterrupt:
+        render.error("interrupted")
+        return 130
+    except Exception as exc:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if isinstance(exc, SQLAlchemyError):
+            render.error(f"database error: {str(exc).splitlines()[0]}")
+            return 2
+        raise
+    return 0
+
+
 def run() -> None:
-    """Console-script entry point: maps Charter errors to exit code 2 with a one-line reason."""
+    """Console-script entry point: :func:`invoke` on the process's arguments."""
     import gc
 
     # Importing SQLAlchemy, pydantic and the ORM models allocates hundreds of thousands of
@@ -122,23 +149,9 @@ def run() -> None:
     # them again and again (~0.1 s per command, measured in benchmarks/bench_gate.py). A
     # higher first threshold keeps collecting in long-running commands (serve, worker).
     gc.set_threshold(20_000, 10, 10)
-    load_commands(_entry(sys.argv[1:]))
-
     try:
-        app()
-    except CharterError as exc:
-        render.error(with_flag_hint(exc))
-        sys.exit(2)
-    except KeyboardInterrupt:
-        render.error("interrupted")
-        sys.exit(130)
-    except Exception as exc:
-        from sqlalchemy.exc import SQLAlchemyError
-
-        if isinstance(exc, SQLAlchemyError):
-            render.error(f"database error: {str(exc).splitlines()[0]}")
-            sys.exit(2)
-        raise
+        code = invoke(sys.argv[1:])
     finally:
         # Exit without the collector visiting every object one last time (~0.1 s).
         gc.freeze()
+    sys.exit(code)

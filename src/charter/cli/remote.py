@@ -106,6 +106,7 @@ ROUTES: dict[str, Http] = {
         "POST", "/systems/{system}/labels", query=("environment:env",), body=("batch_id", "labels")
     ),
     "alert.list": Http("GET", "/alerts", query=("open_only:open", "system", *PAGE)),
+    "alert.show": Http("GET", "/alerts/{alert_id}"),
     "channel.add": Http(
         "POST", "/alerts/channels", body=("name", "kind", "url", "secret", "system", "min_severity")
     ),

@@ -76,6 +76,32 @@ def trace(
     )
 
 
+def show_runbook(runbook: dict[str, Any] | None) -> None:
+    """Print an alert's runbook: title, Markdown steps, the commands to run, the link."""
+    if not runbook:
+        render.line("Runbook: none recorded (the alert opened before runbooks existed)")
+        return
+    origin = (
+        f"policy v{runbook['policy_version']}"
+        if runbook.get("source") == "policy"
+        else "Charter's default"
+    )
+    render.line("")
+    render.line(f"[bold]Runbook: {render.escape(runbook['title'])}[/bold]")
+    render.line(render.escape(f"({runbook['id']}, {origin})"))
+    render.line("")
+    for text in runbook["steps"].rstrip().splitlines():
+        render.line(render.escape(text))
+    if runbook.get("commands"):
+        render.line("")
+        render.line("[bold]Commands[/bold]")
+        for command in runbook["commands"]:
+            render.line(f"  $ {render.escape(command)}")
+    if runbook.get("link"):
+        render.line("")
+        render.line(f"More: {render.escape(runbook['link'])}")
+
+
 def _show_incident(data: dict[str, Any], fmt: str) -> None:
     if check_format(fmt) == "json":
         render.emit_json(data)
@@ -83,6 +109,8 @@ def _show_incident(data: dict[str, Any], fmt: str) -> None:
     render.record(f"incident #{data['id']}: {data['title']}", data, INCIDENT_KEYS)
     if data.get("timeline"):
         render.table("Timeline", data["timeline"], ["at", "kind", "actor", "note"], None)
+    if data.get("alert_id") and data.get("timeline") is not None:
+        show_runbook(data.get("runbook"))
 
 
 @incident_app.command("list")
@@ -204,6 +232,38 @@ def _alert(action: str, alert_id: int, note: str, fmt: str) -> None:
     render.record(
         f"alert #{alert_id}", data, ["system", "environment", "severity", "status", "actions"]
     )
+
+
+@alerts_app.command("show")
+def alert_show(
+    alert_id: Annotated[int, typer.Argument(help="Alert id.")],
+    fmt: FormatOpt = "text",
+) -> None:
+    """One alert with its runbook: what to do, the commands to run, the link."""
+    data = backend().call("alert.show", alert_id=alert_id)
+    if check_format(fmt) == "json":
+        render.emit_json(data)
+        return
+    render.record(
+        f"alert #{alert_id}: {data['summary']}",
+        data,
+        [
+            "system",
+            "environment",
+            "release",
+            "monitor",
+            "subject",
+            "severity",
+            "status",
+            "breach_started_at",
+            "opened_at",
+            "resolved_at",
+            "incident_id",
+        ],
+    )
+    if data.get("actions"):
+        render.table("Actions", data["actions"], ["at", "action", "actor", "note"], None)
+    show_runbook(data.get("runbook"))
 
 
 @alerts_app.command("ack")

@@ -2,10 +2,10 @@
 
 A logistic-regression pipeline is fitted on 60% of the Statlog German credit data; the
 40% holdout is scored and every offline suite runs on it (quality, fairness by sex and
-age band, data quality, robustness with the model itself), so the evidence the gate reads
-is what the suites measured. Two approvers sign off for production, an exception with a
-compensating control covers the one control the team could not perform yet and is about
-to expire, and the release is deployed.
+age band, data quality, robustness and explainability with the model itself), so the
+evidence the gate reads is what the suites measured. Two approvers sign off for
+production, an exception with a compensating control covers the one control the team
+could not perform yet and is about to expire, and the release is deployed.
 """
 
 from __future__ import annotations
@@ -124,6 +124,8 @@ def manifest(paths: dict[str, Path], guardrails: list[str]) -> dict[str, Any]:
                 "roc_auc": ">= 0.70",
                 "demographic_parity_ratio[sex]": ">= 0.8",
                 "demographic_parity_ratio[age_band]": ">= 0.5",
+                # Sex and age may inform the score, but never be among its main drivers.
+                "protected_not_in_top_k": {"attributes": ["sex", "age"], "k": 3},
             },
             "live": {
                 "monitors": ["performance", "drift", "fairness"],
@@ -153,11 +155,16 @@ def evaluate(demo: DemoSession, ref: str, paths: dict[str, Path]) -> list[dict[s
         ),
         ("data-quality", InputSpec(target="risk"), None),
         ("robustness", InputSpec(target="risk", score="score", prediction="pred"), model),
+        (
+            "explainability",
+            InputSpec(target="risk", score="score", prediction="pred", cohorts=("sex",)),
+            model,
+        ),
     ]
     stored = []
     for suite, spec, with_model in runs:
         data = holdout
-        if suite == "robustness":
+        if suite in ("robustness", "explainability"):
             # The model scores the raw columns: hand it those and the label only.
             frame = pd.read_csv(holdout)
             data = holdout.with_name("holdout_features.csv")

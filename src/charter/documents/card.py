@@ -262,6 +262,7 @@ def model_blocks(model: dict[str, Any], *, charts: bool = True) -> list[Block]:
                     ),
                 )
             )
+    blocks += explanation_blocks(model.get("explanations"))
     blocks += [
         heading("Contract", 3),
         table(
@@ -305,6 +306,57 @@ def model_blocks(model: dict[str, Any], *, charts: bool = True) -> list[Block]:
         heading("Incidents", 3),
         _incidents(model["incidents"]),
     ]
+    return blocks
+
+
+def explanation_blocks(summary: dict[str, Any] | None) -> list[Block]:
+    """What drives the model's decisions: top drivers with intervals, per cohort group."""
+    blocks: list[Block] = [heading("What drives the decisions", 3)]
+    if not summary:
+        blocks.append(para("no explainability evidence recorded"))
+        return blocks
+    blocks.append(
+        para(
+            f"Permutation importance ({summary['scoring']}, {summary['n_repeats']} repeats, "
+            f"{summary['interval']} intervals), evidence {summary['evidence_id']}; "
+            f"top {summary['top_k']}: {', '.join(summary['top']) or 'none'}."
+        )
+    )
+    blocks.append(
+        table(
+            ["rank", "feature", "importance", "interval"],
+            [
+                [
+                    d["rank"],
+                    d["feature"],
+                    d["importance"],
+                    None
+                    if d["ci_lower"] is None or d["ci_upper"] is None
+                    else f"[{show(d['ci_lower'])}, {show(d['ci_upper'])}]",
+                ]
+                for d in summary["drivers"]
+            ],
+            "no feature ranked",
+        )
+    )
+    rows = [
+        [
+            f"{cohort['name']}: {group['key']}",
+            group["n"],
+            ", ".join(group["top"]) or group["reason"],
+        ]
+        for cohort in summary["cohorts"]
+        for group in cohort["groups"]
+    ]
+    if rows:
+        blocks.append(table(["cohort group", "n", "top drivers"], rows))
+    local = summary["local"]
+    blocks.append(
+        para(
+            f"Local explanations: {local['explained']} decisions, {local['method']} Shapley "
+            f"values of the {local['output']}."
+        )
+    )
     return blocks
 
 

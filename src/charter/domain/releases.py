@@ -215,10 +215,17 @@ def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
-def _read_local(path_text: str, base_dir: Path, what: str, roots: Sequence[Path] = ()) -> Path:
-    """The file a manifest ``path`` names, confined to where the manifest may read.
+def confined_file(
+    path_text: str,
+    base_dir: Path,
+    what: str,
+    roots: Sequence[Path] = (),
+    *,
+    anchor: str = "manifest",
+) -> Path:
+    """The file a ``path`` in a manifest (or pack) names, confined to where it may read.
 
-    A relative path must stay inside the manifest's directory (no ``..``, no symlink that
+    A relative path must stay inside the ``anchor``'s directory (no ``..``, no symlink that
     leads out); an absolute one must lie inside one of ``roots`` (given explicitly, e.g.
     ``--allow-root /models``). Only regular files are read: a manifest must not be able to
     carry ``/proc/self/environ`` (which holds the caller's token) or a device into a release.
@@ -232,9 +239,11 @@ def _read_local(path_text: str, base_dir: Path, what: str, roots: Sequence[Path]
     allowed = [Path(root).resolve() for root in roots]
     if raw.is_absolute():
         if not any(_inside(Path(os.path.normpath(raw)), root) for root in allowed):
+            hint = ""
+            if anchor == "manifest":
+                hint = ", or allow its directory as a root (--allow-root)"
             raise BadInput(
-                f"{what} path {path_text!r} is absolute: use a path relative to the manifest, "
-                "or allow its directory as a root (--allow-root)"
+                f"{what} path {path_text!r} is absolute: use a path relative to the {anchor}" + hint
             )
         candidate = raw
     else:
@@ -245,7 +254,7 @@ def _read_local(path_text: str, base_dir: Path, what: str, roots: Sequence[Path]
         raise BadInput(f"{what} file {path_text!r} does not exist or is not a file") from None
     if not any(_inside(resolved, root) for root in [base, *allowed]):
         raise BadInput(
-            f"{what} path {path_text!r} leads outside the manifest's directory (a symlink?)"
+            f"{what} path {path_text!r} leads outside the {anchor}'s directory (a symlink?)"
         )
     try:
         info = resolved.stat()
@@ -278,7 +287,7 @@ def _resolve_component(
             f"component {spec['name']!r} refers to a local file; send a manifest with the "
             "file already resolved (`sha256` for artifacts, `text` for prompts)"
         )
-    path = _read_local(path_text, base_dir, f"{spec['kind']} {spec['name']!r}", roots)
+    path = confined_file(path_text, base_dir, f"{spec['kind']} {spec['name']!r}", roots)
     if spec["kind"] == "prompt":
         if path.stat().st_size > MAX_PROMPT_BYTES:
             raise BadInput(f"prompt file {path_text!r} exceeds {MAX_PROMPT_BYTES} bytes")

@@ -232,7 +232,13 @@ def render_html(
     if metrics.get("cohorts"):
         body.append("<h2>Cohorts</h2>")
         body.extend(_cohort_section(c) for c in metrics["cohorts"])
-    shown = {k: v for k, v in details.items() if k not in ("roc_curve",)}
+    hidden: tuple[str, ...] = ("roc_curve",)
+    if result.get("task") == "explainability":
+        from charter.evaluation.explain_report import explanation_section
+
+        body.append(explanation_section(details))
+        hidden += ("importance", "local")
+    shown = {k: v for k, v in details.items() if k not in hidden}
     if shown:
         body.append("<h2>Details</h2>" + _generic(shown))
     body.append("<h2>Environment</h2>" + _generic(result.get("environment", {})))

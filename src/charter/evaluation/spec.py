@@ -175,8 +175,10 @@ class RunOptions:
     - ``intersections``: with two or more cohort columns, also slice by all of them jointly.
     - ``noise_scale``: robustness, Gaussian noise as a fraction of each numeric column's std.
     - ``swap_rate``: robustness, share of categorical cells replaced by another category.
-    - ``n_repeats``: robustness, perturbation rounds averaged.
-    - ``max_rows``: robustness and LLM, rows queried (a seeded sample when there are more).
+    - ``n_repeats``: robustness, perturbation rounds averaged; explainability, shuffles
+      per feature in permutation importance.
+    - ``max_rows``: robustness, explainability and LLM, rows queried (a seeded sample when
+      there are more).
     - ``leakage_threshold``: data quality, single-feature AUC/accuracy that flags leakage.
     """
 

@@ -185,6 +185,7 @@ def builtin_suites() -> list[Suite]:
     """The suites Charter ships, in the order they are documented."""
     from charter.evaluation.classification import ClassificationSuite
     from charter.evaluation.data_quality import DataQualitySuite
+    from charter.evaluation.explainability import ExplainabilitySuite
     from charter.evaluation.fairness import FairnessSuite
     from charter.evaluation.guardrails import GuardrailsSuite
     from charter.evaluation.llm import LLMSuite
@@ -199,6 +200,7 @@ def builtin_suites() -> list[Suite]:
         DataQualitySuite(),
         LLMSuite(),
         GuardrailsSuite(),
+        ExplainabilitySuite(),
     ]
     return suites
 

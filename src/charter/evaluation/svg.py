@@ -108,12 +108,18 @@ def bar_chart(
     *,
     title: str,
     width: int = 520,
+    fit: bool = False,
 ) -> str:
-    """Horizontal bars with interval whiskers, one per group (missing values are marked)."""
+    """Horizontal bars with interval whiskers, one per group (missing values are marked).
+
+    Values up to 1 are drawn on [0, 1] (rates) unless ``fit``, which scales to the data
+    (small quantities such as importances)."""
     row_h, left, right, top = 22, 190, 60, 28
     height = top + row_h * len(labels) + 24
     known = [v for v in [*values, *lowers, *uppers] if v is not None]
     high = max([1.0, *known]) if known and max(known) <= 1.0 else max(known or [1.0])
+    if fit and known:
+        high = max(known) if max(known) > 0 else 1.0
     low = min([0.0, *known])
     span = (high - low) or 1.0
     plot_w = width - left - right

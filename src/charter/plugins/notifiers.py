@@ -13,6 +13,10 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from charter.domain.runbooks import as_markdown
+
+#: The most text a Slack section block takes.
+SLACK_SECTION_CHARS = 3000
 Event = Literal["opened", "resolved"]
 
 
@@ -53,7 +57,10 @@ def _headline(n: Notification) -> str:
 
 
 class WebhookNotifier:
-    """JSON ``{"event", "alert"}`` signed with the channel secret (verify before trusting)."""
+    """JSON ``{"event", "alert"}`` signed with the channel secret (verify before trusting).
+
+    ``alert.runbook`` carries the runbook: title, Markdown steps, filled commands, link.
+    """
 
     kind = "webhook"
     needs_secret = True
@@ -68,7 +75,8 @@ class WebhookNotifier:
 
 
 class SlackNotifier:
-    """A Slack incoming-webhook message (``text`` plus one section block)."""
+    """A Slack incoming-webhook message: ``text``, a section block, and on open a second
+    section with the alert's runbook (steps, commands, link)."""
 
     kind = "slack"
     needs_secret = False
@@ -78,15 +86,15 @@ class SlackNotifier:
         a = notification.alert
         text = _headline(notification)
         detail = f"release `{a['release'][: len(a['system']) + 13]}`, monitor `{a['monitor']}`"
-        body = _json(
-            {
-                "text": text,
-                "blocks": [
-                    {"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*\n{detail}"}}
-                ],
-            }
-        )
-        return body, {"Content-Type": "application/json"}
+        blocks: list[dict[str, Any]] = [
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*\n{detail}"}}
+        ]
+        runbook = a.get("runbook")
+        if runbook and notification.event == "opened":
+            # A section's text holds at most 3,000 characters.
+            markdown = as_markdown(runbook, limit=SLACK_SECTION_CHARS)
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": markdown}})
+        return _json({"text": text, "blocks": blocks}), {"Content-Type": "application/json"}
 
 
 class PagerDutyNotifier:
@@ -114,6 +122,15 @@ class PagerDutyNotifier:
                 "class": a["subject"],
                 "custom_details": {"release": a["release"], "details": a.get("details")},
             }
+            runbook = a.get("runbook")
+            if runbook:
+                event["payload"]["custom_details"]["runbook"] = {
+                    "title": runbook["title"],
+                    "steps": runbook["steps"],
+                    "commands": runbook["commands"],
+                }
+                if runbook.get("link"):
+                    event["links"] = [{"href": runbook["link"], "text": runbook["title"][:200]}]
         return _json(event), {"Content-Type": "application/json"}
 
 

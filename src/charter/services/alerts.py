@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 
-from charter.domain.errors import BadInput, Conflict
+from charter.domain.errors import BadInput, Conflict, NotFound
 from charter.domain.roles import Permission
 from charter.domain.text import check_slug
-from charter.services import audit, secrets
+from charter.services import audit, runbooks, secrets
 from charter.services.context import Actor, Charter, Context
 from charter.services.systems import find_system
 from charter.store.models import Route
@@ -37,7 +37,13 @@ DELIVERY_BATCH = 200
 
 
 def alert_view(alert: Alert) -> dict[str, Any]:
-    """The public shape of an alert (also the body notifiers render)."""
+    """The public shape of an alert (also the body notifiers render).
+
+    ``runbook`` is what the alert's type says to do, filled and kept when it opened
+    (``charter.services.runbooks``); None for alerts opened before runbooks existed.
+    """
+    details = dict(alert.details or {})
+    runbook = details.pop("runbook", None)
     return {
         "id": alert.id,
         "dedup_key": alert.dedup_key,
@@ -49,7 +55,8 @@ def alert_view(alert: Alert) -> dict[str, Any]:
         "severity": alert.severity,
         "status": alert.status,
         "summary": alert.summary,
-        "details": alert.details,
+        "details": details,
+        "runbook": runbook,
         "breach_started_at": _iso(alert.breach_started_at),
         "opened_at": _iso(alert.opened_at),
         "resolved_at": _iso(alert.resolved_at),
@@ -100,6 +107,11 @@ def open_alert(
     )
     ctx.session.add(alert)
     ctx.session.flush()
+    # Kept with the alert: a later pack must not change what this alert told people to do.
+    runbook = runbooks.for_alert(ctx, alert)
+    if runbook is not None:
+        alert.details = {**alert.details, "runbook": runbook}
+        ctx.session.flush()
     audit.record(
         ctx,
         "alert.opened",
@@ -114,6 +126,9 @@ def open_alert(
             "subject": alert.subject,
             "severity": alert.severity,
             "summary": alert.summary,
+            "runbook": None
+            if runbook is None
+            else {"id": runbook["id"], "policy_version": runbook["policy_version"]},
         },
     )
     _queue(ctx, alert, "opened")
@@ -185,6 +200,28 @@ def _queue(ctx: Context, alert: Alert, event: str) -> None:
                 )
             )
     ctx.session.flush()
+
+
+def show_alert(ctx: Context, alert_id: int) -> dict[str, Any]:
+    """One alert with its runbook and the actions taken on it by hand."""
+    from charter.store.runtime_models import AlertAction, Incident
+
+    ctx.require(Permission.MONITOR_READ)
+    alert = ctx.session.get(Alert, alert_id)
+    if alert is None:
+        raise NotFound(f"alert #{alert_id} does not exist")
+    actions = ctx.session.scalars(
+        select(AlertAction).where(AlertAction.alert_id == alert.id).order_by(AlertAction.id)
+    )
+    incident = ctx.session.scalar(select(Incident.id).where(Incident.alert_id == alert.id))
+    return {
+        **alert_view(alert),
+        "incident_id": incident,
+        "actions": [
+            {"action": a.action, "actor": a.actor, "note": a.note, "at": a.at.isoformat()}
+            for a in actions
+        ],
+    }
 
 
 def list_alerts(

@@ -241,12 +241,16 @@ def model_card(
     ]
     evaluations = []
     calibration = None
+    explanations = None
     for item in evidence:
         result = json.loads(item["result"])
         metrics = result.get("metrics") or {}
         details = result.get("details") or {}
         if details.get("calibration") and calibration is None:
             calibration = details["calibration"]
+        if item["suite"] == "explainability" and isinstance(details.get("importance"), dict):
+            # Evidence is oldest first: the newest explainability evidence wins.
+            explanations = explanation_summary(item["id"], details)
         evaluations.append(
             {
                 "evidence_id": item["id"],
@@ -277,6 +281,7 @@ def model_card(
         "data": datasets,
         "evaluations": evaluations,
         "calibration": calibration,
+        "explanations": explanations,
         "contract": manifest.get("contract", {}),
         "contract_holds": _contract_holds(evaluations, live),
         "live": [_live(w) for w in live],
@@ -287,6 +292,55 @@ def model_card(
         "incidents": incidents
         if not isinstance(incidents, Absent)
         else {"absent": incidents.reason},
+    }
+
+
+def explanation_summary(evidence_id: int, details: Row, *, shown: int = 5) -> Row:
+    """The top drivers with their intervals, overall and per cohort group, for a card."""
+    importance = details["importance"]
+    k = int(importance.get("top_k") or shown)
+
+    def drivers(ranking: list[Row]) -> list[Row]:
+        return [
+            {
+                "feature": r.get("feature"),
+                "rank": r.get("rank"),
+                "importance": (r.get("importance") or {}).get("value"),
+                "ci_lower": (r.get("importance") or {}).get("ci_lower"),
+                "ci_upper": (r.get("importance") or {}).get("ci_upper"),
+            }
+            for r in (ranking or [])[:k]
+        ]
+
+    local = details.get("local") or {}
+    return {
+        "evidence_id": evidence_id,
+        "scoring": importance.get("scoring"),
+        "n_repeats": importance.get("n_repeats"),
+        "interval": importance.get("interval"),
+        "top_k": k,
+        "top": list(importance.get("top") or []),
+        "drivers": drivers(importance.get("ranking") or []),
+        "cohorts": [
+            {
+                "name": c.get("name"),
+                "groups": [
+                    {
+                        "key": g.get("key"),
+                        "n": g.get("n"),
+                        "top": list(g.get("top_k") or []),
+                        "reason": g.get("reason"),
+                    }
+                    for g in c.get("groups") or []
+                ],
+            }
+            for c in importance.get("cohorts") or []
+        ],
+        "local": {
+            "method": local.get("method"),
+            "output": local.get("output"),
+            "explained": len(local.get("rows") or []),
+        },
     }
 
 

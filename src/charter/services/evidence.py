@@ -14,12 +14,13 @@ from typing import Any
 from sqlalchemy import func, select
 
 from charter.domain.canonical import canonical_json, content_digest
-from charter.domain.contracts import evaluate_contract
+from charter.domain.contracts import Previous, evaluate_contract
 from charter.domain.errors import BadInput, Forbidden, NotFound
 from charter.domain.provenance import metric_differences, provenance_of
 from charter.domain.roles import Permission
 from charter.services import audit
 from charter.services.context import Context
+from charter.services.explanations import previous_if_needed
 from charter.services.releases import find_release
 from charter.services.systems import find_system
 from charter.store.models import Evidence, Release
@@ -30,16 +31,21 @@ RESULT_SCHEMA = "charter.evaluation.result/1"
 MAX_RESULT_BYTES = 3 * 1024 * 1024
 
 
-def check_contract(release: Release, result: dict[str, Any]) -> dict[str, Any]:
+def check_contract(
+    release: Release, result: dict[str, Any], previous: Previous | None = None
+) -> dict[str, Any]:
     """Check a suite result against the release's own contract (the pass/fail of every bound).
 
     The contract in force may be stricter (an approval can tighten it); the gate re-checks
-    stored results against that one.
+    stored results against that one. ``previous``: the previous release's explanations,
+    for ``top_k_stable`` bounds.
     """
     from charter.services import contracts
 
     raw = json.loads(release.manifest).get("contract") or None
-    return evaluate_contract(contracts.validate(raw, location="release.contract"), result)
+    return evaluate_contract(
+        contracts.validate(raw, location="release.contract"), result, previous=previous
+    )
 
 
 def _validate(result: Any) -> dict[str, Any]:
@@ -77,7 +83,7 @@ def record_evidence(ctx: Context, ref: str, result: Any) -> tuple[Evidence, bool
     )
     if existing is not None:
         return existing, False
-    outcome = check_contract(release, result)
+    outcome = check_contract(release, result, previous_if_needed(ctx, release, result))
     origin = provenance_of(
         result,
         runner_suites=runner_suites(),

@@ -15,7 +15,7 @@ from charter.domain.gate_facts import ControlResult, EvidenceFact, ExceptionFact
 from charter.domain.policy.intake import recorded_flags
 from charter.domain.provenance import EvidenceRules, refusal
 from charter.domain.roles import Permission
-from charter.services import approvals, audit, contracts, policies
+from charter.services import approvals, audit, contracts, explanations, policies
 from charter.services.context import Context
 from charter.services.environments import check_environment
 from charter.services.releases import find_release
@@ -66,7 +66,13 @@ def gather_facts(ctx: Context, release: Release, environment: str, policy: Polic
         parsed = json.loads(item.result)
         metrics = parsed.get("metrics", {}) if isinstance(parsed, dict) else {}
         details = parsed.get("details", {}) if isinstance(parsed, dict) else {}
-        checked = evaluate_contract(contract, parsed) if isinstance(parsed, dict) else {}
+        checked = (
+            evaluate_contract(
+                contract, parsed, previous=explanations.previous_if_needed(ctx, release, parsed)
+            )
+            if isinstance(parsed, dict)
+            else {}
+        )
         facts_of_evidence.append(
             EvidenceFact(
                 id=item.id,

@@ -115,7 +115,9 @@ def _create(
     )
     ctx.session.add(incident)
     ctx.session.flush()
-    _event(ctx, incident, "detected", note, source=source, alert_id=incident.alert_id)
+    runbook = (alert.details or {}).get("runbook") if alert is not None else None
+    extra = {} if not runbook else {"runbook": {"id": runbook["id"], "title": runbook["title"]}}
+    _event(ctx, incident, "detected", note, source=source, alert_id=incident.alert_id, **extra)
     audit.record(
         ctx,
         "incident.opened",
@@ -268,6 +270,9 @@ def incident_view(ctx: Context, incident: Incident, *, timeline: bool = True) ->
         "mttm_seconds": _seconds(incident.detected_at, incident.mitigated_at),
     }
     if timeline:
+        # The runbook of the incident's alert, as the alert kept it when it opened.
+        alert = ctx.session.get(Alert, incident.alert_id) if incident.alert_id else None
+        view["runbook"] = (alert.details or {}).get("runbook") if alert is not None else None
         events = ctx.session.scalars(
             select(IncidentEvent)
             .where(IncidentEvent.incident_id == incident.id)
@@ -385,12 +390,26 @@ def postmortem(ctx: Context, incident_id: int) -> str:
         f"- Interventions: {', '.join(f'#{i}' for i in links.get('interventions', [])) or 'none'}",
         f"- Windows: {', '.join(w.get('start', '?') for w in links.get('windows', [])) or 'none'}",
         "",
+        *_runbook_lines(view.get("runbook")),
         "## Impact, root cause and follow-ups",
         "",
         "_To be written by the incident owner._",
         "",
     ]
     return "\n".join(lines)
+
+
+def _runbook_lines(runbook: dict[str, Any] | None) -> list[str]:
+    """The postmortem's runbook section: what the person paged was told to do."""
+    if not runbook:
+        return []
+    lines = ["## Runbook", "", f"{runbook['title']} (`{runbook['id']}`)", ""]
+    lines += [runbook["steps"].strip(), ""]
+    if runbook.get("commands"):
+        lines += ["```", *runbook["commands"], "```", ""]
+    if runbook.get("link"):
+        lines += [f"More: {runbook['link']}", ""]
+    return lines
 
 
 def alert_step(ctx: Context, alert_id: int, action: str, note: str = "") -> dict[str, Any]:

@@ -195,7 +195,14 @@ def build_history(
     with act("developer") as ctx:
         evidence.record_evidence(ctx, ref, CLASSIFICATION)
         evidence.record_evidence(ctx, ref, FAIRNESS)
-        for suite in ("robustness", "data-quality", "security", "fria", "conformity-assessment"):
+        for suite in (
+            "robustness",
+            "data-quality",
+            "explainability",
+            "security",
+            "fria",
+            "conformity-assessment",
+        ):
             evidence.record_evidence(ctx, ref, suite_result(suite, {}))
         profile = build_reference(
             frame(2000, 7),

@@ -86,7 +86,14 @@ def q4(charter, act, clock):
         ref = f"credit-limit@{a1.digest}"
         evidence.record_evidence(ctx, ref, CLASSIFICATION)
         evidence.record_evidence(ctx, ref, FAIRNESS)
-        for suite in ("robustness", "data-quality", "security", "fria", "conformity-assessment"):
+        for suite in (
+            "robustness",
+            "data-quality",
+            "explainability",
+            "security",
+            "fria",
+            "conformity-assessment",
+        ):
             evidence.record_evidence(ctx, ref, suite_result(suite, {}))
         profile = build_reference(
             frame(500, 1), features=["x", "colour"], prediction="pred", score="score", label="label"

@@ -5,6 +5,7 @@
 - :mod:`.metrics`: canonical metric names, aliases, the live metric catalogue
 - :mod:`.contract`: the whole contract, tightening by approvals, the contract in force
 - :mod:`.checks`: checking offline bounds against an evaluation result
+- :mod:`.explanations`: bounds on the explainability suite's ranking (top-k drivers)
 """
 
 from charter.domain.contracts.checks import evaluate_contract
@@ -14,6 +15,7 @@ from charter.domain.contracts.contract import (
     parse_contract,
     strictest,
 )
+from charter.domain.contracts.explanations import Previous
 from charter.domain.contracts.live import (
     LiveBound,
     LiveContract,
@@ -41,6 +43,7 @@ __all__ = [
     "LiveContract",
     "MetricLevel",
     "MonitoringPlan",
+    "Previous",
     "check_not_looser",
     "evaluate_contract",
     "monitoring_plan",

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from charter.domain.contracts.contract import Contract
+from charter.domain.contracts.explanations import Previous, check_rule
 from charter.domain.contracts.offline import Bound, Status, compare
 
 
@@ -69,7 +70,11 @@ def _level(bound: Bound, result: Mapping[str, Any]) -> str:
     return "group"
 
 
-def _checks(bound: Bound, result: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _checks(
+    bound: Bound, result: Mapping[str, Any], previous: Previous | None = None
+) -> list[dict[str, Any]]:
+    if bound.params is not None:
+        return check_rule(dict(bound.params), bound.threshold, result, previous)
     metrics = result.get("metrics", {})
     level = _level(bound, result)
     if level in ("group", "dataset") and bound.dimension is None and bound.group is None:
@@ -153,7 +158,10 @@ def _applies(bound: Bound, suite: str, result: Mapping[str, Any]) -> bool:
 
 
 def evaluate_contract(
-    contract: Contract | Sequence[Bound], result: Mapping[str, Any]
+    contract: Contract | Sequence[Bound],
+    result: Mapping[str, Any],
+    *,
+    previous: Previous | None = None,
 ) -> dict[str, Any]:
     """Check every offline bound of ``contract`` against one suite result.
 
@@ -181,7 +189,7 @@ def evaluate_contract(
                 "checks": [],
             }
         else:
-            checks = _checks(bound, result)
+            checks = _checks(bound, result, previous)
             statuses = {c["status"] for c in checks}
             status: Status
             if "fail" in statuses:
@@ -191,6 +199,9 @@ def evaluate_contract(
             else:
                 status = "pass"
             reason = "no group was large enough to score" if statuses <= {"skipped"} else None
+            if bound.params is not None and status != "pass":
+                # A rule bound has one telling check: keep its reason with the stored bound.
+                reason = next((c["reason"] for c in checks if c["status"] == status), reason)
             outcome = {**base, "status": status, "reason": reason, "checks": checks}
         counts[outcome["status"]] += 1
         outcomes.append(outcome)

@@ -46,7 +46,7 @@ class Contract:
         """The contract in its written form: ``{offline: [...], live: {...}}``."""
         out: dict[str, Any] = {}
         if self.offline:
-            out["offline"] = [b.text for b in self.offline]
+            out["offline"] = [b.written for b in self.offline]
         live = self.live.to_dict()
         if live:
             out["live"] = live
@@ -89,7 +89,8 @@ def _key(bound: Bound) -> tuple[Any, ...]:
         selector = ("group", tuple(sorted(bound.group.items())))
     elif bound.dimension is not None:
         selector = ("dimension", tuple(sorted(bound.dimension)))
-    return (bound.metric, selector, bound.op in _LOWER)
+    # A rule bound's settings (attributes, k) are part of what it measures.
+    return (bound.metric, selector, bound.op in _LOWER, bound.params)
 
 
 def _rank(bound: Bound) -> int:

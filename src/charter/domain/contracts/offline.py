@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from charter.domain.contracts import explanations
 from charter.domain.contracts.metrics import METRIC_ALIASES, Catalogue, MetricLevel
 from charter.domain.errors import BadInput
 
@@ -66,10 +67,15 @@ class Bound:
     suite: str | None = None
     #: The old metric name the bound was written with, when it used an alias.
     written_as: str | None = None
+    #: Settings of a bound that reads more than a value (the explanation bounds of
+    #: :mod:`.explanations`), as sorted ``(name, value)`` pairs; None for metric bounds.
+    params: tuple[tuple[str, Any], ...] | None = None
 
     @property
     def text(self) -> str:
         """The canonical string form of the bound."""
+        if self.params is not None:
+            return explanations.rule_text(dict(self.params), self.threshold)
         selector = ""
         if self.group is not None:
             selector = "[" + ", ".join(f"{k}={_quote(v)}" for k, v in self.group.items()) + "]"
@@ -79,6 +85,13 @@ class Bound:
         if self.use != "estimate":
             target = f"{self.use}({target})"
         return f"{target} {self.op} {self.threshold:g}"
+
+    @property
+    def written(self) -> str | dict[str, Any]:
+        """The bound as a contract writes it: its text, or the mapping of a rule bound."""
+        if self.params is not None:
+            return explanations.rule_mapping(dict(self.params), self.threshold)
+        return self.text
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-able mapping form of the bound."""
@@ -324,6 +337,21 @@ def parse_bound(
     and the suites that measure it. Without one only the syntax is checked: the gate reads
     contracts that were validated when the release was created.
     """
+    if explanations.is_rule(raw):
+        rule = explanations.parse_rule(raw, location)
+        return Bound(
+            metric=rule["metric"],
+            op=rule["op"],
+            threshold=rule["value"],
+            use="estimate",
+            dimension=None,
+            group=None,
+            suites=(explanations.SUITE,),
+            level="dataset",
+            location=location,
+            suite=explanations.SUITE,
+            params=rule["params"],
+        )
     if isinstance(raw, str):
         fields = _parse_string(raw, location)
     elif isinstance(raw, Mapping):
@@ -383,11 +411,18 @@ def parse_offline(
     """Parse the offline section: a list of bounds, or a mapping ``{metric[cohort]: condition}``.
 
     The mapping form is how release manifests often write it:
-    ``{"roc_auc": ">= 0.75", "recall[sex]": ">= 0.6"}``.
+    ``{"roc_auc": ">= 0.75", "recall[sex]": ">= 0.6"}``; an explanation bound keeps its
+    settings there too: ``{"top_k_stable": {"k": 5, "min_overlap": 0.6}}``.
     """
     if isinstance(entries, Mapping):
         return tuple(
-            parse_bound(f"{key} {condition}", location=f"{location}.{key}", catalogue=catalogue)
+            parse_bound(
+                {key: condition}
+                if explanations.is_rule({key: condition})
+                else f"{key} {condition}",
+                location=f"{location}.{key}",
+                catalogue=catalogue,
+            )
             for key, condition in entries.items()
         )
     if isinstance(entries, str) or not isinstance(entries, Sequence):

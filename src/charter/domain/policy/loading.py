@@ -24,6 +24,7 @@ from charter.domain.policy.model import FORBIDDEN_APPROVER_ROLES, Control, Polic
 from charter.domain.policy.references import reference_problems
 from charter.domain.policy.risk import risk_problems
 from charter.domain.roles import Role
+from charter.domain.runbooks import runbook_problems
 from charter.domain.text import load_yaml_document
 
 
@@ -212,6 +213,7 @@ def _semantic_problems(
             if tier not in tiers:
                 problems.append((field, _unknown_tier(tier, tiers)))
     problems += _duplicates("environment", policy.environments, "environments")
+    problems += runbook_problems(policy.runbooks)
     problems += risk_problems(policy, check_expressions=check_expressions)
     return problems, typed
 

@@ -18,6 +18,7 @@ from charter.domain.controls import ApprovalQuorumParams, ControlParams
 from charter.domain.interventions import InterventionsPolicy
 from charter.domain.policy.risk import RiskPolicy
 from charter.domain.roles import Role
+from charter.domain.runbooks import Runbook
 from charter.domain.text import SLUG_PATTERN
 
 API_VERSION = "charter.policy/v1"
@@ -193,6 +194,9 @@ class Policy(_Strict):
         default_factory=lambda: list(DEFAULT_ENVIRONMENTS), min_length=1, max_length=50
     )
     duties: Duties = Field(default_factory=Duties)
+    #: Alert type (the monitor that raised it, or ``attestation``) -> what to do about it.
+    #: Types left out get Charter's default runbook (``charter.services.runbooks``).
+    runbooks: dict[str, Runbook] = Field(default_factory=dict, max_length=50)
     #: The risk register: scales, ratings, review cadence, acceptance, templates.
     risk: RiskPolicy = Field(default_factory=RiskPolicy)
 

@@ -8,6 +8,7 @@ from charter.services import alerts, references, signals_view
 from charter.services.context import Context
 from charter.services.operations import operation
 from charter.services.views import (
+    AlertDetailView,
     AlertPage,
     AlertView,
     ChannelList,
@@ -83,6 +84,12 @@ def list_alerts(
         ctx, open_only=open_only, system_name=system, limit=limit, offset=offset
     )
     return AlertPage(items=[AlertView(**a) for a in items], limit=limit, offset=offset)
+
+
+@operation("alert.show", write=False)
+def show_alert(ctx: Context, alert_id: int) -> AlertDetailView:
+    """One alert with its runbook, its incident and the actions taken on it."""
+    return AlertDetailView(**alerts.show_alert(ctx, alert_id))
 
 
 @operation("channel.add", write=True)

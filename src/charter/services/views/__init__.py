@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from charter.services.views.extra import (
+        AlertDetailView,
         AlertPage,
         AlertView,
         ChannelList,
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
         PolicyDiffView,
         ReferenceView,
         ReproductionView,
+        RunbookView,
         SignalsView,
         StatusView,
         WhoAmIView,
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
 #: Where each view lives. Each module is imported on first use: building pydantic models
 #: is a measurable share of a command's start-up, and a command needs only its own views.
 _MODULES = {
+    "AlertDetailView": "extra",
     "AlertPage": "extra",
     "AlertView": "extra",
     "ChannelList": "extra",
@@ -56,6 +59,7 @@ _MODULES = {
     "PolicyDiffView": "extra",
     "ReferenceView": "extra",
     "ReproductionView": "extra",
+    "RunbookView": "extra",
     "SignalsView": "extra",
     "StatusView": "extra",
     "WhoAmIView": "extra",
@@ -87,6 +91,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AlertDetailView",
     "AlertPage",
     "AlertView",
     "ApprovalView",
@@ -109,6 +114,7 @@ __all__ = [
     "ReleaseView",
     "ReproductionView",
     "RouteView",
+    "RunbookView",
     "SignalsView",
     "StatusView",
     "SystemView",

@@ -69,6 +69,18 @@ class IngestView(View):
     duplicate: bool
 
 
+class RunbookView(View):
+    """What to do about an alert: its type's runbook, filled when the alert opened."""
+
+    id: str
+    source: str
+    title: str
+    steps: str
+    commands: list[str]
+    link: str | None = None
+    policy_version: int | None = None
+
+
 class AlertView(View):
     """An alert raised by the monitoring worker."""
 
@@ -85,9 +97,17 @@ class AlertView(View):
     status: str
     summary: str
     details: dict[str, Any] | None
+    runbook: RunbookView | None = None
     breach_started_at: str | None
     opened_at: str | None
     resolved_at: str | None
+
+
+class AlertDetailView(AlertView):
+    """One alert with its runbook, its incident and the actions taken on it by hand."""
+
+    incident_id: int | None = None
+    actions: list[dict[str, Any]]
 
 
 class AlertPage(View):

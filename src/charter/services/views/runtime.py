@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from charter.services.views.base import View
+from charter.services.views.extra import RunbookView
 
 
 class AttestationView(View):
@@ -73,6 +74,7 @@ class IncidentView(View):
     mttd_seconds: float | None
     mttm_seconds: float | None
     timeline: list[dict[str, Any]] | None = None
+    runbook: RunbookView | None = None
 
 
 class IncidentList(View):
