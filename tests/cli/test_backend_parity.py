@@ -25,6 +25,7 @@ from charter.cli.local import LocalBackend
 from charter.cli.remote import ROUTES, RemoteBackend
 from charter.domain.decisions import DecisionRequest
 from charter.domain.errors import CharterError
+from charter.domain.risks import RiskChange
 from charter.domain.systems import IntakeFile
 from charter.monitoring import build_reference
 from charter.services import policies
@@ -496,6 +497,57 @@ def test_every_operation_prints_the_same_locally_and_remotely(worlds, tmp_path: 
     run.refused("rita", "alert.show", alert_id=999)
     run("rita", "intervention.list", system=None, limit=10)
     run.refused("dana", "drill.run", ref=f"chat@{live}", scenario="earthquake")
+
+    # The risk register (services/operations/risks.py).
+    risk = run(
+        "dana",
+        "risk.add",
+        system="credit-limit",
+        risk=RiskChange(
+            title="Approval rate drops for thin-file applicants",
+            category="performance",
+            nist_ai_rmf=["MEASURE 2.4"],
+            likelihood=3,
+            impact=4,
+            residual_likelihood=2,
+            residual_impact=4,
+            owner="rita",
+            controls=["eval-performance"],
+            signals=["performance"],
+        ),
+    )
+    run("dana", "risk.list", system="credit-limit", status=None)
+    run(
+        "dana",
+        "risk.update",
+        system="credit-limit",
+        risk_id=risk["id"],
+        risk=RiskChange(residual_impact=5),
+        note="re-rated",
+    )
+    assert "likelihood 9" in run.refused(
+        "dana",
+        "risk.update",
+        system="credit-limit",
+        risk_id=risk["id"],
+        risk=RiskChange(likelihood=9),
+    )
+    run("rita", "risk.review", system="credit-limit", risk_id=risk["id"], note="checked")
+    run("avery", "risk.accept", system="credit-limit", risk_id=risk["id"], note="in appetite")
+    run("dana", "risk.seed", system="credit-limit")
+    credit_incident = run(
+        "rita",
+        "incident.open",
+        system="credit-limit",
+        environment="prod",
+        title="approval rate fell",
+        severity="sev3",
+        note="",
+        alert_id=None,
+    )
+    run("rita", "risk.link_incident", incident_id=credit_incident["id"], risk_id=risk["id"])
+    run("dana", "risk.show", system="credit-limit", risk_id=risk["id"])
+    run("auditor-1", "risk.assessment", system="credit-limit")
 
     missing = set(all_operations()) - run.seen
     assert not missing, f"operations without a parity check: {sorted(missing)}"

@@ -156,7 +156,8 @@ def test_governance_loop(tmp_path: Path, database_url: str, model_dir: Path) -> 
         if case.find("failure") is not None
     }
     # Evidence is in; what is left is the decision itself, the untested fallback, and
-    # monitoring, which needs a reference profile to compare production with.
+    # monitoring, which needs a reference profile to compare production with, and the
+    # risk register, still empty.
     assert failures == {
         "approval-quorum-high",
         "review-cadence-high",
@@ -164,6 +165,7 @@ def test_governance_loop(tmp_path: Path, database_url: str, model_dir: Path) -> 
         "monitor-performance",
         "monitor-drift",
         "monitor-fairness",
+        "risk-register",
     }
     cli(
         "reference",
@@ -216,6 +218,12 @@ def test_governance_loop(tmp_path: Path, database_url: str, model_dir: Path) -> 
     )
     cli("exception", "approve", str(exception["id"]), token=dev, expect=2)  # not your own
     cli("exception", "approve", str(exception["id"]), "--note", "ok", token=risk)
+    # The high tier's risk register: a risk owned, mitigated, watched and reviewed.
+    risk_flags = ["--title", "Approval rate drifts", "--category", "performance"]
+    risk_flags += ["--likelihood", "3", "--impact", "3", "--owner", "rita"]
+    risk_flags += ["--control", "eval-performance", "--signal", "performance"]
+    added = cli.json("risk", "add", "credit-limit", *risk_flags, token=dev)
+    cli("risk", "review", "credit-limit", str(added["id"]), "--note", "checked", token=risk)
     report = cli.json("gate", ref, "--env", "prod", token=dev)
     assert report["passed"], [r for r in report["results"] if r["status"] == "fail"]
     assert {r["control_id"] for r in report["results"] if r["status"] == "waived"} == {

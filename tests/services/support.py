@@ -199,6 +199,55 @@ def satisfy_evidence(charter, ref: str, *, fairness_ok: bool = True, skip=()) ->
             add_evidence(charter, ref, suite)
     if "reference" not in skip:
         set_reference(charter, ref)
+    if "risks" not in skip:
+        satisfy_risks(charter, ref)
+
+
+def as_user(charter, name: str):
+    """A write context acting as the existing user ``name`` (no token needed)."""
+    from contextlib import contextmanager
+
+    from charter.domain.roles import Role
+    from charter.services.context import Actor, Context
+    from charter.store.models import User
+
+    @contextmanager
+    def opened():
+        with charter.db.transaction(write=True) as session:
+            user = session.scalar(select(User).where(User.name == name))
+            actor = Actor(user.id, user.name, Role(user.role))
+            yield Context(session=session, actor=actor, clock=charter.clock)
+
+    return opened()
+
+
+def satisfy_risks(charter, ref: str) -> None:
+    """A managed risk in the system's register (owned, mitigated, watched, reviewed), as the
+    default high tier's ``risk-register`` control asks; once per system."""
+    from charter.domain.risks import RiskChange
+    from charter.services import risks
+
+    system = ref.split("@")[0]
+    with as_user(charter, "developer") as ctx:
+        if risks.list_risks(ctx, system):
+            return
+        risk = risks.add_risk(
+            ctx,
+            system,
+            RiskChange(
+                title="Approval rate falls below the approved bound",
+                category="performance",
+                likelihood=3,
+                impact=4,
+                residual_likelihood=2,
+                residual_impact=3,
+                owner="risk-engineer",
+                controls=["eval-performance"],
+                signals=["performance"],
+            ),
+        )
+    with as_user(charter, "risk-engineer") as ctx:
+        risks.review_risk(ctx, system, risk.id, note="bounds and monitors checked")
 
 
 def approve_twice(act, ref: str, **overrides) -> None:

@@ -11,7 +11,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from charter import __version__
-from charter.api import documents, evidence, governance, monitoring, problems, rollouts, runtime
+from charter.api import (
+    documents,
+    evidence,
+    governance,
+    monitoring,
+    problems,
+    risks,
+    rollouts,
+    runtime,
+)
 from charter.api.routes import router
 from charter.domain import bounds
 from charter.domain.errors import BadInput
@@ -170,6 +179,7 @@ def create_app(charter: Charter) -> FastAPI:
     app.include_router(runtime.router)
     app.include_router(documents.router)
     app.include_router(rollouts.router)
+    app.include_router(risks.router)
 
     @app.get("/api/v1/health", tags=["meta"])
     def health() -> JSONResponse:

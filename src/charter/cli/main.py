@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "runtime",
     "documents",
     "rollout",
+    "risks",
 )
 
 #: The command-line flag that sets each request field a service error can name.
@@ -99,6 +100,7 @@ ENTRY_MODULES: dict[str, tuple[str, ...]] = {
     "kpis": ("documents",),
     "report": ("documents",),
     "rollout": ("rollout",),
+    "risk": ("risks",),
 }
 
 

@@ -170,6 +170,16 @@ ROUTES: dict[str, Http] = {
     ),
     "kpis.show": Http("GET", "/kpis", query=("period",)),
     "report.portfolio": Http("GET", "/reports/portfolio", query=("period",)),
+    # The risk register (services/operations/risks.py).
+    "risk.add": Http("POST", "/systems/{system}/risks", body="risk"),
+    "risk.list": Http("GET", "/systems/{system}/risks", query=("status",)),
+    "risk.show": Http("GET", "/systems/{system}/risks/{risk_id}"),
+    "risk.update": Http("PATCH", "/systems/{system}/risks/{risk_id}", body=("risk", "note")),
+    "risk.review": Http("POST", "/systems/{system}/risks/{risk_id}/review", body=("note",)),
+    "risk.accept": Http("POST", "/systems/{system}/risks/{risk_id}/accept", body=("note",)),
+    "risk.seed": Http("POST", "/systems/{system}/risks/seed"),
+    "risk.link_incident": Http("POST", "/incidents/{incident_id}/risks", body=("risk_id", "note")),
+    "risk.assessment": Http("GET", "/systems/{system}/risk-assessment"),
 }
 
 

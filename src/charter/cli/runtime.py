@@ -374,3 +374,18 @@ def drill(
             render.line(f"note: {note}")
     if not data["passed"]:
         raise typer.Exit(1)
+
+
+@incident_app.command("link-risk")
+def incident_link_risk(
+    incident_id: IncidentArg,
+    risk: Annotated[int, typer.Option("--risk", help="The risk of the system it realised.")],
+    note: NoteOpt = "",
+    fmt: FormatOpt = "text",
+) -> None:
+    """Record that the incident realised a risk in its system's register."""
+    data = backend().call("risk.link_incident", incident_id=incident_id, risk_id=risk, note=note)
+    if check_format(fmt) == "json":
+        render.emit_json(data)
+        return
+    render.line(f"incident #{incident_id} realised risk #{data['id']}: {data['title']}")

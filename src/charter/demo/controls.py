@@ -140,3 +140,84 @@ def waive_the_rest(
         )
         waived.append(result["control_id"])
     return waived
+
+
+#: The credit team's register: what could go wrong, what mitigates it, what would show it.
+CREDIT_RISKS: tuple[dict[str, Any], ...] = (
+    {
+        "title": "Limit decisions degrade as the economy moves",
+        "category": "performance",
+        "nist_ai_rmf": ["MEASURE 2.4", "MANAGE 4.1"],
+        "cause": "Income and spending patterns shift away from the 2019-2025 training data.",
+        "failure_mode": "Limits raised for customers who then default.",
+        "affected_population": "UK retail credit-card customers",
+        "likelihood": 3,
+        "impact": 4,
+        "residual_likelihood": 2,
+        "residual_impact": 4,
+        "controls": ["eval-performance", "monitor-performance"],
+        "signals": ["performance"],
+        "remediation": "Roll back to the last approved release; retrain on recent data.",
+    },
+    {
+        "title": "Unequal limit increases between sexes or age bands",
+        "category": "fairness",
+        "nist_ai_rmf": ["MEASURE 2.11", "MAP 5.1"],
+        "cause": "Historic lending decisions in the labels.",
+        "failure_mode": "Selection-rate ratio below the contract's 0.8.",
+        "affected_population": "Women and customers under 25",
+        "likelihood": 3,
+        "impact": 5,
+        "residual_likelihood": 2,
+        "residual_impact": 5,
+        "controls": ["eval-fairness", "contract-fairness-bound", "monitor-fairness"],
+        "signals": ["fairness"],
+        "remediation": "Kill to manual review; re-weight and re-validate by cohort.",
+    },
+    {
+        "title": "Bureau feed changes shift the inputs",
+        "category": "robustness",
+        "nist_ai_rmf": ["MEASURE 2.4"],
+        "cause": "The credit bureau changes a field's coding without notice.",
+        "failure_mode": "Scores computed on inputs the model was not validated on.",
+        "likelihood": 3,
+        "impact": 3,
+        "residual_likelihood": 2,
+        "residual_impact": 3,
+        "controls": ["monitor-drift"],
+        "signals": ["drift"],
+        "remediation": "Find the feed change with the bureau; fall back until it is understood.",
+    },
+)
+
+
+def manage_register(
+    demo: DemoSession,
+    system: str,
+    risks: tuple[dict[str, Any], ...],
+    *,
+    author: str,
+    owner: str,
+    acceptor: str,
+) -> None:
+    """Record a register as a team would: the author writes the risks, their owner reviews
+    them, and someone else accepts the residual risks the pack says need accepting."""
+    from charter.domain.risks import RiskChange
+
+    for fields in risks:
+        added = demo.call(author, "risk.add", system=system, risk=RiskChange(**fields, owner=owner))
+        demo.call(
+            owner,
+            "risk.review",
+            system=system,
+            risk_id=added["id"],
+            note="Mitigations and monitors checked at the quarterly risk review.",
+        )
+        if added["residual_rating"] in ("high", "critical"):
+            demo.call(
+                acceptor,
+                "risk.accept",
+                system=system,
+                risk_id=added["id"],
+                note="Within the committee's appetite while the mitigations run.",
+            )

@@ -17,8 +17,10 @@ from typing import Any
 import pandas as pd
 
 from charter.demo.controls import (
+    CREDIT_RISKS,
     guardrail_names,
     high_risk_docs,
+    manage_register,
     measure_guardrails,
     record_documents,
     waive_the_rest,
@@ -245,6 +247,7 @@ def build(demo: DemoSession, intake: dict[str, Any]) -> str:
                     note=note,
                 ),
             )
+        manage_register(demo, SYSTEM, CREDIT_RISKS, author="dana", owner="rita", acceptor="avery")
         waive_the_rest(demo, "dana", ref, "prod", expires="20d")
         demo.call("dana", "deployment.deploy", ref=ref, environment="prod", reason="go-live")
     return ref

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from charter.domain.approvals import DEFAULT_REQUIREMENT, ApprovalRequirement, DecisionFact
 from charter.domain.contracts import Contract, MonitoringPlan
+from charter.domain.risks import RegisterFacts
 
 ControlStatus = Literal["pass", "fail", "waived", "not_applicable"]
 
@@ -96,6 +97,8 @@ class ReleaseFacts:
     #: Evidence the policy does not let the gate count (provenance), with the reason:
     #: ``{"id", "suite", "reason"}``; it is not in ``evidence``.
     ignored_evidence: tuple[dict[str, Any], ...] = ()
+    #: The system's risk register under the pack in force (None: not gathered).
+    risk_register: RegisterFacts | None = None
 
     @property
     def components(self) -> list[dict[str, Any]]:

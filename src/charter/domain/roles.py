@@ -46,6 +46,10 @@ class Permission(StrEnum):
     MONITOR_RUN = "monitoring.run"
     MONITOR_READ = "monitoring.read"
     ALERT_MANAGE = "monitoring.alerts"
+    RISK_READ = "risk.read"
+    RISK_WRITE = "risk.write"
+    RISK_REVIEW = "risk.review"
+    RISK_ACCEPT = "risk.accept"
 
 
 _ALL = frozenset(Role)
@@ -90,6 +94,13 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.MONITOR_RUN: frozenset({Role.ADMIN, Role.RISK_ENGINEER, Role.SERVICE}),
     Permission.MONITOR_READ: _HUMANS,
     Permission.ALERT_MANAGE: frozenset({Role.ADMIN, Role.RISK_ENGINEER}),
+    # The risk register: the people who know the system record its risks; reviewing and
+    # accepting residual risk are model-risk duties (the pack narrows who, and keeps the
+    # owner and the rater from accepting their own risk). Admins administer, not accept.
+    Permission.RISK_READ: _HUMANS,
+    Permission.RISK_WRITE: frozenset({Role.ADMIN, Role.RISK_ENGINEER, Role.DEVELOPER}),
+    Permission.RISK_REVIEW: frozenset({Role.RISK_ENGINEER, Role.APPROVER}),
+    Permission.RISK_ACCEPT: frozenset({Role.RISK_ENGINEER, Role.APPROVER}),
 }
 #: Who may approve or reject exceptions when no policy names the roles.
 DEFAULT_EXCEPTION_APPROVERS = frozenset({Role.APPROVER, Role.RISK_ENGINEER})

@@ -24,7 +24,8 @@ from typing import Any
 
 #: The tables whose rows decide what Charter allows: who holds which role (users and
 #: their tokens), systems and their intake, releases and their components, decisions,
-#: exceptions, evidence and gate runs, policies, routes and deployments.
+#: exceptions, evidence and gate runs, policies, routes and deployments,
+#: and each system's risk register with its history.
 GOVERNED_TABLES: tuple[str, ...] = (
     "users",
     "api_tokens",
@@ -39,6 +40,8 @@ GOVERNED_TABLES: tuple[str, ...] = (
     "routes",
     "deployments",
     "rollouts",
+    "risks",
+    "risk_revisions",
 )
 
 

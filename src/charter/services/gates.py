@@ -86,6 +86,8 @@ def gather_facts(ctx: Context, release: Release, environment: str, policy: Polic
             )
         )
     reference = contracts.reference_fact(ctx, release)
+    from charter.services.risks import register_facts
+
     return ReleaseFacts(
         system=system.name,
         tier=system.tier,
@@ -124,6 +126,7 @@ def gather_facts(ctx: Context, release: Release, environment: str, policy: Polic
         approval_requirements=requirements,
         flags=flags,
         ignored_evidence=tuple(ignored),
+        risk_register=register_facts(ctx, system, policy),
     )
 
 

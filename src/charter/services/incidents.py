@@ -520,3 +520,10 @@ def alert_step(ctx: Context, alert_id: int, action: str, note: str = "") -> dict
             for a in acks
         ],
     }
+
+
+def record_event(
+    ctx: Context, incident: Incident, kind: str, note: str = "", **details: Any
+) -> IncidentEvent:
+    """Add an entry to an incident's timeline (``linked``: a risk it realised)."""
+    return _event(ctx, incident, kind, note, **details)

@@ -410,3 +410,73 @@ class EvidenceExport(Base):
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(64))
+
+
+class Risk(Base):
+    """One risk in a system's register, as it stands now (``version`` counts its changes).
+
+    Ratings are stored as computed under the pack in force when the risk was last rated
+    (``policy_version``), so reading the register never re-rates it.
+    """
+
+    __tablename__ = "risks"
+    __table_args__ = (Index("ix_risks_system", "system_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    #: The pack template the risk was seeded from, if any.
+    template: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    title: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(64))
+    nist_ai_rmf: Mapped[list[Any]]
+    owasp_llm: Mapped[list[Any]]
+    cause: Mapped[str] = mapped_column(Text, default="")
+    failure_mode: Mapped[str] = mapped_column(Text, default="")
+    affected_population: Mapped[str] = mapped_column(Text, default="")
+    likelihood: Mapped[int] = mapped_column(Integer)
+    impact: Mapped[int] = mapped_column(Integer)
+    inherent_rating: Mapped[str] = mapped_column(String(32))
+    residual_likelihood: Mapped[int] = mapped_column(Integer)
+    residual_impact: Mapped[int] = mapped_column(Integer)
+    residual_rating: Mapped[str] = mapped_column(String(32))
+    #: Who last set the ratings: with ``independent`` acceptance, not the acceptor.
+    rated_by: Mapped[str] = mapped_column(String(64))
+    #: A Charter user name (None: unowned).
+    owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    controls: Mapped[list[Any]]
+    signals: Mapped[list[Any]]
+    remediation: Mapped[str] = mapped_column(Text, default="")
+    #: open or closed.
+    status: Mapped[str] = mapped_column(String(16))
+    policy_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reviewed_at: Mapped[datetime | None]
+    reviewed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    review_note: Mapped[str] = mapped_column(Text, default="")
+    #: The acceptance of the current residual rating (cleared when it changes).
+    accepted_at: Mapped[datetime | None]
+    accepted_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    acceptance_note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(64))
+
+    system: Mapped[System] = relationship(lazy="joined")
+
+
+class RiskRevision(Base):
+    """One version of a risk, immutable: what changed, who changed it, the whole record."""
+
+    __tablename__ = "risk_revisions"
+    __table_args__ = (UniqueConstraint("risk_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    risk_id: Mapped[int] = mapped_column(ForeignKey("risks.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    #: created, updated, reviewed, accepted or seeded.
+    change: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    content: Mapped[dict[str, Any]]
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))

@@ -57,6 +57,7 @@ def test_every_kind_is_registered_with_a_summary() -> None:
         "approval_validity",
         "vendor_not_deprecated",
         "fallback_defined",
+        "risk_register",
     }
     assert all(kind.summary for kind in KINDS.values())
 

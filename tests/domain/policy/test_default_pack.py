@@ -68,6 +68,7 @@ def test_default_pack_shape(default) -> None:
         "approval_validity",
         "vendor_not_deprecated",
         "fallback_defined",
+        "risk_register",
     }
     prod_only = [c for c in default.controls if c.environments == ["prod"]]
     assert len(prod_only) > len(default.controls) * 2 / 3

@@ -23,8 +23,8 @@ BASE = {
         "doc-surfaces", "eval-data-quality", "eval-fairness", "eval-llm", "eval-performance",
         "eval-performance-prod-fresh", "eval-robustness", "event-logs", "fallback-tested",
         "human-oversight", "monitor-drift", "monitor-fairness", "monitor-llm",
-        "monitor-performance", "review-cadence-high", "serious-incident-procedure",
-        "vendor-deprecation", "vendor-deprecation-date",
+        "monitor-performance", "review-cadence-high", "risk-register",
+        "serious-incident-procedure", "vendor-deprecation", "vendor-deprecation-date",
     },
     "derogated": {
         "approval-quorum", "contract-offline-declared", "doc-intended-purpose", "doc-owner",

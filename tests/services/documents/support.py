@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from tests.helpers import actor_of
-from tests.services.support import CREDIT, SHA, release_body
+from tests.services.support import CREDIT, SHA, release_body, satisfy_risks
 
 from charter.domain.decisions import DecisionRequest
 from charter.domain.systems import IntakeFile
@@ -240,6 +240,8 @@ def build_history(
     with act("developer") as ctx:
         # The fallback is tested by a drill that ran, not by posted evidence.
         drills.run_drill(ctx, ref, "drift")
+    satisfy_risks(charter, ref)  # the high tier's risk-register control
+    with act("developer") as ctx:
         deployments.deploy(ctx, ref, "prod", reason="launch")
     service = actor_of(charter, tokens["service"])
     for day in range(days):

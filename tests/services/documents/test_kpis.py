@@ -12,7 +12,7 @@ from tests.services.documents.support import (
     frame,
     suite_result,
 )
-from tests.services.support import CREDIT, release_body
+from tests.services.support import CREDIT, release_body, satisfy_risks
 
 from charter.domain.decisions import DecisionRequest
 from charter.domain.errors import BadInput
@@ -127,6 +127,7 @@ def q4(charter, act, clock):
             )
         with act("approver") as ctx:
             exceptions.decide_exception(ctx, ids[-1], "approve")
+    satisfy_risks(charter, ref)  # the high tier's risk-register control
     with act("developer") as ctx:
         drills.run_drill(ctx, ref, "drift")  # the fallback is tested by a drill that ran
         deployments.deploy(ctx, ref, "prod", reason="launch")

@@ -7,12 +7,21 @@
 - :mod:`.guardrails`: ``guardrails``
 - :mod:`.release`: ``documentation``, ``vendor_not_deprecated``
 - :mod:`.records`: ``documented_values``
+- :mod:`.risks`: ``risk_register``
 - :mod:`.gate`: evaluating a control, applying exceptions, a whole gate
 
 Importing the package registers every built-in kind.
 """
 
-from charter.domain.controls import approvals, evidence, guardrails, monitoring, records, release
+from charter.domain.controls import (
+    approvals,
+    evidence,
+    guardrails,
+    monitoring,
+    records,
+    release,
+    risks,
+)
 from charter.domain.controls.approvals import ApprovalQuorumParams
 from charter.domain.controls.base import (
     KINDS,
@@ -45,4 +54,5 @@ __all__ = [
     "records",
     "register_kind",
     "release",
+    "risks",
 ]

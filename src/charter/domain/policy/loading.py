@@ -22,6 +22,7 @@ from charter.domain.policy.cel import (
 )
 from charter.domain.policy.model import FORBIDDEN_APPROVER_ROLES, Control, Policy
 from charter.domain.policy.references import reference_problems
+from charter.domain.policy.risk import risk_problems
 from charter.domain.roles import Role
 from charter.domain.runbooks import runbook_problems
 from charter.domain.text import load_yaml_document
@@ -98,6 +99,10 @@ def _expression_problems(
     unknown = sorted(refs.functions - cel_functions())
     problems += [(where, f"unknown CEL function {name!r}") for name in unknown]
     return problems
+
+
+#: For other sections' CEL (risk templates): the same checks as intake rules.
+expression_problems = _expression_problems
 
 
 def _no_approval_power(roles: Iterable[str], base: str) -> list[tuple[str, str]]:
@@ -219,6 +224,7 @@ def _semantic_problems(
                 )
     problems += _duplicates("environment", policy.environments, "environments")
     problems += runbook_problems(policy.runbooks)
+    problems += risk_problems(policy, check_expressions=check_expressions)
     return problems, typed
 
 

@@ -16,6 +16,7 @@ from charter.domain.approvals import DEFAULT_REQUIREMENT, ApprovalRequirement
 from charter.domain.canonical import content_digest
 from charter.domain.controls import ApprovalQuorumParams, ControlParams
 from charter.domain.interventions import InterventionsPolicy
+from charter.domain.policy.risk import RiskPolicy
 from charter.domain.roles import Role
 from charter.domain.rollout import RolloutPolicy
 from charter.domain.runbooks import Runbook
@@ -198,6 +199,8 @@ class Policy(_Strict):
     #: Alert type (the monitor that raised it, or ``attestation``) -> what to do about it.
     #: Types left out get Charter's default runbook (``charter.services.runbooks``).
     runbooks: dict[str, Runbook] = Field(default_factory=dict, max_length=50)
+    #: The risk register: scales, ratings, review cadence, acceptance, templates.
+    risk: RiskPolicy = Field(default_factory=RiskPolicy)
 
     def independent_provisioning(self, tier: str) -> bool:
         """Whether approvals by accounts the author provisioned are discounted for ``tier``.

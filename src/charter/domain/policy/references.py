@@ -90,6 +90,7 @@ def valid_identifiers() -> dict[str, frozenset[str]]:
         "nist_ai_rmf": frozenset(nist),
         "nist_ai_600_1": frozenset(data["nist_ai_600_1"]),
         "iso_42001": frozenset(iso),
+        "owasp_llm": frozenset(data["owasp_llm"]),
     }
 
 

@@ -72,6 +72,7 @@ MODULES = {
     "rollout": "rollouts",
     "shadow": "rollouts",
     "profiles": "monitoring",
+    "risk": "risks",
 }
 
 
