@@ -189,3 +189,46 @@ def test_every_new_page_follows_the_role_table(signed_in, charter, seeded) -> No
             assert client.get(path).status_code == (200 if may else 403), (user, path)
             if "/incidents/" not in path:
                 assert (f'href="{path}"' in nav) == may, (user, path)
+
+
+def test_risk_register_pages_read_the_records_and_escape_them(signed_in, charter, seeded) -> None:
+    from charter.domain.risks import RiskChange
+    from charter.services import risks
+
+    with charter.act(seeded.tokens["dev"], write=True) as ctx:
+        risk = risks.add_risk(
+            ctx,
+            "credit-limit",
+            RiskChange(
+                title="<script>alert(1)</script> limits drift upwards",
+                category="performance",
+                likelihood=4,
+                impact=4,
+                residual_likelihood=2,
+                residual_impact=3,
+                owner="rita",
+                controls=["eval-classification"],
+                signals=["performance"],
+            ),
+        )
+    client, _ = signed_in("audrey")
+    listing = client.get("/risks")
+    assert listing.status_code == 200 and f'data-risk="{risk.id}"' in listing.text
+    assert "<script>alert(1)</script>" not in listing.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; limits drift upwards" in listing.text
+    assert 'href="/risks"' in listing.text  # in the navigation for every person
+    assert client.get("/risks?system=fraud-screening").text.count("data-risk=") == 0
+    register = client.get("/systems/credit-limit/risks")
+    assert register.status_code == 200
+    # Never reviewed: the gaps the high tier's gate would name are on the page.
+    row = register.text.split(f'data-risk="{risk.id}"', 1)[1].split("</tr>", 1)[0]
+    assert "never reviewed" in row and 'data-gaps="0"' not in row
+    with charter.act(seeded.tokens["rita"], write=True) as ctx:
+        risks.review_risk(ctx, "credit-limit", risk.id, note="checked")
+    assert "last by rita" in client.get("/systems/credit-limit/risks").text
+    document = client.get("/systems/credit-limit/risk-assessment")
+    assert document.status_code == 200 and document.headers["Content-Security-Policy"] == (
+        DOCUMENT_POLICY
+    )
+    assert "limits drift upwards" in document.text
+    assert client.get("/systems/nope/risks").status_code == 404

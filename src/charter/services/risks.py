@@ -501,3 +501,33 @@ def register_view(ctx: Context, system_name: str, *, status: str | None = None) 
         "review_days": None if register is None else register.review_days,
         "items": [risk_view(ctx, r, register=register, incidents=incidents) for r in rows],
     }
+
+
+def portfolio_risks(ctx: Context, *, system_name: str | None = None) -> list[dict[str, Any]]:
+    """Every open risk of every system (or of one), highest residual rating first, in one
+    query: what the console's portfolio register lists (gaps are per system, on its page)."""
+    ctx.require(Permission.RISK_READ)
+    query = select(Risk, System.name).join(System, Risk.system_id == System.id)
+    query = query.where(Risk.status == "open")
+    if system_name:
+        query = query.where(System.name == system_name)
+    active = policies.in_force(ctx)
+    rank = active[1].risk.rank if active is not None else (lambda _rating: 0)
+    rows = [
+        {
+            "id": risk.id,
+            "system": name,
+            "title": risk.title,
+            "category": risk.category,
+            "inherent_rating": risk.inherent_rating,
+            "residual_rating": risk.residual_rating,
+            "owner": risk.owner,
+            "reviewed_at": risk.reviewed_at,
+            "accepted_by": risk.accepted_by,
+            "signals": list(risk.signals),
+            "controls": list(risk.controls),
+        }
+        for risk, name in ctx.session.execute(query.order_by(System.name, Risk.id))
+    ]
+    rows.sort(key=lambda r: (-rank(r["residual_rating"]), r["system"], r["id"]))
+    return rows

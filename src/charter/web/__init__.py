@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from charter.services.context import Charter
 from charter.settings import charter_home
-from charter.web import actions, docs, documents, incident_pages, pages
+from charter.web import actions, docs, documents, incident_pages, pages, risk_pages
 from charter.web.console import Console
 from charter.web.render import environment
 from charter.web.session import SessionCodec, lifetime_hours, load_key
@@ -49,4 +49,5 @@ def mount(app: FastAPI, charter: Charter, *, home: Path | None = None) -> None:
     app.include_router(documents.router)
     app.include_router(actions.router)
     app.include_router(incident_pages.router)
+    app.include_router(risk_pages.router)
     app.include_router(pages.router)

@@ -28,7 +28,7 @@ DOCUMENT_POLICY = (
 )
 
 
-def _document(html: str | bytes) -> HTMLResponse:
+def document_response(html: str | bytes) -> HTMLResponse:
     response = HTMLResponse(html)
     response.headers["Content-Security-Policy"] = DOCUMENT_POLICY
     return response
@@ -53,7 +53,7 @@ def card(
 
     with page(request) as view:
         shown = document_ops.show_card(view.ctx, name, release or None)
-        return _document(render_card(shown.card, "html"))
+        return document_response(render_card(shown.card, "html"))
 
 
 @router.get("/systems/{name}/windows", response_class=HTMLResponse)
@@ -68,7 +68,7 @@ def windows_report(
 
     with page(request) as view:
         items = monitoring_ops.windows(view.ctx, name, environment or None, limit).items
-        return _document(render_html(name, items))
+        return document_response(render_html(name, items))
 
 
 @router.post("/systems/{name}/evidence-pack")

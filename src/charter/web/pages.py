@@ -31,10 +31,6 @@ router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 Text = Annotated[str, Query(max_length=200)]
 Name = Annotated[str, Path(min_length=1, max_length=200)]
 AUDIT_PAGE = 50
-#: Not built yet: their services do not exist. Named here so the navigation shows them.
-PLACEHOLDERS = {
-    "risks": ("Risk register", "the risk register"),
-}
 #: Windows per environment on the system page's charts (as many as the card shows).
 CHART_WINDOWS = 24
 
@@ -169,15 +165,3 @@ def audit_log(
             entity=entity,
             action=action,
         )
-
-
-@router.get("/more/{topic}", response_class=HTMLResponse)
-def placeholder(request: Request, topic: Name) -> Response:
-    """Pages whose services are not built yet say so instead of showing nothing."""
-    from charter.domain.errors import NotFound
-
-    if topic not in PLACEHOLDERS:
-        raise NotFound(f"no console page {topic!r}")
-    with page(request) as view:
-        title, what = PLACEHOLDERS[topic]
-        return view.render("placeholder.html", title=title, what=what)

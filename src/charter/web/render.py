@@ -88,9 +88,8 @@ NAVIGATION: tuple[tuple[str, str, str | None], ...] = (
     ("/drills", "Drills", "release.read"),
     ("/audit", "Audit", "audit.read"),
     ("/kpis", "KPIs", "audit.read"),
+    ("/risks", "Risks", "risk.read"),
 )
-#: Pages whose services do not exist yet: shown after the others, each says so.
-LATER: tuple[tuple[str, str], ...] = (("/more/risks", "Risks"),)
 
 
 def pretty(value: Any) -> str:
@@ -187,5 +186,5 @@ def environment() -> jinja2.Environment:
         state_light=light_of_state,
         duration=duration,
     )
-    env.globals.update(signal_lights=signal_lights, navigation=NAVIGATION, later=LATER)
+    env.globals.update(signal_lights=signal_lights, navigation=NAVIGATION)
     return env
