@@ -17,9 +17,9 @@ from sqlalchemy import select, update
 from charter.domain.errors import BadInput
 from charter.domain.roles import Permission
 from charter.monitoring.grouped import profile_groups
-from charter.services import ingest_checks
 from charter.services.context import Context
 from charter.services.environments import check_environment
+from charter.services.ingest import checks as ingest_checks
 from charter.services.ingest.buckets import (
     chunks,
     fold,

@@ -121,7 +121,7 @@ def flag(series: pd.Series, name: str) -> np.ndarray:
 
 def latency_values(series: pd.Series) -> np.ndarray:
     """Latencies as floats: finite and non-negative, a refusal naming the row otherwise."""
-    from charter.services import ingest_checks
+    from charter.services.ingest import checks as ingest_checks
 
     return ingest_checks.latency_values(series)
 

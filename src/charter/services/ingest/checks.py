@@ -1,7 +1,7 @@
 """Checks on observation values that must never be dropped or counted silently.
 
-Kept apart from :mod:`charter.services.ingest` so the ingestion pipeline stays about
-folding; each check raises :class:`BadInput` naming the field and the row, before anything
+A module of its own in the ingest package, so normalising and folding stay about that;
+each check raises :class:`BadInput` naming the field and the row, before anything
 of the batch is written (the batch is one transaction).
 
 - ``latency_ms`` must be a finite, non-negative number: ``Infinity``, ``inf`` in a CSV or a
