@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from charter import __version__
+from charter.sdk.http import control_plane_client
 
 
 def config_digest(manifest: str | Path | dict[str, Any], system: str) -> str:
@@ -72,11 +73,8 @@ class Attestor:
         self.last: dict[str, Any] | None = None
         self.last_error: str | None = None
         self._stop = threading.Event()
-        self._client = httpx.Client(
-            base_url=url.rstrip("/") + "/api/v1",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 0.5)),
-            transport=transport,
+        self._client = control_plane_client(
+            url, token, timeout=timeout, connect=0.5, transport=transport
         )
         self._thread: threading.Thread | None = None
         if start:

@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 
+from charter.sdk.http import control_plane_client
 from charter.sdk.values import RecordRejected, json_safe
 
 _STOP = object()
@@ -113,11 +114,8 @@ class CharterLogger:
         #: The most recent failures, newest last (bounded).
         self.failures: collections.deque[Failure] = collections.deque(maxlen=100)
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_queue)
-        self._client = httpx.Client(
-            base_url=url.rstrip("/") + "/api/v1",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 1.0)),
-            transport=transport,
+        self._client = control_plane_client(
+            url, token, timeout=timeout, connect=1.0, transport=transport
         )
         self._closed = False
         self._closing = threading.Event()

@@ -39,6 +39,8 @@ from typing import Any, Literal
 
 import httpx
 
+from charter.sdk.http import control_plane_client
+
 Served = Literal["release", "fallback", "refused"]
 
 
@@ -161,11 +163,8 @@ class Router:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._changed = threading.Condition()
-        self._client = httpx.Client(
-            base_url=url.rstrip("/") + "/api/v1",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 0.5)),
-            transport=transport,
+        self._client = control_plane_client(
+            url, token, timeout=timeout, connect=0.5, transport=transport
         )
         self._thread: threading.Thread | None = None
         if start:

@@ -16,6 +16,7 @@ import httpx
 
 from charter.domain.canonical import content_digest
 from charter.domain.errors import BadInput, CharterError
+from charter.sdk.http import control_plane_client
 from charter.spark.buckets import split_document
 
 
@@ -44,11 +45,8 @@ def submit_profiles(
     base = batch_id or "profiles-" + content_digest(dict(document))[:32]
     parts = split_document(document)
     receipts: list[dict[str, Any]] = []
-    with httpx.Client(
-        base_url=url.rstrip("/") + "/api/v1",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
-        transport=transport,
+    with control_plane_client(
+        url, token, timeout=timeout, connect=2.0, transport=transport
     ) as client:
         for i, part in enumerate(parts):
             body = {"batch_id": f"{base}:{i}", "document": part}
