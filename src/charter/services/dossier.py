@@ -148,14 +148,18 @@ def _release_ids(ctx: Context, system: System, release: Release | None) -> list[
     return list(ctx.session.scalars(select(Release.id).where(Release.system_id == system.id)))
 
 
+def _of_releases(ctx: Context, model: Any, system: System, release: Release | None) -> Any:
+    """The rows of ``model`` (a table with ``release_id``) that belong to the system's
+    releases, or to one release, oldest first."""
+    ids = _release_ids(ctx, system, release)
+    return ctx.session.scalars(select(model).where(model.release_id.in_(ids)).order_by(model.id))
+
+
 def decisions(
     ctx: Context, system: System, release: Release | None = None, period: Period = ALWAYS
 ) -> list[Row]:
     """Approvals and rejections, oldest first."""
-    ids = _release_ids(ctx, system, release)
-    rows = ctx.session.scalars(
-        select(Decision).where(Decision.release_id.in_(ids)).order_by(Decision.id)
-    )
+    rows = _of_releases(ctx, Decision, system, release)
     return [
         {
             "id": d.id,
@@ -184,10 +188,7 @@ def evidence(
     ctx: Context, system: System, release: Release | None = None, period: Period = ALWAYS
 ) -> list[Row]:
     """Evaluation evidence with its full result and provenance, oldest first."""
-    ids = _release_ids(ctx, system, release)
-    rows = ctx.session.scalars(
-        select(Evidence).where(Evidence.release_id.in_(ids)).order_by(Evidence.id)
-    )
+    rows = _of_releases(ctx, Evidence, system, release)
     found = []
     for e in rows:
         if period is not ALWAYS and not period.holds(e.created_at):
@@ -218,10 +219,7 @@ def gate_runs(
     ctx: Context, system: System, release: Release | None = None, period: Period = ALWAYS
 ) -> list[Row]:
     """Every gate run with its full report, oldest first."""
-    ids = _release_ids(ctx, system, release)
-    rows = ctx.session.scalars(
-        select(GateRun).where(GateRun.release_id.in_(ids)).order_by(GateRun.id)
-    )
+    rows = _of_releases(ctx, GateRun, system, release)
     return [
         {
             "id": g.id,
@@ -242,12 +240,7 @@ def exceptions(
     ctx: Context, system: System, release: Release | None = None, period: Period = ALWAYS
 ) -> list[Row]:
     """Exceptions, oldest first (a period keeps those requested in it or still open in it)."""
-    ids = _release_ids(ctx, system, release)
-    rows = ctx.session.scalars(
-        select(PolicyException)
-        .where(PolicyException.release_id.in_(ids))
-        .order_by(PolicyException.id)
-    )
+    rows = _of_releases(ctx, PolicyException, system, release)
     return [
         {
             "id": x.id,
