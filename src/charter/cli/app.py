@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -12,6 +13,7 @@ from charter.domain.errors import BadInput
 
 if TYPE_CHECKING:
     from charter.cli.backend import Backend
+    from charter.store.db import Database
 
 app = typer.Typer(
     name="charter",
@@ -50,8 +52,8 @@ def check_format(value: str) -> str:
     return value
 
 
-#: Backends opened by the running command, closed by :func:`close_backends` when it ends.
-_OPENED: list[Backend] = []
+#: What the running command opened (backends, databases), closed when it ends.
+_OPENED: list[Callable[[], None]] = []
 
 
 def backend() -> Backend:
@@ -60,14 +62,30 @@ def backend() -> Backend:
     from charter.settings import Settings
 
     opened = open_backend(Settings.load())
-    _OPENED.append(opened)
+    _OPENED.append(opened.close)
     return opened
 
 
+def database(url: str | None = None) -> Database:
+    """The command's database (default: the settings'), disposed when the command ends."""
+    from charter.settings import Settings
+    from charter.store.db import Database
+
+    db = Database(url or Settings.load().database_url)
+    _OPENED.append(db.dispose)
+    return db
+
+
+def closing(close: Callable[[], None]) -> None:
+    """Run ``close`` when the command ends (for what a command opens by other means)."""
+    _OPENED.append(close)
+
+
 def close_backends() -> None:
-    """Close every backend the command opened (database engines, HTTP connections)."""
+    """Close everything the command opened (database engines, HTTP connections): a
+    command run in process (tests, the demo) must not leave pooled connections behind."""
     while _OPENED:
-        _OPENED.pop().close()
+        _OPENED.pop()()
 
 
 def read_file(path: Path) -> bytes:

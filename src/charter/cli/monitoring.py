@@ -16,6 +16,7 @@ from charter.cli.app import (
     app,
     backend,
     check_format,
+    closing,
     command_group,
 )
 from charter.domain.errors import BadInput
@@ -267,6 +268,7 @@ def worker(
 
     settings = Settings.load()
     charter, actor = monitor_worker.connect(settings)
+    closing(charter.db.dispose)
     from charter.services.checkpoints import WorkerCheckpoints
 
     checkpoint = WorkerCheckpoints(settings.home)  # signs the audit head after each pass

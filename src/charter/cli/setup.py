@@ -12,6 +12,7 @@ from charter.cli.app import (
     app,
     backend,
     check_format,
+    database,
     db_app,
 )
 
@@ -31,12 +32,11 @@ def init(
     """Create the database (or upgrade it), a first admin, and apply the default policy."""
     from charter.services.setup import initialise, prepare_home
     from charter.settings import Settings, write_config
-    from charter.store.db import Database
 
     settings = Settings.load()
     url = database_url or settings.database_url
     prepare_home(settings.home, url)
-    db = Database(url)
+    db = database(url)
     done = initialise(db, admin=admin, apply_default_policy=policy, token=settings.token)
     if done.existing is not None:
         who = done.existing
@@ -61,22 +61,18 @@ def init(
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Apply the packaged migrations up to REVISION (default: the newest)."""
-    from charter.settings import Settings
-    from charter.store.db import Database
     from charter.store.migrate import upgrade
 
-    db = Database(Settings.load().database_url)
+    db = database()
     render.line(f"Database at revision {upgrade(db, revision)}")
 
 
 @db_app.command("current")
 def db_current(fmt: FormatOpt = "text") -> None:
     """Show the database's schema revision and the newest one this Charter ships."""
-    from charter.settings import Settings
-    from charter.store.db import Database
     from charter.store.migrate import current_revision, head_revision
 
-    db = Database(Settings.load().database_url)
+    db = database()
     data = {"current": current_revision(db), "head": head_revision()}
     if check_format(fmt) == "json":
         render.emit_json(data)
@@ -93,11 +89,9 @@ def serve(
     """Serve the web console (at /) and the HTTP API (OpenAPI docs at /api/v1/docs)."""
     import uvicorn
 
-    from charter.settings import Settings
-    from charter.store.db import Database
     from charter.store.migrate import ensure_current
 
-    ensure_current(Database(Settings.load().database_url))
+    ensure_current(database())
     render.line(
         f"Charter on http://{host}:{port}/ (console; sign in with an API token), "
         "API at /api/v1, docs at /api/v1/docs"
