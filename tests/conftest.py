@@ -17,12 +17,19 @@ from typing import Any
 
 import pytest
 
+from charter.cli.main import load_commands
 from charter.domain.roles import Role
 from charter.services.context import Charter, Context
 from charter.services.users import bootstrap_admin, create_user
 from charter.store.db import Database
 from charter.store.migrate import upgrade
 from tests.helpers import BACKEND, PG_URL, SHARED_DATASETS, actor_of
+
+# Typer lists commands in the order their modules were imported. The CLI runs in process in
+# tests (tests/cli_runner.py) and each command imports only its own modules, so import them
+# all now, in the console script's order: `charter --help` and the generated reference then
+# read the same whichever test runs first.
+load_commands()
 
 # Channel secrets are encrypted with a key outside the database; tests use a fixed one
 # rather than creating ~/.charter/secrets.key (a Fernet key: 32 url-safe base64 bytes).
