@@ -513,7 +513,9 @@ def portfolio_risks(ctx: Context, *, system_name: str | None = None) -> list[dic
         query = query.where(System.name == system_name)
     active = policies.in_force(ctx)
     rank = active[1].risk.rank if active is not None else (lambda _rating: 0)
-    found = list(ctx.session.execute(query.order_by(System.name, Risk.id)).tuples())
+    found: list[tuple[Risk, str]] = [
+        (risk, name) for risk, name in ctx.session.execute(query.order_by(System.name, Risk.id))
+    ]
     found.sort(key=lambda row: -rank(row[0].residual_rating))  # stable: name, id within
     return [
         {
