@@ -202,7 +202,8 @@ def render_html(system: str, items: Sequence[dict[str, Any]]) -> str:
             f"<td>{escape('; '.join(alerts)) or '—'}</td></tr>"
         )
     details = []
-    for window in ordered:
+    charted = len(ordered) - windows_html.MAX_WINDOWS_CHARTED  # the newest ones get charts
+    for position, window in enumerate(ordered):
         drift_rows = "".join(
             f"<tr><td>{escape(column)}</td><td>{escape(str(d.get('status')))}</td>"
             f"<td>{escape(str(d.get('test', '—')))}</td><td>{_num(d.get('statistic'))}</td>"
@@ -218,7 +219,8 @@ def render_html(system: str, items: Sequence[dict[str, Any]]) -> str:
             "<th>p (BH)</th><th>effect</th><th>bound</th></tr>"
             f"{drift_rows}</table><p>Data quality: "
             f"{escape(findings or 'no issues')}"
-            f'</p><div class="dists">{windows_html.window_charts(window)}</div></details>'
+            f'</p><div class="dists">{windows_html.window_charts(window, position >= charted)}'
+            "</div></details>"
         )
     charts = "".join(f"<figure>{chart}</figure>" for chart in _charts(items))
     return (

@@ -20,6 +20,9 @@ from charter.evaluation.svg import paired_bar_chart
 #: Bars per chart: a categorical column keeps up to ``max_categories`` (100 by default)
 #: buckets, too many to read; the rest fold into one "n more" bar.
 MAX_BARS = 16
+#: Windows whose charts the "Per window" part draws (the newest): about 35 kB of SVG each
+#: for ten columns, so `--last 500` stays a readable file.
+MAX_WINDOWS_CHARTED = 20
 NOT_STORED = "Distribution not stored for this window (judged before Charter kept them)."
 
 
@@ -72,11 +75,16 @@ def distribution_chart(column: str, detail: Mapping[str, Any]) -> str:
     )
 
 
-def window_charts(window: Mapping[str, Any]) -> str:
-    """The charts of every column of one window, in column order."""
+def window_charts(window: Mapping[str, Any], charted: bool = True) -> str:
+    """The charts of every column of one window, in column order (a note if not ``charted``)."""
     details = (window.get("drift") or {}).get("details") or {}
     if not details:
         return "<p>No drift result for this window.</p>"
+    if not charted:
+        return (
+            f"<p>Distributions are drawn for the newest {MAX_WINDOWS_CHARTED} windows only; "
+            "this window's are in <code>--format json</code>.</p>"
+        )
     return "".join(distribution_chart(c, d) for c, d in sorted(details.items()))
 
 
