@@ -4,9 +4,11 @@ Both read the windows the ``monitoring.windows`` operation returns (newest first
 show them oldest first: span, rows, labelled and late rows, the drift verdict with each
 column's test, statistic, BH-adjusted p-value, effect and bound, data-quality findings,
 realised and estimated performance with its band, fairness, the five signals, and the
-alerts opened or closed at the window. The HTML report adds inline SVG charts
-(performance over time with the estimate's band, drift effect per feature over time,
-alert markers) and needs no network or script.
+alerts opened or closed at the window; the text adds each column's most shifted bin.
+The HTML report adds inline SVG charts (performance over time with the estimate's band,
+drift effect per feature over time, alert markers, and per feature the reference-versus-
+window distribution from :mod:`charter.documents.windows_html`) and needs no network or
+script.
 """
 
 from __future__ import annotations
