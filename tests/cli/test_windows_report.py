@@ -176,3 +176,15 @@ def test_earlier_windows_charted_up_to_a_cap() -> None:
     assert latest.count('aria-label="Distribution of ') == 3
     assert earlier.count('aria-label="Distribution of ') == 3 * MAX_WINDOWS_CHARTED
     assert earlier.count("drawn for the newest") == 5
+
+
+def test_a_column_with_no_window_value_draws_the_reference_alone() -> None:
+    (one,) = judged_windows(1)
+    detail = one["drift"]["details"]["income"]
+    detail["distribution"] = {**detail["distribution"], "window": None, "n_window": 0}
+    page = render_html("car-loan", [one])
+    latest = page.partition("<h2>Windows</h2>")[0]
+    assert "no value counted in this window" in latest
+    chart = latest[latest.index('aria-label="Distribution of income') :]
+    chart = chart[: chart.index("</svg>")]
+    assert ", reference: " in chart and ", window: " not in chart

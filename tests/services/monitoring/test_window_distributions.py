@@ -4,6 +4,8 @@ Charter kept them reads back as ``distribution: None`` and renders with a note."
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
@@ -13,11 +15,19 @@ from charter.documents.windows_html import NOT_STORED
 from charter.services import signals_view, worker
 from charter.store.monitoring_models import MonitorWindow
 
+from .test_ingest import client  # noqa: F401  (a fixture)
 from .test_worker_alerts import feed
 
 
 def test_worker_stores_distributions_and_old_windows_still_read(
-    act, live_small, rng_frame, charter, clock, service_actor
+    act,
+    live_small,
+    rng_frame,
+    charter,
+    clock,
+    service_actor,
+    client,
+    tokens,  # noqa: F811
 ) -> None:
     shift = 0.5
     for k, delta in enumerate((0.0, shift)):
@@ -61,6 +71,14 @@ def test_worker_stores_distributions_and_old_windows_still_read(
         newest, oldest = signals_view.windows(ctx, "credit-limit", "prod")
     assert all(d["distribution"] is None for d in oldest["drift"]["details"].values())
     assert all(d["distribution"] for d in newest["drift"]["details"].values())
+    # The API's route returns the same JSON as the service (what `charter windows` reads).
+    answer = client.get(
+        "/api/v1/systems/credit-limit/windows",
+        params={"env": "prod"},
+        headers={"Authorization": f"Bearer {tokens['auditor']}"},
+    )
+    assert answer.status_code == 200
+    assert answer.json()["items"] == json.loads(json.dumps([newest, oldest]))
     page = render_html("credit-limit", [newest, oldest])
     assert page.count(NOT_STORED) == 4
     assert "distributions: not stored for this window" in render_text([newest, oldest])
