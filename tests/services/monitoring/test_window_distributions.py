@@ -5,9 +5,12 @@ Charter kept them reads back as ``distribution: None`` and renders with a note."
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 from sqlalchemy import select
 
 from charter.cli.windows_report import render_html, render_text
@@ -15,8 +18,23 @@ from charter.documents.windows_html import NOT_STORED
 from charter.services import signals_view, worker
 from charter.store.monitoring_models import MonitorWindow
 
-from .test_ingest import client  # noqa: F401  (a fixture)
 from .test_worker_alerts import feed
+
+
+@pytest.fixture
+def client(charter: Any) -> Iterator[Any]:
+    """The real app over ASGI, on the same database."""
+    import warnings
+
+    from starlette.exceptions import StarletteDeprecationWarning
+
+    from charter.api.app import create_app
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=StarletteDeprecationWarning)
+        from fastapi.testclient import TestClient
+    with TestClient(create_app(charter)) as test_client:
+        yield test_client
 
 
 def test_worker_stores_distributions_and_old_windows_still_read(
@@ -27,7 +45,7 @@ def test_worker_stores_distributions_and_old_windows_still_read(
     clock,
     service_actor,
     client,
-    tokens,  # noqa: F811
+    tokens,
 ) -> None:
     shift = 0.5
     for k, delta in enumerate((0.0, shift)):
