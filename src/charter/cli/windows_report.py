@@ -4,9 +4,11 @@ Both read the windows the ``monitoring.windows`` operation returns (newest first
 show them oldest first: span, rows, labelled and late rows, the drift verdict with each
 column's test, statistic, BH-adjusted p-value, effect and bound, data-quality findings,
 realised and estimated performance with its band, fairness, the five signals, and the
-alerts opened or closed at the window. The HTML report adds inline SVG charts
-(performance over time with the estimate's band, drift effect per feature over time,
-alert markers) and needs no network or script.
+alerts opened or closed at the window; the text adds each column's most shifted bin.
+The HTML report adds inline SVG charts (performance over time with the estimate's band,
+drift effect per feature over time, alert markers, and per feature the reference-versus-
+window distribution from :mod:`charter.documents.windows_html`) and needs no network or
+script.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+from charter.documents import windows_html
 from charter.evaluation.svg import line_chart
 
 
@@ -44,6 +47,30 @@ def _alerts(window: dict[str, Any]) -> list[str]:
     return out
 
 
+def _largest_shift(distribution: dict[str, Any]) -> str | None:
+    """The bin whose share moved most between the reference and the window."""
+    reference, window = distribution.get("reference"), distribution.get("window")
+    if not reference or not window:
+        return None
+    moves = [abs(w - r) for r, w in zip(reference, window, strict=True)]
+    i = max(range(len(moves)), key=moves.__getitem__)
+    label = distribution["labels"][i]
+    return f"{label} {reference[i]:.1%} → {window[i]:.1%}"
+
+
+def _shift_lines(drift: dict[str, Any]) -> list[str]:
+    """Per column, the largest shift of its reference-vs-window distribution."""
+    details = drift.get("details") or {}
+    if details and all(d.get("distribution") is None for d in details.values()):
+        return ["  distributions: not stored for this window"]
+    lines = []
+    for column, detail in sorted(details.items()):
+        shift = _largest_shift(detail.get("distribution") or {})
+        if shift:
+            lines.append(f"    {column}: largest shift {shift}")
+    return ["  largest shift per column (reference → window):", *lines] if lines else []
+
+
 def render_text(items: Sequence[dict[str, Any]]) -> str:
     """The windows as plain text, oldest first."""
     if not items:
@@ -67,6 +94,7 @@ def render_text(items: Sequence[dict[str, Any]]) -> str:
                 f"  {detail.get('effect')} {_num(detail.get('effect_value'))} "
                 f"(bound {_num(detail.get('threshold'))})"
             )
+        lines.extend(_shift_lines(drift))
         quality = {k: v for k, v in (window.get("quality") or {}).items() if v}
         lines.append(
             "  quality: "
@@ -176,7 +204,8 @@ def render_html(system: str, items: Sequence[dict[str, Any]]) -> str:
             f"<td>{escape('; '.join(alerts)) or '—'}</td></tr>"
         )
     details = []
-    for window in ordered:
+    charted = len(ordered) - windows_html.MAX_WINDOWS_CHARTED  # the newest ones get charts
+    for position, window in enumerate(ordered):
         drift_rows = "".join(
             f"<tr><td>{escape(column)}</td><td>{escape(str(d.get('status')))}</td>"
             f"<td>{escape(str(d.get('test', '—')))}</td><td>{_num(d.get('statistic'))}</td>"
@@ -192,7 +221,8 @@ def render_html(system: str, items: Sequence[dict[str, Any]]) -> str:
             "<th>p (BH)</th><th>effect</th><th>bound</th></tr>"
             f"{drift_rows}</table><p>Data quality: "
             f"{escape(findings or 'no issues')}"
-            "</p></details>"
+            f'</p><div class="dists">{windows_html.window_charts(window, position >= charted)}'
+            "</div></details>"
         )
     charts = "".join(f"<figure>{chart}</figure>" for chart in _charts(items))
     return (
@@ -201,12 +231,13 @@ def render_html(system: str, items: Sequence[dict[str, Any]]) -> str:
         "body{font:14px system-ui,sans-serif;margin:2em;color:#222}"
         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 6px}"
         "tr.alert{background:#fde2e2}figure{display:inline-block;margin:0 1em 1em 0}"
+        "figure.dist{vertical-align:top;max-width:440px}figcaption{font-size:12px;color:#555}"
         "</style></head><body>"
         f"<h1>Monitoring windows: {escape(system)}</h1>"
         f"<p>{len(items)} closed window(s), oldest first. Rows shaded red opened or closed an "
         "alert there.</p>"
-        f"{charts}"
-        "<table><tr><th>env</th><th>window</th><th>rows</th><th>labelled</th><th>late</th>"
+        f"{charts}{windows_html.latest_section(items)}"
+        "<h2>Windows</h2><table><tr><th>env</th><th>window</th><th>rows</th><th>labelled</th><th>late</th>"
         "<th>drift</th><th>realised accuracy</th><th>estimated [band]</th><th>alerts</th></tr>"
         f"{''.join(rows)}</table><h2>Per window</h2>{''.join(details)}</body></html>\n"
     )

@@ -195,3 +195,63 @@ def bar_chart(
     )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def paired_bar_chart(
+    labels: Sequence[str],
+    first: Sequence[float],
+    second: Sequence[float] | None,
+    *,
+    title: str,
+    names: tuple[str, str] = ("reference", "window"),
+    width: int = 420,
+) -> str:
+    """Two horizontal bars per label (e.g. reference and window proportions), on a shared
+    scale from 0 to the largest value; ``second`` None draws the first series alone."""
+    row_h, left, right, top = 26, 150, 56, 44
+    height = top + row_h * len(labels) + 8
+    values = [*first, *(second or [])]
+    high = max([v for v in values if v > 0] or [1.0])
+    plot_w = width - left - right
+    colours = (PALETTE[0], PALETTE[4])
+
+    def sx(v: float) -> float:
+        return left + max(0.0, v) / high * plot_w
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
+        f'<text x="{width / 2}" y="16" text-anchor="middle" font-size="13">{escape(title)}</text>',
+        _tag("line", x1=left, y1=top - 4, x2=left, y2=height - 6, stroke="#999"),
+    ]
+    shown = names if second is not None else names[:1]
+    for index, name in enumerate(shown):
+        x0 = left + index * 110
+        parts.append(_tag("rect", x=x0, y=24, width=10, height=10, fill=colours[index]))
+        parts.append(_tag("text", escape(name), x=x0 + 14, y=33, font_size=11))
+    for i, label in enumerate(labels):
+        y0 = top + row_h * i
+        parts.append(
+            _tag(
+                "text", escape(label), x=left - 6, y=_fmt(y0 + 15), text_anchor="end", font_size=11
+            )
+        )
+        pairs = [(first[i], 0)] + ([(second[i], 1)] if second is not None else [])
+        for value, series in pairs:
+            y_bar = y0 + 3 + series * 10
+            parts.append(
+                _tag(
+                    "rect",
+                    f"<title>{escape(label)}, {escape(names[series])}: {value:.2%}</title>",
+                    x=left,
+                    y=y_bar,
+                    width=_fmt(max(sx(value) - left, 0.5)),
+                    height=9,
+                    fill=colours[series],
+                )
+            )
+            parts.append(
+                _tag("text", f"{value:.1%}", x=_fmt(sx(value) + 3), y=y_bar + 8, font_size=9)
+            )
+    parts.append("</svg>")
+    return "".join(parts)

@@ -20,10 +20,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 
 from charter.domain.errors import BadInput
 from charter.monitoring.categorical import CategoricalColumn, CategoricalSummary
+from charter.monitoring.distributions import coarse_groups
 from charter.monitoring.numeric import NumericColumn, NumericSummary
 from charter.monitoring.profiles import ReferenceProfile, WindowProfile
 from charter.monitoring.stats import (
@@ -137,23 +137,12 @@ def _finite(value: float) -> float:
     return value if math.isfinite(value) else float(np.finfo(np.float64).max)
 
 
-def _coarse_groups(ref_counts: npt.NDArray[np.int64], groups: int) -> npt.NDArray[np.int64]:
-    """Group index per numeric bin: the bin below, ``groups`` reference-quantile groups of
-    the inner bins, and the bin above, so PSI and Jensen-Shannon use the conventional
-    coarse quantile bins rather than the fine KS bins."""
-    inner = ref_counts[1:-1].astype(np.float64)
-    before = np.concatenate([[0.0], np.cumsum(inner)[:-1]]) / max(inner.sum(), 1.0)
-    # A tiny tolerance keeps exact quantile boundaries (0.1, 0.2...) in the upper group.
-    index = np.minimum(np.floor(before * groups + 1e-9), groups - 1).astype(np.int64) + 1
-    return np.concatenate([[0], index, [groups + 1]])
-
-
 def _numeric(
     column: NumericColumn, window: NumericSummary, config: DriftConfig
 ) -> tuple[float, float, float, dict[str, float]]:
     ref = column.reference
     result = ks_from_counts(ref.counts, window.counts)
-    groups = _coarse_groups(ref.counts, config.psi_bins)
+    groups = coarse_groups(ref.counts, config.psi_bins)
     coarse_ref = np.bincount(groups, weights=ref.counts)
     coarse_win = np.bincount(groups, weights=window.counts)
     distance, _ = column.wasserstein(window)

@@ -23,6 +23,7 @@ from charter.domain.window_results import (
     WindowVerdict,
 )
 from charter.monitoring import signal_counts
+from charter.monitoring.distributions import column_distribution
 from charter.monitoring.drift import detect_drift
 from charter.monitoring.estimates import estimate_performance, realised_performance
 from charter.monitoring.multiclass import METRICS as MULTICLASS_METRICS
@@ -186,6 +187,10 @@ def judge_window(
                     "effect": c.effect,
                     "effect_value": _round(c.effect_value),
                     "threshold": c.threshold,
+                    # What the effect compared, for the report's per-feature charts.
+                    "distribution": column_distribution(
+                        reference.columns[c.column], window.columns[c.column], drift.config.psi_bins
+                    ),
                 }
                 for c in drift.columns
             },

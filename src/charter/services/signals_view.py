@@ -83,6 +83,23 @@ def windows(
             "rows": w.rows,
             "labelled": w.labelled,
             **w.result,
+            "drift": _with_distributions(w.result.get("drift")),
         }
         for w in rows
     ]
+
+
+def _with_distributions(drift: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored drift result with ``distribution: None`` on every column that lacks one.
+
+    Windows judged before the worker stored distributions have none; the null tells a
+    reader (and the report, which says "not stored for this window") so, where a missing
+    key would look like a bug. A copy: the row's own JSON stays as stored.
+    """
+    if not drift:
+        return drift
+    details = {
+        column: {"distribution": None, **detail}
+        for column, detail in (drift.get("details") or {}).items()
+    }
+    return {**drift, "details": details}

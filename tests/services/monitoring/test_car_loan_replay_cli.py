@@ -136,6 +136,10 @@ def test_car_loan_replay_from_the_cli(
     assert flagged == [False] * 5 + [True] * 4, flagged
     detail = windows[-1]["drift"]["details"]["car_value"]
     assert detail["test"] == "ks" and detail["p_adjusted"] < 0.01
+    # What KS and PSI compared is in the JSON: the window's mass moved to the top bins.
+    shares = detail["distribution"]
+    assert len(shares["labels"]) == len(shares["reference"]) == len(shares["window"]) <= 12
+    assert shares["window"][-2] > 2 * shares["reference"][-2]
     realised = [w["realised"]["metrics"]["accuracy"] for w in windows]
     estimated = [w["estimated"]["accuracy"] for w in windows]
     assert min(realised[:5]) > max(realised[5:])
@@ -169,6 +173,9 @@ def test_car_loan_replay_from_the_cli(
     html = report.read_text()
     assert html.startswith("<!doctype html>") and "<svg" in html and "<script" not in html
     assert "car_value" in html
+    # One reference-vs-window chart per monitored column for the latest window.
+    latest = html.partition("<h2>Windows</h2>")[0]
+    assert latest.count('aria-label="Distribution of ') == len(windows[-1]["drift"]["details"])
     text = cli(database_url, tokens["auditor"], "windows", "credit-limit", "--last", "2")
     assert "drift: drift (car_value" in text and "alert" not in text.split("\n")[0]
     print(f"replay of 50,000 rows (log + labels + worker): {replay_seconds:.1f} s")
