@@ -66,9 +66,9 @@ test-sqlite: install
 	$(BIN)/pytest -q -m "not replay" --basetemp=.pytest-tmp/sqlite
 
 # `make test` runs the SQLite tests in two parts so that both cores stay busy: the schema
-# fuzzing (about 4 minutes) runs after the PostgreSQL leg, in its slot, while the rest of
-# the SQLite tests run beside it.
-LATE_TESTS := tests/api/test_schemathesis.py
+# fuzzing and the local Spark tests (about 4 minutes together) run after the PostgreSQL
+# leg, in its slot, while the rest of the SQLite tests run beside it.
+LATE_TESTS := tests/api/test_schemathesis.py tests/spark
 test-sqlite-early: install
 	mkdir -p .pytest-tmp
 	$(BIN)/pytest -q -m "not replay" $(addprefix --ignore=,$(LATE_TESTS)) --basetemp=.pytest-tmp/sqlite-early
