@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,9 @@ def build_demo(home: Path, *, quiet: bool = False, force: bool = False) -> DemoR
         # The assistant is served through the SDK, which talks to Charter over HTTP: the
         # API runs from here to the end of the build, so its serving process can attest
         # again at the real time once the story has caught up.
-        with control_plane(demo) as url:
+        with ExitStack() as running:
+            with progress.step("the API on 127.0.0.1 for the assistant's SDK"):
+                url = running.enter_context(control_plane(demo))
             traffic, serving = assistant.build(demo, intakes["support-assistant"], url)
             try:
                 with progress.step("the rest of the portfolio: every tier, a refused intake"):
