@@ -193,12 +193,12 @@ def build(demo: DemoSession, intake: dict[str, Any], url: str) -> tuple[dict[str
     with demo.progress.step("support-assistant: a day of traffic served through the SDK (HTTP)"):
         serving = start_serving(demo, url, manifest)
         try:
+            if serving.digest != release["digest"]:
+                raise RuntimeError("the serving process attests another digest than the release")
             counts = serve(demo, serving)
         except BaseException:
             serving.close(timeout=1.0)
             raise
-        if serving.digest != release["digest"]:
-            raise RuntimeError("the serving process attests another digest than the release's")
         return counts, serving
 
 
@@ -244,7 +244,7 @@ def start_serving(demo: DemoSession, url: str, manifest: dict[str, Any]) -> Serv
     """
     from charter.sdk import Serving
 
-    return Serving(
+    serving = Serving(
         url,
         demo.tokens["serving"],
         SYSTEM,
@@ -256,6 +256,14 @@ def start_serving(demo: DemoSession, url: str, manifest: dict[str, Any]) -> Serv
         log_options={"batch_size": 200, "timeout": 30.0},
         clock=lambda: demo.clock().timestamp(),
     )
+    # Without its route the SDK would serve the hand-over to everyone, unguarded: the
+    # demo's counts would change, so stop instead.
+    route = serving.router.route
+    if route is None or not route.get("guard"):
+        reason = [vars(o) for o in serving.router.outages][-1:]
+        serving.close(timeout=1.0)
+        raise RuntimeError(f"the assistant's SDK could not read its route from {url}: {reason}")
+    return serving
 
 
 def serve(demo: DemoSession, serving: Serving, n: int = REQUESTS) -> dict[str, int]:

@@ -33,14 +33,17 @@ def guard_events(
     limit: int = SUMMARY_TRACES,
     recent: int = RECENT_EVENTS,
 ) -> dict[str, Any] | None:
-    """The guard's work on the route's newest ``limit`` traces; None when it has none."""
+    """The guard's work on the route's ``limit`` most recently received traces; None when
+    it has none."""
     ctx.require(Permission.MONITOR_READ)
     system = find_system(ctx, system_name)
     rows = list(
         ctx.session.execute(
             select(InferenceTrace.inference_id, InferenceTrace.at, InferenceTrace.guard)
             .where(InferenceTrace.system_id == system.id, InferenceTrace.environment == environment)
-            .order_by(InferenceTrace.at.desc(), InferenceTrace.id.desc())
+            # Newest received first, by the primary key: ordering by ``at`` would sort all
+            # of a route's traces (no index on it) to keep a thousand.
+            .order_by(InferenceTrace.id.desc())
             .limit(limit)
         )
     )
@@ -81,8 +84,8 @@ def guard_events(
         "blocked_output": blocked_output,
         "redacted": redacted,
         "flagged": flagged,
-        "from": rows[-1][1].isoformat(),
-        "to": rows[0][1].isoformat(),
+        "from": min(row[1] for row in rows).isoformat(),
+        "to": max(row[1] for row in rows).isoformat(),
         "scanners": [
             {"stage": stage, "scanner": scanner, "action": action, "count": count}
             for (stage, scanner, action), count in sorted(fired.items())
