@@ -99,3 +99,77 @@ def test_a_home_the_demo_did_not_create_is_left_alone(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "did not create" in done.stderr
     assert (precious / "charter.db").read_bytes() == b"someone's data"
+
+
+def test_the_assistant_was_served_through_the_sdk_over_http(demo_home, monkeypatch) -> None:
+    """Its records arrived through the API: traces carry the SDK's process and attested
+    digest, jailbreaks were blocked, personal data never reached the database, and the
+    system page counts the guard's events and shows the live attestation."""
+    import re
+    import sqlite3
+
+    from fastapi.testclient import TestClient
+
+    from charter.api.app import create_app
+    from charter.demo import assistant
+    from charter.services.context import Charter
+    from charter.store.db import Database
+
+    home, tokens = demo_home
+    prompts = assistant.traffic(assistant.REQUESTS + assistant.MORNING, seed=5)
+    with sqlite3.connect(home / "charter.db") as db:
+        traces = {
+            row[0]: row[1:]
+            for row in db.execute(
+                "select t.inference_id, t.served, t.process_id, t.attested_digest, t.guard,"
+                " t.record from inference_traces t join systems s on s.id = t.system_id"
+                " where s.name = 'support-assistant'"
+            )
+        }
+        indexed = db.execute(
+            "select count(*) from inference_index i join systems s on s.id = i.system_id"
+            " where s.name = 'support-assistant' and i.labelled"
+        ).fetchone()[0]
+        digest = db.execute(
+            "select r.digest from releases r join systems s on s.id = r.system_id"
+            " where s.name = 'support-assistant'"
+        ).fetchone()[0]
+    # One trace per request, under the ids the demo gave the SDK, from one SDK process
+    # attesting the approved release's digest; every record got its late label.
+    assert set(traces) == {f"chat-{i}" for i in range(len(prompts))}
+    assert len({t[1] for t in traces.values()}) == 1
+    assert {t[2] for t in traces.values()} == {digest}
+    assert indexed == len(prompts)
+    # The jailbreaks from the attack set were blocked at the input (the guard's recall on
+    # the held-out set is about 0.9) and got no answer; no ordinary question was blocked.
+    attacks = {i for i, p in enumerate(prompts) if p in set(assistant.attack_texts())}
+    blocked_attacks = [i for i in attacks if traces[f"chat-{i}"][0] == "blocked"]
+    assert len(attacks) > 20 and len(blocked_attacks) >= 0.8 * len(attacks)
+    for i in blocked_attacks:
+        _, _, _, guard, record = traces[f"chat-{i}"]
+        assert json.loads(guard)["input"]["blocked"] is True
+        assert "output" not in json.loads(record)
+    questions = [i for i, p in enumerate(prompts) if p in assistant.QUESTIONS]
+    assert questions and all(traces[f"chat-{i}"][0] == "release" for i in questions)
+    # The card number and the e-mail address were redacted before anything was logged.
+    card = next(i for i, p in enumerate(prompts) if "4111 1111 1111 1111" in p)
+    assert "[CREDIT_CARD]" in json.loads(traces[f"chat-{card}"][4])["input"]
+    stored = b"".join(p.read_bytes() for p in home.glob("charter.db*"))
+    for secret in ("4111 1111 1111 1111", "sam.okafor@example.net", "GB82 WEST 1234"):
+        assert any(secret in p for p in prompts)
+        assert secret.encode() not in stored, secret
+    # The console's page counts the guard's events and shows the live attestation.
+    monkeypatch.setenv("CHARTER_SESSION_KEY", "k" * 40)
+    app = create_app(Charter(Database(f"sqlite:///{home / 'charter.db'}")))
+    with TestClient(app) as client:
+        form = client.get("/signin").text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+        client.post("/signin", data={"token": tokens["rita"], "csrf_token": csrf, "next": "/"})
+        page = client.get("/systems/support-assistant").text
+    blocked = sum(t[0] == "blocked" for t in traces.values())
+    redacted = sum(bool(json.loads(t[3])["input"].get("redacted_text")) for t in traces.values())
+    assert blocked > 20 and redacted > 40
+    assert f"<strong>{blocked}</strong> blocked at input" in page
+    assert f"<strong>{redacted}</strong> with personal data redacted" in page
+    assert "matches: 1 process(es)" in page
+    assert f"{assistant.REQUESTS} rows" in page  # the day's window, closed on event time

@@ -1,21 +1,24 @@
-"""The demo's LLM support assistant: a deterministic local stand-in, guarded in process.
+"""The demo's LLM support assistant: a deterministic local stand-in served through the SDK.
 
 The "model" is a small function that answers from canned support replies (so the demo
 needs no network and gives the same answers every time); everything around it is real:
 the release pins the prompt and the vendor model, the ``guardrails`` suite measures the
-configured scanners on an attack set and a benign set, and every request of its traffic
+configured scanners on an attack set and a benign set, and a day of production traffic
 (ordinary questions, messages carrying card numbers and e-mail addresses, jailbreak
-attempts from the held-out attack set) goes through the scanners the policy configures
-for the system's tier before and after the model. Blocked requests get the fallback
-answer; personal data is redacted before anything is logged.
+attempts from the held-out attack set) is served by ``charter.sdk.Serving`` against the
+demo's API over HTTP (:mod:`charter.demo.control_plane`): the route read from the
+server, the scanners the policy configures for the tier run before and after the model,
+blocked requests get the hand-over answer, personal data is redacted before anything is
+logged, and the observations, traces and the process's attestation reach Charter through
+the SDK's background threads.
 """
 
 from __future__ import annotations
 
 import json
-import time
+from datetime import datetime, timedelta
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +30,9 @@ from charter.demo.controls import (
     waive_the_rest,
 )
 from charter.demo.session import DemoSession
+
+if TYPE_CHECKING:
+    from charter.sdk import Serving
 
 SYSTEM = "support-assistant"
 PROMPT = (
@@ -54,10 +60,18 @@ QUESTIONS = [
 ]
 PII_MESSAGES = [
     "My card 4111 1111 1111 1111 was charged twice, please check the payment.",
-    "Please send the statement to jane.doe@example.com, my card ends 4242.",
+    "Please send the statement to sam.okafor@example.net, my card ends 4242.",
     "Call me on +44 20 7946 0958 about my card replacement.",
     "My IBAN is GB82 WEST 1234 5698 7654 32, when does the payment arrive?",
 ]
+
+
+#: The day of production traffic: this many requests, spread evenly over one UTC day...
+REQUESTS = 600
+#: ... and the next morning's first hour at the same pace. Windows close on event time:
+#: the day's window is complete once the records' own timestamps pass its end plus the
+#: contract's lateness, so without the morning's records it would stay open.
+MORNING = 25
 
 
 def answer(prompt: str) -> str:
@@ -69,9 +83,9 @@ def answer(prompt: str) -> str:
     return "Could you tell me a little more, so I can point you to the right page?"
 
 
-def traffic(n: int, seed: int = 5) -> list[str]:
-    """A day's requests: mostly ordinary, some with personal data, a few jailbreaks."""
-    attacks = [
+def attack_texts() -> list[str]:
+    """The held-out attack set the guard package ships (jailbreaks, prompt injections)."""
+    return [
         json.loads(line)["text"]
         for line in resources.files("charter.guard")
         .joinpath("data/guardrails_attacks.jsonl")
@@ -79,6 +93,11 @@ def traffic(n: int, seed: int = 5) -> list[str]:
         .splitlines()
         if line.strip()
     ]
+
+
+def traffic(n: int, seed: int = 5) -> list[str]:
+    """A day's requests: mostly ordinary, some with personal data, a few jailbreaks."""
+    attacks = attack_texts()
     rng = np.random.default_rng(seed)
     kinds = rng.choice(["question", "pii", "attack"], size=n, p=[0.8, 0.12, 0.08])
     pools = {"question": QUESTIONS, "pii": PII_MESSAGES, "attack": attacks}
@@ -110,13 +129,22 @@ def release_manifest(guardrails: list[str]) -> dict[str, Any]:
         },
         "contract": {
             "offline": {"injection_recall": ">= 0.9", "benign_block_rate": "<= 0.02"},
-            "live": {"monitors": ["latency", "guardrails"], "window": "1d", "min_sample": 50},
+            "live": {
+                "monitors": ["latency", "guardrails"],
+                "window": "1d",
+                "min_sample": 50,
+                "lateness": "30m",
+            },
         },
     }
 
 
-def build(demo: DemoSession, intake: dict[str, Any]) -> dict[str, Any]:
-    """Release, measure the guardrails, approve, deploy, then serve a day of traffic."""
+def build(demo: DemoSession, intake: dict[str, Any], url: str) -> tuple[dict[str, Any], Serving]:
+    """Release, measure the guardrails, approve, deploy, then serve a day of traffic.
+
+    ``url`` is the demo's API (:func:`charter.demo.control_plane.control_plane`). Returns
+    the traffic's counts and the serving process, still running: :func:`finish` stops it.
+    """
     from charter.domain.decisions import DecisionRequest
     from charter.domain.releases import ReleaseManifest
     from charter.domain.systems import IntakeFile
@@ -134,19 +162,18 @@ def build(demo: DemoSession, intake: dict[str, Any]) -> dict[str, Any]:
             intake=IntakeFile(answers=intake["answers"]),
         )["tier"]
         # The scanners the policy configures for the tier the intake gave the system.
-        config = guardrail_config(tier)
+        manifest = release_manifest(guardrail_names(tier))
         release = demo.call(
             "dana",
             "release.create",
             system=SYSTEM,
-            manifest=ReleaseManifest.model_validate(release_manifest(guardrail_names(tier))),
+            manifest=ReleaseManifest.model_validate(manifest),
         )
         ref = f"{SYSTEM}@{release['digest']}"
         cases = [{"text": q, "label": "benign"} for q in QUESTIONS]
         cases += [{"text": m, "label": "attack", "scanner": "pii"} for m in PII_MESSAGES]
         measure_guardrails(demo, "dana", ref, tier, cases)
-        guard = Guard.from_config(GuardConfig.from_mapping(config))
-        reference(demo, guard, ref)
+        reference(demo, Guard.from_config(GuardConfig.from_mapping(guardrail_config(tier))), ref)
         demo.call(
             "avery",
             "decision.create",
@@ -163,79 +190,124 @@ def build(demo: DemoSession, intake: dict[str, Any]) -> dict[str, Any]:
         )
         waive_the_rest(demo, "dana", ref, "prod", expires="25d")
         demo.call("dana", "deployment.deploy", ref=ref, environment="prod", reason="go-live")
-    with demo.progress.step("support-assistant: a day of traffic through the guard"):
-        return serve(demo, guard, release["digest"])
-
-
-def run_traffic(guard: Any, n: int, seed: int) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Answer ``n`` requests through the guard; one row per request, redacted, with its verdict."""
-    rows = []
-    counts = {"requests": n, "blocked": 0, "redacted": 0}
-    for i, prompt in enumerate(traffic(n, seed)):
-        started = time.perf_counter()
-        checked = guard.scan(prompt, "input")
-        if checked.blocked:
-            reply, blocked = FALLBACK, True
-        else:
-            reply = answer(checked.text)
-            out = guard.scan(reply, "output")
-            blocked = out.blocked
-            reply = FALLBACK if out.blocked else out.text
-        counts["blocked"] += int(blocked)
-        counts["redacted"] += int(checked.redacted)
-        rows.append(
-            {
-                "inference_id": f"chat-{seed}-{i}",
-                # The model's own time is simulated; the guard's is measured.
-                "latency_ms": round(180 + 40 * (i % 7) + (time.perf_counter() - started) * 1e3, 2),
-                "blocked": blocked,
-                "fallback_used": reply == FALLBACK,
-                # The assistant's decision: answer (1) or hand over to a person (0).
-                "answered": int(reply != FALLBACK),
-                # The customer's thumbs-up, sent later as the label: a canned reply that
-                # matched the question's topic helped; a hand-over or a generic reply did not.
-                "resolved": int(reply in REPLIES.values()),
-                "prompt_chars": len(checked.text),
-                "redacted": checked.redacted,
-            }
-        )
-    return pd.DataFrame(rows), counts
+    with demo.progress.step("support-assistant: a day of traffic served through the SDK (HTTP)"):
+        serving = start_serving(demo, url, manifest)
+        try:
+            if serving.digest != release["digest"]:
+                raise RuntimeError("the serving process attests another digest than the release")
+            counts = serve(demo, serving)
+        except BaseException:
+            serving.close(timeout=1.0)
+            raise
+        return counts, serving
 
 
 def reference(demo: DemoSession, guard: Any, ref: str) -> None:
-    """A pre-production day of traffic as the monitoring reference (prompt length, and the
-    answer-or-hand-over decision as the prediction)."""
+    """A pre-production day of traffic, guarded offline, as the monitoring reference: the
+    length of the customers' messages, the answer-or-hand-over decision as the prediction
+    and the customer's thumbs-up as the label, as the serving process logs them."""
     from charter.monitoring import build_reference
 
-    frame, _ = run_traffic(guard, 400, seed=1)
+    rows = []
+    for prompt in traffic(400, seed=1):
+        checked = guard.scan(prompt, "input")
+        reply = None
+        if not checked.blocked:
+            out = guard.scan(answer(checked.text), "output")
+            reply = None if out.blocked else out.text
+        rows.append(
+            {"prompt_chars": len(prompt), "answered": answered(reply), "resolved": resolved(reply)}
+        )
     profile = build_reference(
-        frame, features=["prompt_chars"], prediction="answered", label="resolved"
+        pd.DataFrame(rows), features=["prompt_chars"], prediction="answered", label="resolved"
     )
     demo.call("dana", "reference.set", ref=ref, profile=profile.to_dict())
 
 
-def serve(demo: DemoSession, guard: Any, digest: str, n: int = 600) -> dict[str, Any]:
-    """A day of production traffic through the guard, logged (redacted) with each verdict."""
-    frame, counts = run_traffic(guard, n, seed=5)
-    for start in range(0, len(frame), 200):
-        demo.call(
-            "serving",
-            "observations.log",
-            system=SYSTEM,
-            environment="prod",
-            batch_id=f"chat-{start}",
-            records=frame.iloc[start : start + 200].drop(columns=["resolved"]).to_dict("records"),
-            release=digest,
-        )
-    demo.call(
-        "serving",
-        "labels.log",
-        system=SYSTEM,
-        environment="prod",
-        batch_id="chat-feedback",
-        labels=[
-            {"inference_id": i, "label": int(y)}
-            for i, y in zip(frame["inference_id"], frame["resolved"], strict=True)
-        ],
+def answered(reply: str | None) -> int:
+    """The assistant's decision, its logged prediction: answer (1) or hand over (0)."""
+    return int(reply is not None and reply != FALLBACK)
+
+
+def resolved(reply: str | None) -> int:
+    """The customer's thumbs-up, sent later as the label: a canned reply that matched the
+    question's topic helped; a hand-over or a generic reply did not."""
+    return int(reply in REPLIES.values())
+
+
+def start_serving(demo: DemoSession, url: str, manifest: dict[str, Any]) -> Serving:
+    """The assistant's serving process: the SDK against the demo's API, as ``serving``.
+
+    Its clock is the demo's, so what it logs carries the story's time (the server, on the
+    same clock, accepts it). The manifest is the release's own, so the digest it attests
+    is the approved release's.
+    """
+    from charter.sdk import Serving
+
+    serving = Serving(
+        url,
+        demo.tokens["serving"],
+        SYSTEM,
+        "prod",
+        manifest=manifest,
+        # Generous: the server shares two cores with the build, and nothing here waits
+        # on it per request (the route is read from memory, logging is in a thread).
+        timeout=10.0,
+        log_options={"batch_size": 200, "timeout": 30.0},
+        clock=lambda: demo.clock().timestamp(),
     )
+    # Without its route the SDK would serve the hand-over to everyone, unguarded: the
+    # demo's counts would change, so stop instead.
+    route = serving.router.route
+    if route is None or not route.get("guard"):
+        reason = [vars(o) for o in serving.router.outages][-1:]
+        serving.close(timeout=1.0)
+        raise RuntimeError(f"the assistant's SDK could not read its route from {url}: {reason}")
+    return serving
+
+
+def serve(demo: DemoSession, serving: Serving, n: int = REQUESTS) -> dict[str, int]:
+    """A day of production traffic through ``serving``, spread evenly over the next UTC day,
+    then the next morning's first hour (:data:`MORNING`).
+
+    The day is the one after go-live, whole, so the worker closes it as one window of ``n``
+    requests whatever time of day the demo runs; the morning's window stays open. Returns
+    what the guard did, over all of them.
+    """
+    served = serving.wrap(fallback=lambda _: FALLBACK, prediction=answered)(answer)
+    now = demo.clock()
+    day = datetime(now.year, now.month, now.day, tzinfo=now.tzinfo) + timedelta(days=1)
+    step = timedelta(days=1) / n
+    counts = {"requests": n + MORNING, "blocked": 0, "redacted": 0, "fallback": 0}
+    feedback: list[tuple[str, int]] = []
+    for i, prompt in enumerate(traffic(n + MORNING, seed=5)):
+        demo.clock.advance(seconds=(day + i * step - demo.clock()).total_seconds())
+        result = served(prompt, features={"prompt_chars": len(prompt)}, inference_id=f"chat-{i}")
+        counts["blocked"] += int(result.served == "blocked")
+        counts["fallback"] += int(result.served == "fallback")
+        counts["redacted"] += int(bool(result.guard.get("input", {}).get("redacted_text")))
+        reply = result.answer if result.served != "blocked" else None
+        feedback.append((result.inference_id, resolved(reply)))
+    # The thumbs-up arrive after the answers, as late labels do.
+    for inference_id, label in feedback:
+        serving.logger.label(inference_id, label)
+    if not serving.logger.flush(timeout=60.0):
+        raise RuntimeError("the SDK did not send the assistant's records within a minute")
+    stats = serving.logger.stats()
+    if stats["failed"] or stats["rejected"] or stats["dropped"]:
+        raise RuntimeError(f"the SDK did not deliver every record: {stats['failures']}")
+    counts["sent"] = int(stats["sent"])
     return counts
+
+
+def finish(serving: Serving) -> dict[str, Any]:
+    """At the end of the story: the serving process attests once more, at the real time (so
+    the console shows it live for the next 15 minutes), then stops, its logger flushed."""
+    verdict = serving.attestor.report() if serving.attestor is not None else None
+    reason = serving.attestor.last_error if serving.attestor is not None else "no digest"
+    closed = serving.close(timeout=10.0)
+    if verdict is None:
+        raise RuntimeError(f"the assistant's attestation was not accepted: {reason}")
+    if not closed:
+        raise RuntimeError(f"the SDK closed with records unsent: {serving.logger.stats()}")
+    return verdict

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ def build_demo(home: Path, *, quiet: bool = False, force: bool = False) -> DemoR
     portfolio fills in around them; the clock then catches up with the real time.
     """
     from charter.demo import assistant, car_loan, credit, portfolio
+    from charter.demo.control_plane import control_plane
 
     progress = Progress(quiet=quiet)
     with progress.step("a fresh Charter on SQLite: users, default policy pack"):
@@ -37,10 +39,20 @@ def build_demo(home: Path, *, quiet: bool = False, force: bool = False) -> DemoR
         result = DemoResult(home=demo.home, tokens=dict(demo.tokens))
         result.systems["credit-limit"] = credit.build(demo, intakes["credit-limit"])
         result.systems["car-loan-approval"] = car_loan.build(demo, intakes["car-loan-approval"])
-        result.systems["support-assistant"] = assistant.build(demo, intakes["support-assistant"])
-        with progress.step("the rest of the portfolio: every tier, a refused intake"):
-            result.systems.update(portfolio.build(demo))
-        demo.clock.catch_up()
+        # The assistant is served through the SDK, which talks to Charter over HTTP: the
+        # API runs from here to the end of the build, so its serving process can attest
+        # again at the real time once the story has caught up.
+        with ExitStack() as running:
+            with progress.step("the API on 127.0.0.1 for the assistant's SDK"):
+                url = running.enter_context(control_plane(demo))
+            traffic, serving = assistant.build(demo, intakes["support-assistant"], url)
+            try:
+                with progress.step("the rest of the portfolio: every tier, a refused intake"):
+                    result.systems.update(portfolio.build(demo))
+                demo.clock.catch_up()
+            finally:
+                traffic["attestation"] = assistant.finish(serving)
+            result.systems["support-assistant"] = traffic
         with progress.step("a last worker pass and the audit chain verified"):
             from charter.services.worker import run_once
 

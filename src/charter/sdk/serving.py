@@ -103,8 +103,12 @@ class Serving:
         log_options: dict[str, Any] | None = None,
         transport: httpx.BaseTransport | None = None,
         shadow_queue: int = 1_000,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.system = system
+        #: The event time stamped on records and traces (``time.time`` unless a replay or
+        #: a simulated clock, like the demo's, says otherwise).
+        self.clock = clock
         self.env = env
         self.process_id = process_identity()
         self.digest = digest or (config_digest(manifest, system) if manifest else None)
@@ -184,11 +188,15 @@ class Serving:
         inference_id: str | None = None,
         candidate: Callable[..., Any] | None = None,
         key: str | None = None,
+        prediction: Callable[[Any], Any] | None = None,
     ) -> Answer:
         """Serve one request: route, guard the text, call the model or the fallback, log.
 
         ``candidate`` is the model of a rollout's candidate release; ``key`` (a request or
         subject id; default ``inference_id``) places the request in a canary.
+        ``prediction`` maps the answer served (None when blocked) to the record's
+        prediction, for answers that are not a number themselves (an LLM's text: answered
+        or handed over); by default a numeric answer is the prediction.
         """
         started = time.perf_counter()
         with self.inference(
@@ -223,16 +231,21 @@ class Serving:
                 handle.answer = None
             else:
                 handle.answer = handle.route.fallback
-        return self._finish(handle, payload, features, cohort, started)
+        return self._finish(handle, payload, features, cohort, started, prediction)
 
     def wrap(
-        self, fallback: Callable[..., Any] | None = None
+        self,
+        fallback: Callable[..., Any] | None = None,
+        *,
+        prediction: Callable[[Any], Any] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Answer]]:
-        """Decorate a model function of one argument: calls return :class:`Answer`."""
+        """Decorate a model function of one argument: calls return :class:`Answer`
+        (``prediction`` as in :meth:`call`)."""
 
         def decorate(model: Callable[..., Any]) -> Callable[..., Answer]:
             @functools.wraps(model)
             def governed(payload: Any, **kwargs: Any) -> Answer:
+                kwargs.setdefault("prediction", prediction)
                 return self.call(model, payload, fallback=fallback, **kwargs)
 
             return governed
@@ -245,7 +258,7 @@ class Serving:
             "inference_id": handle.inference_id,
             "release": handle.route.shadow,
             "live": outputs(handle.answer),
-            "timestamp": Moment(time.time()),
+            "timestamp": Moment(self.clock()),
         }
         if self.shadows.submit(candidate, given, record):
             handle.__dict__["_shadowed"] = True
@@ -288,6 +301,7 @@ class Serving:
         features: dict[str, Any] | None,
         cohort: dict[str, Any] | None,
         started: float,
+        predict: Callable[[Any], Any] | None = None,
     ) -> Answer:
         route = handle.route
         served: Served = "blocked" if handle.blocked else route.served
@@ -316,10 +330,10 @@ class Serving:
             record["features"] = features
         if cohort:
             record["cohort"] = cohort
-        prediction = handle.answer
+        prediction = handle.answer if predict is None else predict(handle.answer)
         if isinstance(prediction, (int, float, bool)) or type(prediction).__module__ == "numpy":
             record["prediction"] = prediction
-        now = Moment(time.time())
+        now = Moment(self.clock())
         if live:
             record["timestamp"] = now
         self.logger.log_with_trace(

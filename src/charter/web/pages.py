@@ -17,6 +17,7 @@ from charter.services import (
     deployments,
     drills,
     exceptions,
+    guard_events,
     signals_view,
 )
 from charter.services import releases as release_service
@@ -71,12 +72,15 @@ def system(request: Request, name: Name) -> Response:
         latest: dict[str, dict[str, Any] | None] = {}
         monitoring: dict[str, dict[str, Any]] = {}
         attested: dict[str, dict[str, Any]] = {}
+        # What the guard did, from the serving SDK's traces (None: no traces).
+        guarded: dict[str, dict[str, Any] | None] = {}
         for env in routes:
             environment = env["environment"]
             recent = signals_view.windows(ctx, name, environment, limit=CHART_WINDOWS)
             latest[environment] = recent[0] if recent else None
             monitoring[environment] = monitoring_section(recent)
             attested[environment] = attestation.route_extras(ctx, name, environment)
+            guarded[environment] = guard_events.guard_events(ctx, name, environment)
         rows, release_total = release_service.list_releases(ctx, name, limit=20)
         release_rows = [
             {"release": r, "approvals": decisions.approval_states(ctx, r)} for r in rows
@@ -92,6 +96,7 @@ def system(request: Request, name: Name) -> Response:
             latest=latest,
             monitoring=monitoring,
             attested=attested,
+            guarded=guarded,
             releases=release_rows,
             release_total=release_total,
             decisions=decision_rows,
