@@ -90,15 +90,15 @@ def _connect(url: str) -> Iterator[tuple[Any, str, type[Exception]] | None]:
             import psycopg
 
             try:
-                connection = psycopg.connect("postgresql://" + url[len(scheme) :])
+                server = psycopg.connect("postgresql://" + url[len(scheme) :])
             except psycopg.Error:
                 yield None
                 return
             try:
-                connection.read_only = True
-                yield connection, "postgresql", psycopg.Error
+                server.read_only = True
+                yield server, "postgresql", psycopg.Error
             finally:
-                connection.close()
+                server.close()
             return
     yield None
 

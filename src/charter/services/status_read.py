@@ -70,9 +70,8 @@ class Reader:
         """A stored datetime as an aware UTC datetime."""
         if value is None:
             return None
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
     def bind_moment(self, value: datetime) -> Any:
         """``value`` as a parameter compared with stored datetimes (text on SQLite)."""
