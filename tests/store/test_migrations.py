@@ -67,6 +67,6 @@ def test_unsupported_url() -> None:
 
 
 def test_schema_head_constant_matches_the_migrations() -> None:
-    from charter.store.migrate import SCHEMA_HEAD
+    from charter.store import SCHEMA_HEAD
 
     assert head_revision() == SCHEMA_HEAD

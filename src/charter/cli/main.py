@@ -13,8 +13,10 @@ import sys
 from typing import Any
 
 from charter.cli import render
-from charter.cli.app import app, close_backends
 from charter.domain.errors import CharterError
+
+# The Typer app (charter.cli.app) is imported when a command needs it: `charter status
+# --format json` runs without it (charter.cli.fast_status).
 
 #: The modules that define commands, in the order ``charter --help`` lists them.
 COMMAND_MODULES = (
@@ -106,6 +108,8 @@ ENTRY_MODULES: dict[str, tuple[str, ...]] = {
 
 def load_commands(modules: tuple[str, ...] = COMMAND_MODULES) -> Any:
     """The Typer app with ``modules`` imported (default: every command module)."""
+    from charter.cli.app import app
+
     for module in modules:
         importlib.import_module(f"charter.cli.{module}")
     return app
@@ -119,15 +123,26 @@ def _entry(argv: list[str]) -> tuple[str, ...]:
 
 def invoke(argv: list[str]) -> int:
     """Run one command line in this process and return its exit code: Charter's errors
-    map to 2 with a one-line reason on stderr, database errors likewise."""
-    load_commands(_entry(argv))
+    map to 2 with a one-line reason on stderr, database errors likewise.
+
+    `charter status --format json` on a local database takes a path without the ORM
+    (:mod:`charter.cli.fast_status`) when it can, with the same output.
+    """
+    from charter.cli import fast_status
+
+    fast = fast_status.run(argv)
+    if fast is not None:
+        return fast
+    app = load_commands(_entry(argv))
+    from charter.cli.app import close_backends
+
     try:
-        return _invoke(argv)
+        return _invoke(app, argv)
     finally:
         close_backends()
 
 
-def _invoke(argv: list[str]) -> int:
+def _invoke(app: Any, argv: list[str]) -> int:
     try:
         app(args=argv, prog_name="charter")
     except SystemExit as exc:

@@ -15,7 +15,7 @@ The release is approved while every requirement has its quorum.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -222,3 +222,40 @@ def counted_approvals(
     """The decisions ``state`` counted, oldest first."""
     wanted = set(state.counted)
     return [d for d in sorted(decisions, key=lambda d: d.id) if d.id in wanted]
+
+
+def author_provisioned_reason(
+    *,
+    account: str,
+    role: str,
+    created_by: str | None,
+    role_granted_by: str | None,
+    token_rotated_by: str | None,
+    author: str,
+) -> str | None:
+    """Why the release's ``author`` may control the deciding ``account``, or None.
+
+    The author created the account, granted its role, or last rotated its token (and so
+    held a working token for it). Accounts with unknown provenance are not suspected.
+    """
+    if token_rotated_by == author and account != author:
+        return f"{account}'s token was last rotated by {author}, the release's author"
+    if role_granted_by == author or created_by == author:
+        return f"{account}'s {role} role was granted by {author}, the release's author"
+    return None
+
+
+def before_tier_lowered(verdict: str, made: datetime, assessment: Mapping[str, Any]) -> str | None:
+    """Why an approval granted before the system's tier was lowered no longer counts."""
+    if verdict not in APPROVING:
+        return None
+    lowered = assessment.get("tier_lowered_at")
+    if not lowered:
+        return None
+    made = made if made.tzinfo is not None else made.replace(tzinfo=UTC)
+    if made > datetime.fromisoformat(lowered.replace("Z", "+00:00")):
+        return None
+    return (
+        f"granted before the tier was lowered from {assessment.get('from_tier')} to "
+        f"{assessment.get('tier')} ({lowered}): approve again under the new tier"
+    )

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from charter.domain.policy.intake import recorded_flags
+from charter.domain.policy_facts import recorded_flags
 from charter.domain.roles import Permission
 from charter.services import approvals
 from charter.services import decisions as decision_service

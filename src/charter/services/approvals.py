@@ -8,7 +8,6 @@ and the route call; the gate's controls call the same domain fold on the same fa
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -20,8 +19,10 @@ from charter.domain.approvals import (
     ApprovalState,
     DecisionFact,
     approval_in_force,
+    author_provisioned_reason,
+    before_tier_lowered,
 )
-from charter.domain.policy.intake import recorded_flags
+from charter.domain.policy_facts import recorded_flags
 from charter.domain.text import iso_utc
 from charter.services import policies
 from charter.services.context import Context
@@ -49,11 +50,14 @@ def author_provisioned(decision: Decision, author: str | None = None) -> str | N
     """
     author = author if author is not None else decision.release.created_by.name
     actor = decision.actor
-    if actor.token_rotated_by == author and actor.name != author:
-        return f"{actor.name}'s token was last rotated by {author}, the release's author"
-    if actor.role_granted_by == author or actor.created_by == author:
-        return f"{actor.name}'s {actor.role} role was granted by {author}, the release's author"
-    return None
+    return author_provisioned_reason(
+        account=actor.name,
+        role=actor.role,
+        created_by=actor.created_by,
+        role_granted_by=actor.role_granted_by,
+        token_rotated_by=actor.token_rotated_by,
+        author=author,
+    )
 
 
 def provenance_of(decision: Decision) -> dict[str, Any]:
@@ -78,17 +82,7 @@ def _before_tier_lowered(
         return None
     if assessment is None:
         assessment = decision.release.system.assessment or {}
-    lowered = assessment.get("tier_lowered_at")
-    if not lowered:
-        return None
-    made = decision.created_at
-    made = made if made.tzinfo is not None else made.replace(tzinfo=UTC)
-    if made > datetime.fromisoformat(lowered.replace("Z", "+00:00")):
-        return None
-    return (
-        f"granted before the tier was lowered from {assessment.get('from_tier')} to "
-        f"{assessment.get('tier')} ({lowered}): approve again under the new tier"
-    )
+    return before_tier_lowered(decision.verdict, decision.created_at, assessment)
 
 
 def decision_facts(

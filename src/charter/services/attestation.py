@@ -13,7 +13,6 @@ configuration of the tier.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -23,16 +22,15 @@ from charter.domain.guard_policy import GuardrailsPolicy
 from charter.domain.interventions import InterventionsPolicy
 from charter.domain.roles import Permission
 from charter.domain.text import check_slug
-from charter.services import alerts, approvals, audit, policies
+from charter.services import alerts, approvals, audit, policies, status_read
 from charter.services.context import Context
+from charter.services.status_read import LIVE_FOR
 from charter.services.systems import find_system
 from charter.store.models import Release, Route, System
 from charter.store.runtime_models import Attestation
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _PROCESS = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
-#: A process that has not reported for this long no longer counts as live.
-LIVE_FOR = timedelta(minutes=15)
 
 
 def _route(ctx: Context, system: System, environment: str) -> Route | None:
@@ -194,27 +192,9 @@ def live_attestations(ctx: Context, system: System, environment: str) -> list[At
 
 def attestation_summary(ctx: Context, system: System, route: Route) -> dict[str, Any]:
     """What live processes attest for a route, and whether it matches the approved release."""
-    return _summary(live_attestations(ctx, system, route.environment), route.release.digest)
-
-
-def _summary(rows: list[Attestation], live_digest: str) -> dict[str, Any]:
-    digests = sorted({r.digest for r in rows})
-    unapproved = sorted({r.digest for r in rows if not r.approved})
-    return {
-        "processes": len({r.process_id for r in rows}),
-        "digests": digests,
-        "matches_live_release": bool(rows) and digests == [live_digest],
-        "unapproved": unapproved,
-        "status": (
-            "none reported"
-            if not rows
-            else "unapproved configuration live"
-            if unapproved
-            else "matches"
-            if digests == [live_digest]
-            else "approved, not the live release"
-        ),
-    }
+    return status_read.attestation_summary(
+        live_attestations(ctx, system, route.environment), route.release.digest
+    )
 
 
 def serving_policy(ctx: Context, system: System) -> dict[str, Any]:
@@ -242,72 +222,3 @@ def route_extras(ctx: Context, system_name: str, environment: str) -> dict[str, 
     extras = serving_policy(ctx, system)
     extras["attestation"] = attestation_summary(ctx, system, route) if route else None
     return extras
-
-
-def add_to_status(ctx: Context, systems: list[dict[str, Any]]) -> None:
-    """Per route of ``charter status``: the attestation verdict, the guard block rate and
-    the open incidents (in place; ``systems`` is the status view's JSON data).
-
-    Four queries whatever the number of systems (routes, live attestations, open
-    incidents, the systems themselves), not a few per route: a portfolio of 1,000 systems
-    spent most of `charter status` here."""
-    from sqlalchemy import func
-
-    from charter.store.runtime_models import Incident
-
-    names = [entry["name"] for entry in systems]
-    ids: dict[str, int] = {}
-    for start in range(0, len(names), 900):
-        chunk = names[start : start + 900]
-        ids.update(
-            (name, system_id)
-            for name, system_id in ctx.session.execute(
-                select(System.name, System.id).where(System.name.in_(chunk))
-            )
-        )
-    wanted = set(ids.values())
-    routes = {
-        (system_id, environment): digest
-        for system_id, environment, digest in ctx.session.execute(
-            select(Route.system_id, Route.environment, Release.digest).join(
-                Release, Release.id == Route.release_id
-            )
-        )
-        if system_id in wanted
-    }
-    since = ctx.now() - LIVE_FOR
-    live: dict[tuple[int, str], list[Attestation]] = {}
-    for row in ctx.session.scalars(
-        select(Attestation)
-        .where(Attestation.last_seen_at >= since)
-        .order_by(Attestation.last_seen_at.desc())
-    ):
-        found = live.setdefault((row.system_id, row.environment), [])
-        if len(found) < 50:  # as live_attestations: the 50 newest per route
-            found.append(row)
-    open_incidents = {
-        (system_id, environment): int(count)
-        for system_id, environment, count in ctx.session.execute(
-            select(Incident.system_id, Incident.environment, func.count())
-            .where(Incident.status != "resolved")
-            .group_by(Incident.system_id, Incident.environment)
-        )
-    }
-    for entry in systems:
-        system_id = ids.get(entry["name"])
-        if system_id is None:
-            continue
-        for env in entry.get("environments") or []:
-            key = (system_id, env["environment"])
-            digest = routes.get(key)
-            if digest is None:
-                continue
-            summary = _summary(live.get(key, []), digest)
-            env["attestation"] = summary["status"]
-            env["guard_block_rate"] = (env.get("monitoring") or {}).get("block_rate")
-            env["open_incidents"] = open_incidents.get(key, 0)
-            if summary["unapproved"]:
-                env.setdefault("flags", []).append("unapproved configuration live")
-            if env["open_incidents"]:
-                env.setdefault("flags", []).append(f"{env['open_incidents']} open incident(s)")
-        entry["needs_attention"] = any(e.get("flags") for e in entry.get("environments") or [])

@@ -27,7 +27,7 @@ from charter.domain.contracts import (
     strictest,
 )
 from charter.domain.gate_facts import ReferenceFact
-from charter.domain.policy.intake import recorded_flags
+from charter.domain.policy_facts import recorded_flags
 from charter.services import policies
 from charter.services.context import Context
 from charter.store.models import MonitorReference, Release

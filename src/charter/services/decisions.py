@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from charter.domain.approvals import APPROVING, ApprovalState
 from charter.domain.decisions import DecisionRequest, check_request, parse_fallback
 from charter.domain.errors import BadInput, Forbidden
-from charter.domain.policy.intake import recorded_flags
+from charter.domain.policy_facts import recorded_flags
 from charter.domain.releases import parse_ref
 from charter.domain.roles import Permission
 from charter.domain.text import parse_expiry

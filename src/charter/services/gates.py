@@ -12,7 +12,7 @@ from charter.domain.approvals import approval_in_force
 from charter.domain.contracts import evaluate_contract
 from charter.domain.errors import BadInput
 from charter.domain.gate_facts import ControlResult, EvidenceFact, ExceptionFact, ReleaseFacts
-from charter.domain.policy.intake import recorded_flags
+from charter.domain.policy_facts import recorded_flags
 from charter.domain.provenance import EvidenceRules, refusal
 from charter.domain.roles import Permission
 from charter.services import approvals, audit, contracts, explanations, policies

@@ -6,16 +6,13 @@ no statistics stack (the worker stores each route's newest results on its state 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from charter.domain.roles import Permission
-from charter.domain.window_results import Signals
+from charter.services import status_read
 from charter.services.context import Context
-from charter.store.models import Release, Route, System
-from charter.store.monitoring_models import Alert, MonitorState
 
 
 def monitoring_signals(ctx: Context) -> dict[tuple[str, str], dict[str, Any]]:
@@ -25,41 +22,13 @@ def monitoring_signals(ctx: Context) -> dict[tuple[str, str], dict[str, Any]]:
     accuracy realised or estimated, drift verdict, guardrail block rate, fallback rate),
     the drifted columns and the count of open alerts. A route no window has been closed
     for yet has ``window: None`` and null signals. Three queries whatever the number of
-    systems or windows: the worker keeps the newest results on the monitor-state row.
+    systems or windows: the worker keeps the newest results on the monitor-state row
+    (plain SQL, :func:`charter.services.status_read.monitoring_signals`).
     """
+    from charter.services.portfolio import reader_of
+
     ctx.require(Permission.MONITOR_READ)
-    routes = ctx.session.execute(
-        select(System.id, System.name, Route.environment, Release.digest)
-        .join(System, System.id == Route.system_id)
-        .join(Release, Release.id == Route.release_id)
-    ).all()
-    # Only the columns read: the ORM row would also decode the hysteresis states' JSON.
-    states = {
-        (row.system_id, row.environment): row.latest
-        for row in ctx.session.execute(
-            select(MonitorState.system_id, MonitorState.environment, MonitorState.latest)
-        )
-    }
-    open_alerts: dict[tuple[int, str], int] = defaultdict(int)
-    for system_id, environment, count in ctx.session.execute(
-        select(Alert.system_id, Alert.environment, func.count())
-        .where(Alert.status == "open")
-        .group_by(Alert.system_id, Alert.environment)
-    ):
-        open_alerts[(system_id, environment)] = int(count)
-    result: dict[tuple[str, str], dict[str, Any]] = {}
-    for system_id, name, environment, digest in routes:
-        latest = states.get((system_id, environment)) or {}
-        signals = Signals.from_dict(latest.get("signals")).to_dict()
-        result[(name, environment)] = {
-            "release": f"{name}@{digest}",
-            "evaluated_release": latest.get("release"),
-            "window": latest.get("window"),
-            "rows": latest.get("rows"),
-            **signals,
-            "open_alerts": open_alerts.get((system_id, environment), 0),
-        }
-    return result
+    return status_read.monitoring_signals(reader_of(ctx.session))
 
 
 def windows(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime
 
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 from charter.domain.errors import Conflict, NotFound, Unauthenticated
 from charter.domain.roles import Permission, Role, parse_role
 from charter.domain.text import check_slug, iso_utc
+from charter.domain.tokens import hash_token as hash_token
 from charter.services import audit
 from charter.services.context import Actor, Context
 from charter.store.models import ApiToken, User
@@ -19,11 +19,6 @@ from charter.store.models import ApiToken, User
 TOKEN_PREFIX = "chtr_"  # noqa: S105 - a public prefix, not a secret
 #: The actor name audit events carry when Charter itself acts (bootstrap, migrations).
 SYSTEM_ACTOR = "charter"
-
-
-def hash_token(token: str) -> str:
-    """Return the stored form of a token."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _new_token() -> str:

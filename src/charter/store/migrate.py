@@ -11,14 +11,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import inspect, text
 
 from charter.domain.errors import CharterError
+from charter.store import SCHEMA_HEAD
 from charter.store.db import Database
 
 if TYPE_CHECKING:
     from alembic.config import Config
-
-#: The newest revision in ``migrations/versions``. Kept as a constant so that everyday
-#: commands check the schema without importing Alembic (a test keeps it in step).
-SCHEMA_HEAD = "0011"
 
 
 class SchemaMismatch(CharterError):

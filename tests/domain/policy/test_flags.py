@@ -8,7 +8,7 @@ from tests.domain.policy.packs import facts, load, pack
 from charter.domain.controls import evaluate_gate
 from charter.domain.errors import BadInput
 from charter.domain.policy import assess_intake
-from charter.domain.policy.intake import recorded_flags
+from charter.domain.policy_facts import recorded_flags
 
 
 def flagged() -> dict:

@@ -27,6 +27,7 @@ from charter.domain.controls.base import (
     register_kind,
 )
 from charter.domain.gate_facts import ReleaseFacts
+from charter.domain.policy_facts import DEFAULT_QUORUM_ROLES
 from charter.domain.text import iso_utc
 
 
@@ -41,7 +42,7 @@ class ApprovalQuorumParams(StrictParams):
     """``quorum``: distinct approvers needed; ``roles``: roles whose approvals count."""
 
     quorum: int = Field(ge=1, le=10)
-    roles: list[Name] = Field(default_factory=lambda: ["approver"], min_length=1)
+    roles: list[Name] = Field(default_factory=lambda: list(DEFAULT_QUORUM_ROLES), min_length=1)
 
 
 @register_kind("approval_quorum", ApprovalQuorumParams)

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from charter.domain.controls.base import Outcome, StrictParams, missing, register_kind
 from charter.domain.gate_facts import ReleaseFacts
+from charter.domain.policy_facts import DEFAULT_VENDOR_NOTICE_DAYS
 
 _FIELD = r"^(?:(?:system|release)\.)?[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*$"
 
@@ -51,7 +52,7 @@ def _documentation(params: DocumentationParams, facts: ReleaseFacts) -> Outcome:
 class VendorNotDeprecatedParams(StrictParams):
     """``notice_days``: fail this long before a vendor model's deprecation date."""
 
-    notice_days: int = Field(default=60, ge=0, le=3650)
+    notice_days: int = Field(default=DEFAULT_VENDOR_NOTICE_DAYS, ge=0, le=3650)
     require_date: bool = False
 
 

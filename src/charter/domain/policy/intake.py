@@ -143,13 +143,3 @@ def assess_intake(policy: Policy, answers: Mapping[str, Any]) -> IntakeAssessmen
         flags=list(flags),
         flag_reasons=flags,
     )
-
-
-def recorded_flags(assessment: Mapping[str, Any] | None) -> frozenset[str] | None:
-    """The intake flags a stored assessment records; None when it records none.
-
-    None (a system assessed before flags existed) makes every flag-conditioned control
-    apply, so a missing record fails closed.
-    """
-    recorded = (assessment or {}).get("flags")
-    return frozenset(str(f) for f in recorded) if isinstance(recorded, list) else None

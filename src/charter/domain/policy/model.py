@@ -7,16 +7,20 @@ A pack (``apiVersion: charter.policy/v1``) is validated as a whole by
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, model_validator
 
-from charter.domain.approvals import DEFAULT_REQUIREMENT, ApprovalRequirement
+from charter.domain.approvals import ApprovalRequirement
 from charter.domain.canonical import content_digest
 from charter.domain.controls import ApprovalQuorumParams, ControlParams
 from charter.domain.interventions import InterventionsPolicy
 from charter.domain.policy.risk import RiskPolicy
+from charter.domain.policy_facts import (
+    approval_requirements,
+    control_applies,
+    independent_provisioning,
+)
 from charter.domain.roles import Role
 from charter.domain.rollout import RolloutPolicy
 from charter.domain.runbooks import Runbook
@@ -129,15 +133,14 @@ class Control(_Strict):
         before its pack had flags), and then flag-conditioned controls apply: unknown
         fails closed.
         """
-        if tier not in self.tiers:
-            return False
-        if (
-            flags is not None
-            and self.when_flags is not None
-            and not any(flag in flags for flag in self.when_flags)
-        ):
-            return False
-        return environment is None or self.environments is None or environment in self.environments
+        return control_applies(
+            self.tiers,
+            self.environments,
+            self.when_flags,
+            tier=tier,
+            environment=environment,
+            flags=flags,
+        )
 
 
 class ExceptionLimits(_Strict):
@@ -208,11 +211,11 @@ class Policy(_Strict):
         ``duties.independent_provisioning_tiers`` when the pack sets it; otherwise on for
         the top tier only (the most severe tier that is not refused outright).
         """
-        tiers = self.duties.independent_provisioning_tiers
-        if tiers is not None:
-            return tier in tiers
-        top = next((t.id for t in self.tiers if not t.refused), None)
-        return tier == top
+        return independent_provisioning(
+            tier,
+            self.duties.independent_provisioning_tiers,
+            ((t.id, t.refused) for t in self.tiers),
+        )
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -264,17 +267,14 @@ class Policy(_Strict):
         approval from the ``approver`` role. The one approval rule
         (:func:`charter.domain.approvals.approval_in_force`) reads these.
         """
-        independent = self.independent_provisioning(tier)
-        found = tuple(
-            ApprovalRequirement(c.params.quorum, tuple(c.params.roles), c.id, independent)
-            for c in self.controls_for(tier, environment, flags)
-            if isinstance(c.params, ApprovalQuorumParams)
+        return approval_requirements(
+            (
+                (c.params.quorum, c.params.roles, c.id)
+                for c in self.controls_for(tier, environment, flags)
+                if isinstance(c.params, ApprovalQuorumParams)
+            ),
+            self.independent_provisioning(tier),
         )
-        if found:
-            return found
-        if independent:
-            return (replace(DEFAULT_REQUIREMENT, independent=True),)
-        return (DEFAULT_REQUIREMENT,)
 
     # -- identity and comparison ---------------------------------------------------------
 
