@@ -10,7 +10,7 @@ by default) and a monitor state with the latest signals. These rows are inserted
 through the ORM tables: ingesting a month of traffic for 1,000 systems through the service
 would take hours. Then ``services.signals_view.monitoring_signals`` and
 ``services.portfolio.portfolio`` are timed in-process (best of 3), and the real
-``charter status --format json`` from process start to exit. SQLite.
+``charter status --format json`` and the text table from process start to exit. SQLite.
 Figures: docs/benchmarks.md, "Status".
 """
 
@@ -197,7 +197,10 @@ def body(args: Namespace) -> dict[str, Any]:
         listed = json.loads(run_charter(["status", "--format", "json"], env).stdout)
         expect(len(listed["systems"]) == args.systems, "charter status lists every system")
         cli = time_commands(
-            [("charter status --format json", [CHARTER, "status", "--format", "json"], env)],
+            [
+                ("charter status --format json", [CHARTER, "status", "--format", "json"], env),
+                ("charter status (the text table)", [CHARTER, "status"], env),
+            ],
             runs=args.cli_runs,
             warmup=1,
         )

@@ -17,6 +17,7 @@ from tests.cli_runner import Cli
 from tests.web.seed import seed
 
 from charter.cli import fast_status
+from charter.cli.status_text import COLUMNS
 from charter.services import attestation, incidents
 from charter.services.context import Charter
 from charter.services.operations import find
@@ -68,11 +69,13 @@ def test_what_the_fast_path_cannot_vouch_for_falls_back(seeded, database_url: st
     assert fast_status.read_status("sqlite:///does-not-exist.db", tokens["admin"]) is None
 
 
-def test_only_plain_json_status_takes_the_fast_path(monkeypatch, tmp_path: Path) -> None:
+def test_only_plain_status_takes_the_fast_path(monkeypatch, tmp_path: Path) -> None:
     assert fast_status.requested(["status", "--format", "json"])
     assert fast_status.requested(["status", "--format=json"])
-    assert not fast_status.requested(["status"])
+    assert fast_status.requested(["status"])
+    assert fast_status.requested(["status", "--format", "text"])
     assert not fast_status.requested(["status", "--format", "json", "--help"])
+    assert not fast_status.requested(["status", "--format", "yaml"])
     # A server configured: the remote backend answers, never the local file.
     monkeypatch.setenv("CHARTER_HOME", str(tmp_path))
     monkeypatch.setenv("CHARTER_URL", "http://127.0.0.1:9")
@@ -91,3 +94,28 @@ def test_the_command_prints_the_same_either_way(
     ordinary = cli("status", "--format", "json", token=tokens["ann"]).stdout
     assert fast == ordinary
     assert len(json.loads(fast)["systems"]) == 5
+
+
+def test_the_text_table_is_the_same_either_way(
+    seeded, database_url: str, tmp_path: Path, monkeypatch
+) -> None:
+    """Text output: one fixed-width line per system and environment, from either path."""
+    _, tokens = seeded
+    cli = Cli(tmp_path / "home", database_url)
+    data = json.loads(cli("status", "--format", "json", token=tokens["ann"]).stdout)
+    fast = cli("status", token=tokens["ann"]).stdout
+    monkeypatch.setattr(fast_status, "run", lambda argv: None)
+    ordinary = cli("status", token=tokens["ann"]).stdout
+    assert fast == ordinary
+    lines = fast.splitlines()
+    assert lines[0] == "Status"
+    assert lines[1].split() == list(COLUMNS)
+    assert set(lines[2]) == {"-", " "}
+    expected = sum(max(1, len(s["environments"])) for s in data["systems"])
+    assert len(lines) == 3 + expected
+    # Columns line up: every cell starts where its header starts.
+    starts = [lines[1].index(column) for column in COLUMNS]
+    for line in lines[3:]:
+        assert all(i == 0 or line[i - 2 : i] == "  " for i in starts if i < len(line))
+    names = {line.split()[0] for line in lines[3:]}
+    assert names == {s["name"] for s in data["systems"]}

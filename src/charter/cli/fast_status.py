@@ -1,4 +1,4 @@
-"""`charter status --format json` on the local database, without SQLAlchemy or Typer.
+"""`charter status` (text or JSON) on the local database, without SQLAlchemy or Typer.
 
 Importing SQLAlchemy, the ORM models, the policy pack's pydantic model and Typer was most
 of what `charter status` cost over a thousand systems (issue 12: 0.75 s, of which 0.1 s
@@ -22,14 +22,23 @@ from typing import Any
 
 from charter.domain.errors import CharterError
 
+#: The command lines this path answers, and the format each asks for.
+_REQUESTS = {
+    ("status", "--format", "json"): "json",
+    ("status", "--format=json"): "json",
+    ("status",): "text",
+    ("status", "--format", "text"): "text",
+    ("status", "--format=text"): "text",
+}
+
 
 def requested(argv: Sequence[str]) -> bool:
-    """Whether ``argv`` is exactly `charter status` with JSON output."""
-    return list(argv) in (["status", "--format", "json"], ["status", "--format=json"])
+    """Whether ``argv`` is exactly `charter status` (text or JSON output)."""
+    return tuple(argv) in _REQUESTS
 
 
 def run(argv: Sequence[str]) -> int | None:
-    """Print `charter status --format json` and return 0, or None to take the ordinary way."""
+    """Print `charter status` and return 0, or None to take the ordinary way."""
     if not requested(argv):
         return None
     from charter.settings import Settings
@@ -43,6 +52,11 @@ def run(argv: Sequence[str]) -> int | None:
     systems = read_status(settings.database_url, settings.token)
     if systems is None:
         return None
+    if _REQUESTS[tuple(argv)] == "text":
+        from charter.cli.status_text import print_status
+
+        print_status({"systems": systems})
+        return 0
     from charter.cli import render
 
     render.emit_json({"systems": systems})

@@ -462,47 +462,6 @@ def status(fmt: FormatOpt = "text") -> None:
     if check_format(fmt) == "json":
         render.emit_json(data)
         return
-    rows = []
-    for system in data["systems"]:
-        environments = system["environments"] or [{}]
-        for env in environments:
-            rows.append(
-                {
-                    "system": system["name"],
-                    "tier": system["tier"],
-                    "env": env.get("environment"),
-                    "live": (env.get("release") or "")[: len(system["name"]) + 13] or None,
-                    "state": env.get("state"),
-                    "approval": env.get("approval"),
-                    "valid_until": (env.get("valid_until") or "")[:10] or None,
-                    "exceptions": system["open_exceptions"],
-                    "accuracy": _accuracy_cell(env.get("monitoring")),
-                    "flags": "; ".join(env.get("flags", [])) or None,
-                }
-            )
-    render.table(
-        "Status",
-        rows,
-        [
-            "system",
-            "tier",
-            "env",
-            "live",
-            "state",
-            "approval",
-            "valid_until",
-            "exceptions",
-            "accuracy",
-            "flags",
-        ],
-        None,
-    )
+    from charter.cli.status_text import print_status
 
-
-def _accuracy_cell(signals: dict[str, Any] | None) -> str | None:
-    """Live accuracy from the newest window, marked when estimated without labels."""
-    accuracy = (signals or {}).get("accuracy") or {}
-    if accuracy.get("value") is None:
-        return None
-    suffix = " (est.)" if accuracy.get("source") == "estimated" else ""
-    return f"{accuracy['value']:.3f}{suffix}"
+    print_status(data)

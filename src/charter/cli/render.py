@@ -86,6 +86,26 @@ def table(
     _console().print(grid)
 
 
+def plain_table(title: str, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    """Rows as plain fixed-width text: the title, a header, a rule, one line per row.
+
+    For long listings, where a Rich table costs about a millisecond a row to lay out and
+    wraps cells to the terminal's width. Cells are shown as :func:`table` shows them
+    (``-`` for nothing, control characters escaped); columns are two spaces apart.
+    """
+    cells = [[safe(_plain(row.get(column))) for column in columns] for row in rows]
+    widths = [
+        max([len(column), *(len(line[i]) for line in cells)]) for i, column in enumerate(columns)
+    ]
+
+    def joined(values: Sequence[str]) -> str:
+        return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
+
+    lines = [safe(title), joined(columns), joined(["-" * w for w in widths])]
+    lines.extend(joined(line) for line in cells)
+    return "\n".join(lines) + "\n"
+
+
 def record(title: str, data: dict[str, Any], keys: Sequence[str] | None = None) -> None:
     """Print one record as aligned key/value lines."""
     from rich.table import Table
