@@ -41,7 +41,7 @@ PHASES = [
     ("charter.services.policies", "in_force", "policy in force (total)", 3),
     ("charter.domain.policy", "load_policy", "policy load (parse a stored pack)", 4),
     ("charter.services.gates", "gather_facts", "gather facts (SELECTs, JSON)", 3),
-    ("charter.domain.controls", "evaluate_control", "evaluate controls", 3),
+    ("charter.domain.controls", "evaluate_controls", "evaluate controls", 3),
     ("charter.services.gates", "record_run", "store the run (INSERT) + audit", 3),
     ("charter.services.audit", "record", "audit record (hash chain, INSERT)", 4),
 ]

@@ -173,3 +173,23 @@ def test_the_assistant_was_served_through_the_sdk_over_http(demo_home, monkeypat
     assert f"<strong>{redacted}</strong> with personal data redacted" in page
     assert "matches: 1 process(es)" in page
     assert f"{assistant.REQUESTS} rows" in page  # the day's window, closed on event time
+
+
+def test_the_credit_risks_are_mitigated_by_controls_that_passed_not_by_waivers(
+    demo_home,
+) -> None:
+    """The credit team's three risks: each mitigating control passed in the newest prod gate
+    run, and the register itself was not waived (the demo waives what still fails)."""
+    home, tokens = demo_home
+    assessment = as_json(home, "risk", "assessment", "credit-limit", token=tokens["audrey"])[
+        "assessment"
+    ]
+    assert len(assessment["risks"]) == 3
+    for risk in assessment["risks"]:
+        statuses = {e["control"]: e["status"] for e in risk["evidence"] if e["environment"]}
+        assert statuses and set(statuses.values()) == {"pass"}, (risk["title"], statuses)
+        assert risk["gaps"] == []
+    waived = as_json(home, "exception", "list", "--system", "credit-limit", token=tokens["audrey"])[
+        "items"
+    ]
+    assert waived and "risk-register" not in {x["control_id"] for x in waived}

@@ -11,7 +11,7 @@ from tests.services.support import approve_twice, make_release, satisfy_evidence
 
 from charter.domain.errors import BadInput, Conflict, Forbidden
 from charter.domain.risks import RiskChange
-from charter.services import audit, gates, incidents, risks
+from charter.services import audit, exceptions, gates, incidents, risks
 from charter.store.models import AuditEvent, Risk, RiskRevision
 
 UNOWNED = RiskChange(
@@ -240,6 +240,97 @@ def test_the_gate_names_an_unowned_or_unwatched_risk(system, act, charter, clock
     with act("developer") as ctx:
         reason = failing(gates.evaluate(ctx, gates.find_release(ctx, ref), "prod"))["risk-register"]
     assert "more than 90 days ago" in reason
+
+
+def test_a_mitigation_counts_only_when_its_control_passes_in_the_same_gate(
+    system, act, charter, clock
+) -> None:
+    from tests.services.support import add_evidence
+
+    ref = make_release(act)
+    satisfy_evidence(charter, ref, skip=("risks", "robustness"))
+    approve_twice(act, ref)
+    with act("developer") as ctx:
+        # Owned, watched, low residual: only the mitigation can stop it from counting.
+        risk = risks.add_risk(
+            ctx,
+            system,
+            UNOWNED.model_copy(
+                update={
+                    "owner": "risk-engineer",
+                    "signals": ["drift"],
+                    "residual_likelihood": 1,
+                    "controls": ["eval-robustness"],
+                }
+            ),
+        )
+    with act("risk_engineer") as ctx:
+        risks.review_risk(ctx, system, risk.id, note="robustness suite named as mitigation")
+    named = f"risk #{risk.id} {UNOWNED.title!r}"
+
+    def gate() -> dict[str, str]:
+        with act("developer") as ctx:
+            return failing(gates.run_gate(ctx, ref, "prod").report)
+
+    # Named, in the pack for the tier, but failed in this very gate: not a mitigation.
+    first = gate()
+    assert set(first) == {"eval-robustness", "risk-register"}
+    assert first["risk-register"] == f"{named}: mitigating control eval-robustness failed"
+    with act("developer") as ctx:  # a control the release does not get is no better
+        risks.update_risk(
+            ctx,
+            system,
+            risk.id,
+            RiskChange(controls=["guardrails-prompt-injection", "eval-robustness"]),
+        )
+    assert gate()["risk-register"] == (
+        f"{named}: mitigating controls guardrails-prompt-injection not applicable, "
+        "eval-robustness failed"
+    )
+
+    # A waiver in force mitigates, and the register says it is a waiver.
+    with act("developer") as ctx:
+        item = exceptions.request_exception(
+            ctx,
+            ref,
+            control_id="eval-robustness",
+            justification="perturbation suite being rebuilt",
+            compensating="manual stress review by the model risk team",
+            expires="20d",
+            environment="prod",
+        )
+    with act("approver") as ctx:
+        exceptions.decide_exception(ctx, item.id, "approve", note="ok for 20 days")
+    with act("developer") as ctx:
+        report = gates.run_gate(ctx, ref, "prod").report
+    result = {r["control_id"]: r for r in report["results"]}["risk-register"]
+    assert report["passed"] is True and result["status"] == "pass"
+    assert (
+        f"{named} mitigated by a waiver: eval-robustness (exception #{item.id} until"
+        in (result["reason"])
+    )
+
+    clock.advance(days=21)  # the waiver lapses: the risk is unmitigated again
+    assert gate()["risk-register"] == (
+        f"{named}: mitigating controls guardrails-prompt-injection not applicable, "
+        "eval-robustness failed"
+    )
+
+    # Performed: the robustness suite's evidence makes the control, and the risk, pass.
+    add_evidence(charter, ref, "robustness")
+    with act("developer") as ctx:
+        report = gates.run_gate(ctx, ref, "prod").report
+    result = {r["control_id"]: r for r in report["results"]}["risk-register"]
+    assert failing(report) == {} and result["status"] == "pass"
+    assert "waiver" not in result["reason"]
+    assert result["evidence"]["mitigations"] == {
+        str(risk.id): {"guardrails-prompt-injection": "not_applicable", "eval-robustness": "pass"}
+    }
+
+
+def test_the_register_control_cannot_mitigate_a_risk(system, act) -> None:
+    with act("developer") as ctx, pytest.raises(BadInput, match="checks the register itself"):
+        risks.add_risk(ctx, system, UNOWNED.model_copy(update={"controls": ["risk-register"]}))
 
 
 def test_the_assessment_renders_the_register_with_its_evidence(system, act, charter) -> None:

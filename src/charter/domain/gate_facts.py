@@ -99,6 +99,10 @@ class ReleaseFacts:
     ignored_evidence: tuple[dict[str, Any], ...] = ()
     #: The system's risk register under the pack in force (None: not gathered).
     risk_register: RegisterFacts | None = None
+    #: This gate's results (exceptions applied) of every control whose kind does not read
+    #: them, for the kinds that do (the risk register: a mitigation counts when its control
+    #: passed). Set by the gate evaluation for those kinds only; None outside a gate.
+    outcomes: tuple[ControlResult, ...] | None = None
 
     @property
     def components(self) -> list[dict[str, Any]]:

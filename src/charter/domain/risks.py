@@ -2,15 +2,16 @@
 
 Pure: the service layer checks a request against the pack in force with
 :func:`request_problems` and gathers :class:`RegisterFacts` for a gate; :func:`gaps`
-says, per risk, what stops it from counting as managed (no owner, no mitigation that the
-pack applies to the system, no signal production actually watches, no review within the
-cadence, a residual rating that needs an acceptance nobody gave). The gate control, the
-register listing and the model risk assessment all read that one function.
+says, per risk, what stops it from counting as managed (no owner, no mitigation performed
+(in a gate: no mitigating control that passed in it), no signal production actually
+watches, no review within the cadence, a residual rating that needs an acceptance nobody
+gave). The gate control, the register listing and the model risk assessment all read that
+one function.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 Text = Annotated[str, Field(max_length=10_000)]
 Short = Annotated[str, Field(max_length=64)]
 STATUSES = ("open", "closed")
+#: Control kinds that judge the register: naming one as a risk's mitigation would be circular.
+JUDGES_THE_REGISTER = frozenset({"risk_register"})
 #: The fields a change may set (and that ``risk update`` takes).
 CHANGEABLE = (
     "title",
@@ -121,6 +124,13 @@ def request_problems(
             problems.append(
                 (f"controls[{i}]", f"control {control_id!r} does not apply to tier {tier!r}")
             )
+        elif control.kind in JUDGES_THE_REGISTER:
+            problems.append(
+                (
+                    f"controls[{i}]",
+                    f"control {control_id!r} checks the register itself and cannot mitigate a risk",
+                )
+            )
     for i, signal in enumerate(values.get("signals") or []):
         if signal not in monitors:
             problems.append(
@@ -160,6 +170,12 @@ class RegisterFacts:
     acceptance_from: str
     #: Ids of the pack's controls that apply to the system's tier.
     tier_controls: frozenset[str]
+    #: Ids of the pack's controls that judge the register itself: they mitigate nothing.
+    register_controls: frozenset[str] = frozenset()
+
+
+#: How a mitigating control's outcome in a gate reads in a failure reason.
+_OUTCOME_WORDS = {"fail": "failed", "not_applicable": "not applicable"}
 
 
 def gaps(
@@ -169,25 +185,24 @@ def gaps(
     now: datetime,
     monitors: Collection[str] | None,
     require_acceptance: bool = True,
+    outcomes: Mapping[str, str] | None = None,
 ) -> list[str]:
     """What stops one open risk from counting as managed (empty: nothing).
 
     ``monitors``: what production watches for the release being gated (None: not known,
     as when the register is listed outside a gate; then a named signal counts).
+    ``outcomes``: control id -> status of each control in the gate being evaluated (None:
+    outside a gate; then a control of the pack for the tier counts). In a gate a mitigating
+    control counts only when it passed, or was waived by an exception in force.
     """
     found: list[str] = []
     if not risk.owner:
         found.append("no owner")
     elif not risk.owner_active:
         found.append(f"owner {risk.owner!r} is not an active user")
-    live = [c for c in risk.controls if c in register.tier_controls]
-    if not risk.controls:
-        found.append("no mitigating control")
-    elif not live:
-        found.append(
-            "none of its controls is in the policy in force for the system's tier: "
-            + ", ".join(risk.controls)
-        )
+    problem = _mitigation_gap(register, risk, outcomes)
+    if problem is not None:
+        found.append(problem)
     if not risk.signals:
         found.append("no watching signal")
     elif monitors is not None and not any(s in monitors for s in risk.signals):
@@ -206,6 +221,38 @@ def gaps(
     if needs and not risk.accepted_by:
         found.append(f"residual rating {risk.residual_rating} has not been accepted")
     return found
+
+
+def _mitigation_gap(
+    register: RegisterFacts, risk: RiskFact, outcomes: Mapping[str, str] | None
+) -> str | None:
+    """Why no mitigating control of the risk counts (None: one does)."""
+    if not risk.controls:
+        return "no mitigating control"
+    if outcomes is None:
+        if any(
+            c in register.tier_controls and c not in register.register_controls
+            for c in risk.controls
+        ):
+            return None
+        return "none of its controls is in the policy in force for the system's tier: " + (
+            ", ".join(risk.controls)
+        )
+    if any(outcomes.get(c) in ("pass", "waived") for c in risk.controls):
+        return None
+    states = []
+    for control_id in risk.controls:
+        status = outcomes.get(control_id)
+        if status is not None:
+            states.append(f"{control_id} {_OUTCOME_WORDS.get(status, status)}")
+        elif control_id in register.register_controls:
+            states.append(f"{control_id} checks the register itself (it mitigates nothing)")
+        elif control_id in register.tier_controls:
+            states.append(f"{control_id} not evaluated in this gate")
+        else:
+            states.append(f"{control_id} not in the policy for the system's tier")
+    noun = "mitigating control" if len(states) == 1 else "mitigating controls"
+    return f"{noun} {', '.join(states)}"
 
 
 def _needs_acceptance(register: RegisterFacts, rating: str) -> bool:

@@ -17,6 +17,7 @@ from charter.domain.contracts import MONITORS
 from charter.domain.errors import BadInput, Conflict, Forbidden, NotFound
 from charter.domain.risks import (
     CHANGEABLE,
+    JUDGES_THE_REGISTER,
     RESETS_ACCEPTANCE,
     RegisterFacts,
     RiskChange,
@@ -420,6 +421,7 @@ def register_facts(ctx: Context, system: System, policy: Policy) -> RegisterFact
         ratings=tuple(b.id for b in sorted(section.ratings, key=lambda b: b.min_score)),
         acceptance_from=section.acceptance.required_from,
         tier_controls=frozenset(c.id for c in policy.controls if system.tier in c.tiers),
+        register_controls=frozenset(c.id for c in policy.controls if c.kind in JUDGES_THE_REGISTER),
     )
 
 

@@ -8,7 +8,7 @@
 - :mod:`.release`: ``documentation``, ``vendor_not_deprecated``
 - :mod:`.records`: ``documented_values``
 - :mod:`.risks`: ``risk_register``
-- :mod:`.gate`: evaluating a control, applying exceptions, a whole gate
+- :mod:`.gate`: evaluating a control, applying exceptions, a gate's controls in order
 
 Importing the package registers every built-in kind.
 """
@@ -33,7 +33,12 @@ from charter.domain.controls.base import (
     bound_status,
     register_kind,
 )
-from charter.domain.controls.gate import apply_exceptions, evaluate_control, evaluate_gate
+from charter.domain.controls.gate import (
+    apply_exceptions,
+    evaluate_control,
+    evaluate_controls,
+    evaluate_gate,
+)
 
 __all__ = [
     "KINDS",
@@ -47,6 +52,7 @@ __all__ = [
     "approvals",
     "bound_status",
     "evaluate_control",
+    "evaluate_controls",
     "evaluate_gate",
     "evidence",
     "guardrails",

@@ -58,6 +58,9 @@ class ControlKind(Generic[P]):
     name: str
     params: type[P]
     check: Callable[[P, ReleaseFacts], Outcome]
+    #: The check reads ``facts.outcomes``: the gate evaluates it after every control that
+    #: does not, and its own result is never among the outcomes any check reads (no cycle).
+    reads_outcomes: bool = False
 
     @property
     def summary(self) -> str:
@@ -70,14 +73,15 @@ KINDS: dict[str, ControlKind[Any]] = {}
 
 
 def register_kind(
-    name: str, params: type[P]
+    name: str, params: type[P], *, reads_outcomes: bool = False
 ) -> Callable[[Callable[[P, ReleaseFacts], Outcome]], Callable[[P, ReleaseFacts], Outcome]]:
-    """Register a check as the control kind ``name`` with parameter model ``params``."""
+    """Register a check as the control kind ``name`` with parameter model ``params``;
+    ``reads_outcomes``: the check judges the other controls' results in the same gate."""
 
     def register(
         check: Callable[[P, ReleaseFacts], Outcome],
     ) -> Callable[[P, ReleaseFacts], Outcome]:
-        KINDS[name] = ControlKind(name, params, check)
+        KINDS[name] = ControlKind(name, params, check, reads_outcomes)
         return check
 
     return register

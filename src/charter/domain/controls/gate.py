@@ -1,8 +1,10 @@
 """Evaluating a gate: every control for a release's tier and environment, with exceptions.
 
 :func:`apply_exceptions` turns a fail into ``waived`` when an approved, unexpired
-exception covers it and the control is waivable. Nothing here reads a database or a
-clock: ``facts.now`` is the time.
+exception covers it and the control is waivable. :func:`evaluate_controls` runs a gate's
+controls in two rounds: first every control whose kind judges the release, then the kinds
+that judge those results (the risk register), given them explicitly in ``facts.outcomes``.
+Nothing here reads a database or a clock: ``facts.now`` is the time.
 """
 
 from __future__ import annotations
@@ -97,6 +99,24 @@ def apply_exceptions(
     return updated
 
 
+def evaluate_controls(controls: Sequence[Control], facts: ReleaseFacts) -> list[ControlResult]:
+    """Evaluate a gate's controls, exceptions applied, in the order given.
+
+    Kinds that read outcomes go last and see the others' results (waivers applied) in
+    ``facts.outcomes``; never each other's or their own, so a control that judges the
+    gate cannot make itself, or another such control, pass.
+    """
+    first = [i for i, c in enumerate(controls) if not KINDS[c.kind].reads_outcomes]
+    last = [i for i, c in enumerate(controls) if KINDS[c.kind].reads_outcomes]
+    done = apply_exceptions([evaluate_control(controls[i], facts) for i in first], facts)
+    results: dict[int, ControlResult] = dict(zip(first, done, strict=True))
+    if last:
+        seen = replace(facts, outcomes=tuple(done))
+        judged = apply_exceptions([evaluate_control(controls[i], seen) for i in last], facts)
+        results.update(zip(last, judged, strict=True))
+    return [results[i] for i in range(len(controls))]
+
+
 def evaluate_gate(policy: Policy, facts: ReleaseFacts) -> list[ControlResult]:
     """Every control for the release's tier and environment, evaluated, exceptions applied.
 
@@ -120,6 +140,4 @@ def evaluate_gate(policy: Policy, facts: ReleaseFacts) -> list[ControlResult]:
                 reason=f"tier {tier.id!r} is refused by the policy{why}",
             )
         ]
-    controls = policy.controls_for(tier.id, facts.environment, facts.flags)
-    results = [evaluate_control(c, facts) for c in controls]
-    return apply_exceptions(results, facts)
+    return evaluate_controls(policy.controls_for(tier.id, facts.environment, facts.flags), facts)
