@@ -3,10 +3,14 @@ label-free estimate and its band, drift per feature over time, alert markers."""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from typing import Any
 
-from charter.cli.windows_report import render_html
+import pytest
+
+from charter.cli.windows_report import _date_ticks, _zoom, render_html
+from charter.evaluation.svg import line_chart
 
 
 class Collect(HTMLParser):
@@ -188,3 +192,32 @@ def test_a_column_with_no_window_value_draws_the_reference_alone() -> None:
     chart = latest[latest.index('aria-label="Distribution of income') :]
     chart = chart[: chart.index("</svg>")]
     assert ", reference: " in chart and ", window: " not in chart
+
+
+def test_accuracy_axis_zooms_to_the_values_and_ticks_name_window_ends() -> None:
+    windows = [
+        {"window_end": f"2026-11-{day:02d}T00:00:00+00:00", "realised": value}
+        for day, value in zip(range(13, 23), [0.95] * 5 + [0.90] * 5, strict=True)
+    ]
+    low, high = _zoom([0.95, 0.90])
+    assert 0.88 < low < 0.90 and 0.95 < high < 0.97
+    assert _zoom([0.999, 1.0]) == (pytest.approx(0.989), 1.0)  # clipped to [0, 1]
+    xs = [i / 9 for i in range(10)]
+    ticks = _date_ticks(windows, xs)
+    assert len(ticks) <= 6
+    assert ticks[0] == (0.0, "11-13 00:00") and ticks[-1] == (1.0, "11-22 00:00")
+    chart = line_chart(
+        [("accuracy", xs, [w["realised"] for w in windows])],
+        title="t",
+        x_label="x",
+        y_label="y",
+        diagonal=False,
+        x_ticks=ticks,
+        y_range=(low, high),
+    )
+    # The y labels span the zoomed range, not 0..1; the drop spans most of the plot's height.
+    assert f">{low:.3g}<" in chart and f">{high:.3g}<" in chart and ">0<" not in chart
+    points = re.search(r'points="([^"]+)"', chart)
+    assert points is not None
+    heights = [float(p.split(",")[1]) for p in points.group(1).split()]
+    assert max(heights) - min(heights) > 0.6 * (320 - 28 - 40)

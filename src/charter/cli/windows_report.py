@@ -131,10 +131,29 @@ def _scaled(values: Sequence[float | None], top: float) -> list[float]:
     return [0.0 if v is None else v / top for v in values]
 
 
+def _date_ticks(ordered: Sequence[dict[str, Any]], xs: Sequence[float]) -> list[tuple[float, str]]:
+    """At most six x ticks, each labelled with its window's end (month-day hour:minute)."""
+    step = max(1, -(-len(ordered) // 6))
+    picked = list(range(0, len(ordered), step))
+    if picked and picked[-1] != len(ordered) - 1 and len(ordered) > 1:
+        picked[-1] = len(ordered) - 1
+    return [
+        (xs[i], str(ordered[i].get("window_end") or "")[5:16].replace("T", " ")) for i in picked
+    ]
+
+
+def _zoom(values: Sequence[float]) -> tuple[float, float]:
+    """A y range around ``values`` within [0, 1], padded so the lines do not touch the frame."""
+    lowest, highest = min(values), max(values)
+    pad = max((highest - lowest) * 0.15, 0.01)
+    return max(0.0, lowest - pad), min(1.0, highest + pad)
+
+
 def _charts(items: Sequence[dict[str, Any]]) -> list[str]:
     ordered = list(reversed(items))
     n = len(ordered)
     xs = [i / max(n - 1, 1) for i in range(n)]
+    ticks = _date_ticks(ordered, xs)
     charts = []
     perf = [_performance(w) for w in ordered]
     # Where alerts opened or closed, marked on every chart over time.
@@ -149,13 +168,15 @@ def _charts(items: Sequence[dict[str, Any]]) -> list[str]:
             line_chart(
                 series,
                 title="Accuracy per window (realised, label-free estimate and its band)",
-                x_label=f"window (oldest → newest, {n})",
+                x_label=f"window end, UTC (oldest → newest, {n} windows)",
                 y_label="accuracy",
                 diagonal=False,
                 markers=True,
                 width=640,
                 height=300,
                 marks=marks,
+                x_ticks=ticks,
+                y_range=_zoom([v for _, _, ys in series for v in ys]),
             )
         )
     columns = sorted({c for w in ordered for c in ((w.get("drift") or {}).get("details") or {})})
@@ -173,13 +194,14 @@ def _charts(items: Sequence[dict[str, Any]]) -> list[str]:
             line_chart(
                 [(c, xs, _scaled(v, top)) for c, v in effects.items()],
                 title=f"Drift effect per feature (scaled: 1 = {top:.3g})",
-                x_label="window (oldest → newest)",
+                x_label=f"window end, UTC (oldest → newest, {n} windows)",
                 y_label="effect / max",
                 diagonal=False,
                 markers=True,
                 width=640,
                 height=320,
                 marks=marks,
+                x_ticks=ticks,
             )
         )
     return charts

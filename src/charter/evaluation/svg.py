@@ -26,6 +26,9 @@ def _tag(name: str, content: str | None = None, **attrs: object) -> str:
     return f"<{name} {rendered}>{content}</{name}>"
 
 
+_UNIT_TICKS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
 def line_chart(
     series: Sequence[tuple[str, Sequence[float], Sequence[float]]],
     *,
@@ -37,17 +40,26 @@ def line_chart(
     width: int = 360,
     height: int = 320,
     marks: Sequence[tuple[float, str]] = (),
+    x_ticks: Sequence[tuple[float, str]] | None = None,
+    y_range: tuple[float, float] = (0.0, 1.0),
 ) -> str:
     """Lines on the unit square, e.g. a ROC curve or a reliability diagram. ``marks`` are
-    vertical dashed lines at x positions, each with its hover text (alerts, events)."""
+    vertical dashed lines at x positions, each with its hover text (alerts, events).
+
+    ``x_ticks`` replaces the default 0-1 x ticks with labelled positions (e.g. window
+    dates); ``y_range`` zooms the y axis to ``(low, high)`` (values outside are clipped),
+    so that a drop from 0.95 to 0.90 is visible rather than a flat line at the top.
+    """
     left, right, top, bottom = 48, 12, 28, 40
     plot_w, plot_h = width - left - right, height - top - bottom
+    low, high = y_range
+    scale = (high - low) or 1.0
 
     def x(v: float) -> float:
         return left + max(0.0, min(1.0, v)) * plot_w
 
     def y(v: float) -> float:
-        return top + (1.0 - max(0.0, min(1.0, v))) * plot_h
+        return top + (1.0 - max(0.0, min(1.0, (v - low) / scale))) * plot_h
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -55,17 +67,22 @@ def line_chart(
         f'<text x="{width / 2}" y="18" text-anchor="middle" font-size="13">{escape(title)}</text>',
         _tag("rect", x=left, y=top, width=plot_w, height=plot_h, fill="none", stroke="#999"),
     ]
-    for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
+    horizontal = x_ticks if x_ticks is not None else [(t, f"{t:g}") for t in _UNIT_TICKS]
+    for at, label in horizontal:
+        # Labels given by the caller can be long: keep the last one inside the frame.
+        anchor = "end" if x_ticks is not None and at >= 1.0 else "middle"
         parts.append(
-            f'<text x="{_fmt(x(tick))}" y="{top + plot_h + 14}" text-anchor="middle" '
-            f'font-size="10">{tick:g}</text>'
+            f'<text x="{_fmt(x(at))}" y="{top + plot_h + 14}" text-anchor="{anchor}" '
+            f'font-size="10">{escape(label)}</text>'
         )
+    for tick in _UNIT_TICKS:
+        value = low + tick * (high - low)
         parts.append(
             _tag(
                 "text",
-                f"{tick:g}",
+                f"{value:.3g}",
                 x=left - 4,
-                y=_fmt(y(tick) + 3),
+                y=_fmt(y(value) + 3),
                 text_anchor="end",
                 font_size=10,
             )
