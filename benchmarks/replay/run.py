@@ -33,8 +33,8 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import time
-from datetime import UTC
 from argparse import ArgumentParser, Namespace
+from datetime import UTC
 from typing import Any
 
 from benchmarks.common import DATASETS, Home, bounded, expect, main, print_table, temporary_home
@@ -238,8 +238,8 @@ def synthetic_body(args: Namespace) -> dict[str, Any]:
     """Log generated records then their labels in batches as `charter log` does, one worker
     pass; the steps' seconds, rows/s and CPU seconds, and a check of the verdicts."""
     import pandas as pd
-
     from benchmarks.replay.synthetic import Synthetic, label_items
+
     from charter.services import ingest, worker
 
     rows, batch = args.synthetic, args.batch
@@ -262,6 +262,8 @@ def synthetic_body(args: Namespace) -> dict[str, Any]:
                     else:
                         answer = ingest.ingest_labels(ctx, "car-loan", "prod", f"l-{offset}", items)
                         expect(answer["matched"] == len(items), f"labels joined: {answer}")
+                if offset and offset % (100 * batch) == 0:  # a long run shows it is moving
+                    print(f"{kind}: {offset:,} rows in {clock.wall:.0f} s", file=sys.stderr)
         with work:
             summary = worker.run_once(charter, actor, deliver=False)
         results = window_results(charter)
@@ -324,9 +326,7 @@ def window_results(charter: Any) -> list[dict[str, Any]]:
                 "start_s": w.window_start.replace(tzinfo=UTC).timestamp(),
                 "end_s": w.window_end.replace(tzinfo=UTC).timestamp(),
                 "flagged": "car_value" in w.result["drift"]["columns"],
-                "accuracy": ((w.result.get("realised") or {}).get("metrics") or {}).get(
-                    "accuracy"
-                ),
+                "accuracy": ((w.result.get("realised") or {}).get("metrics") or {}).get("accuracy"),
             }
             for w in windows
         ]
