@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 
 from charter.domain.errors import BadInput
 from charter.domain.roles import Permission
@@ -73,12 +73,21 @@ def ingest_labels(
     seen = seen_batch(ctx, system, environment, "labels", batch_id)
     if seen is not None:
         return {**seen.summary, "duplicate": True}
-    entries: list[InferenceIndex] = []
+    # Plain rows of the columns used, not ORM objects: building and tracking an instance
+    # per label was most of the cost of a large labels batch.
+    entries: list[Row[Any]] = []
     ids = list(pairs)
     for chunk in chunks(ids):
         entries.extend(
-            ctx.session.scalars(
-                select(InferenceIndex).where(
+            ctx.session.execute(
+                select(
+                    InferenceIndex.id,
+                    InferenceIndex.inference_id,
+                    InferenceIndex.release_id,
+                    InferenceIndex.bucket_start,
+                    InferenceIndex.values,
+                    InferenceIndex.labelled,
+                ).where(
                     InferenceIndex.system_id == system.id,
                     InferenceIndex.environment == environment,
                     InferenceIndex.inference_id.in_(chunk),
@@ -86,11 +95,11 @@ def ingest_labels(
             )
         )
     fresh = [e for e in entries if not e.labelled]
-    groups: dict[tuple[int, datetime], list[InferenceIndex]] = {}
+    groups: dict[tuple[int, datetime], list[Row[Any]]] = {}
     for entry in fresh:
         groups.setdefault((entry.release_id, entry.bucket_start), []).append(entry)
     now = ctx.now()
-    by_release: dict[int, dict[datetime, list[InferenceIndex]]] = {}
+    by_release: dict[int, dict[datetime, list[Row[Any]]]] = {}
     for (release_id, start), group in groups.items():
         by_release.setdefault(release_id, {})[start] = group
     for release_id, hours in by_release.items():

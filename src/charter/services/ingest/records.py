@@ -306,7 +306,11 @@ def _index(
     keep = [c for c in (reference.prediction, reference.score, reference.cohort) if c]
     rows = part.loc[part["inference_id"].notna(), ["inference_id", *dict.fromkeys(keep)]]
     rows = rows.drop_duplicates("inference_id", keep="first")
-    starts = [pd.Timestamp(h).to_pydatetime() for h in hours.loc[rows.index]]
+    # A batch spans few hours: convert each distinct hour once, not each row's (iterating
+    # a zoned datetime column builds a Timestamp per row, most of _index's time).
+    codes, distinct = pd.factorize(hours.loc[rows.index])
+    moments = [pd.Timestamp(h).to_pydatetime() for h in distinct]
+    starts = [moments[c] for c in codes.tolist()]
     labelled = set()
     if label and label in part.columns:
         labelled = set(part.loc[part[label].notna(), "inference_id"].dropna())
