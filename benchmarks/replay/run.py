@@ -166,10 +166,11 @@ def car_loan_body(args: Namespace) -> dict[str, Any]:
         summary = worker.run_once(charter, actor, deliver=False)
         worker_s = time.perf_counter() - start
         # Profiles, not rows: the same records profiled by hour where they are
-        # (charter.spark.profile_rows, what a Spark job's partitions run) and submitted as
-        # one document (operation profiles.log) to another environment.
+        # (charter.spark.profile_rows, what a Spark job's partitions run) and submitted
+        # (operation profiles.log) to another environment, in the parts that fit one
+        # submission (charter.spark.split_document), as charter.spark.submit_profiles does.
         from charter.services import profile_ingest
-        from charter.spark import profile_rows, profiles_document
+        from charter.spark import profile_rows, profiles_document, split_document
 
         joined = records.merge(
             targets.rename(columns={"id": "inference_id"}).astype({"inference_id": str}),
@@ -180,8 +181,12 @@ def car_loan_body(args: Namespace) -> dict[str, Any]:
         document = profiles_document(reference, profile_rows(reference, joined), release=digest)
         profile_s = time.perf_counter() - start
         start = time.perf_counter()
-        with charter.as_actor(actor, write=True) as ctx:
-            submitted = profile_ingest.ingest_profiles(ctx, "car-loan", "staging", "p", document)
+        submitted = {"accepted": 0, "buckets": 0}
+        for i, part in enumerate(split_document(document)):
+            with charter.as_actor(actor, write=True) as ctx:
+                receipt = profile_ingest.ingest_profiles(ctx, "car-loan", "staging", f"p:{i}", part)
+            submitted["accepted"] += receipt["accepted"]
+            submitted["buckets"] += receipt["buckets"]
         submit_s = time.perf_counter() - start
         expect(submitted["accepted"] == len(records), f"all rows profiled: {submitted}")
         charter.db.dispose()
