@@ -169,8 +169,8 @@ class NumericColumn:
     @classmethod
     def fit(cls, name: str, series: pd.Series, *, bins: int) -> NumericColumn:
         """Choose bin edges from the reference values and summarise them."""
-        values, _, _ = numeric_values(series)
-        finite = np.sort(values[np.isfinite(values)])
+        values, missing, type_errors = numeric_values(series)
+        finite = _sorted_finite(values)
         if finite.size == 0:
             raise BadInput(f"numeric column {name!r} has no finite value in the reference")
         levels = np.unique(np.concatenate([np.linspace(0.0, 1.0, bins + 1), _TAIL_LEVELS]))
@@ -186,7 +186,8 @@ class NumericColumn:
                 edges, discrete = distinct, True
         pivot = float(np.mean(finite))
         column = cls(name, edges.astype(np.float64), discrete, pivot, _empty(edges.size))
-        return cls(name, column.edges, discrete, pivot, column.summarise(series))
+        summary = column._summary(values, finite, missing, type_errors)
+        return cls(name, column.edges, discrete, pivot, summary)
 
     @property
     def n_bins(self) -> int:
@@ -196,11 +197,20 @@ class NumericColumn:
     def summarise(self, series: pd.Series) -> NumericSummary:
         """Summarise some rows of this column on the reference's bins."""
         values, missing, type_errors = numeric_values(series)
-        # Sorting once (fast: SIMD sort) turns binning into ~100 binary searches of the
-        # edges and hands the exact sums long runs of equal exponents.
-        finite = np.sort(values[np.isfinite(values)])
-        pos_inf = int(np.count_nonzero(values == np.inf))
-        neg_inf = int(np.count_nonzero(values == -np.inf))
+        finite = _sorted_finite(values)
+        return self._summary(values, finite, missing, type_errors)
+
+    def _summary(
+        self, values: Floats, finite: Floats, missing: int, type_errors: int
+    ) -> NumericSummary:
+        """Summary from the column's values and their finite ones, sorted (``fit`` has
+        sorted them already and hands them over rather than sorting twice)."""
+        pos_inf = neg_inf = 0
+        if values.size - finite.size > missing + type_errors:
+            # Missing values and type errors are the NaNs; only other non-finite values
+            # can be infinite, so the two passes are skipped when there are none.
+            pos_inf = int(np.count_nonzero(values == np.inf))
+            neg_inf = int(np.count_nonzero(values == -np.inf))
         # Bin 0: x < e[0]; bin i: e[i-1] <= x < e[i]; bin K: x == e[K-1]; bin K+1: above.
         cuts = np.concatenate(
             [
@@ -210,21 +220,30 @@ class NumericColumn:
         )
         counts = np.diff(cuts, prepend=0, append=finite.size).astype(np.int64)
         below_end, above_start = int(cuts[0]), int(cuts[-1])
-        deviation = finite - self.pivot
-        if finite.size and not np.isfinite(deviation).all():
+        with np.errstate(over="ignore"):  # an overflow is refused just below
+            deviation = finite - self.pivot
+        # x - pivot is monotone in x, so the sorted ends bound every deviation.
+        if finite.size and not np.isfinite(deviation[[0, -1]]).all():
             raise BadInput(f"numeric column {self.name!r} has values too large to summarise")
+        # The total and both tails are slices of one sorted array: split it once.
+        size = int(finite.size)
+        ranges = [(0, size), (0, below_end), (above_start, size)]
+        total, below, above = ExactSum.of_ranges(finite, ranges)
+        with np.errstate(over="ignore"):  # an overflowing square is refused just below
+            squared = np.multiply(deviation, deviation, out=deviation)
+        (squares,) = ExactSum.of_ranges(squared, [(0, size)])
         return NumericSummary(
             counts=counts,
             missing=missing,
             pos_inf=pos_inf,
             neg_inf=neg_inf,
             type_errors=type_errors,
-            total=ExactSum.of(finite),
-            squares=ExactSum.of(deviation * deviation),
+            total=total,
+            squares=squares,
             minimum=float(finite.min()) if finite.size else None,
             maximum=float(finite.max()) if finite.size else None,
-            below=ExactSum.of(finite[:below_end]),
-            above=ExactSum.of(finite[above_start:]),
+            below=below,
+            above=above,
         )
 
     def empty(self) -> NumericSummary:
@@ -289,6 +308,19 @@ class NumericColumn:
         if column.reference.counts.size != column.n_bins:
             raise BadInput(f"numeric column {name!r}: counts do not match the edges")
         return column
+
+
+def _sorted_finite(values: Floats) -> Floats:
+    """The finite values, sorted, in a new array (``values`` may view the caller's frame).
+
+    Sorting once (fast: SIMD sort) turns binning into ~100 binary searches of the edges
+    and hands the exact sums long runs of equal exponents.
+    """
+    mask = np.isfinite(values)
+    # A plain copy is much faster than boolean indexing when nothing is dropped.
+    finite = values.copy() if mask.all() else values[mask]
+    finite.sort()
+    return finite
 
 
 def _empty(n_edges: int) -> NumericSummary:
