@@ -222,6 +222,59 @@ def _signal_flags(signals: dict[str, Any] | None) -> list[str]:
     return flags
 
 
+# --- rollouts -------------------------------------------------------------------------
+
+
+def active_rollouts(reader: Reader) -> dict[tuple[int, str], tuple[Any, ...]]:
+    """Every route's active canary or shadow, keyed by ``(system id, environment)``: kind,
+    share, start and the candidate's digest. One query whatever the number of systems
+    (at most one rollout is active per route)."""
+    return {
+        (system_id, environment): (kind, share, reader.moment(started_at), digest)
+        for system_id, environment, kind, share, started_at, digest in reader.rows(
+            "SELECT ro.system_id, ro.environment, ro.kind, ro.share, ro.started_at, rel.digest"
+            " FROM rollouts ro JOIN releases rel ON rel.id = ro.release_id"
+            " WHERE ro.status = 'active'"
+        )
+    }
+
+
+def rollout_entry(
+    name: str, found: tuple[Any, ...], route_state: str, min_hours: float | None, now: datetime
+) -> tuple[dict[str, Any], str]:
+    """A route's active rollout as the status view shows it, and its flag.
+
+    ``state`` is ``held`` while the route is killed (nobody is routed to the candidate,
+    as :func:`charter.services.rollouts.route_rollout` says), else ``active``. The
+    minimum period is the hours of the pack's ``rollout`` requirement; whether the rows
+    and windows it also asks for exist is ``charter rollout show``'s to say.
+    """
+    kind, share, started_at, digest = found
+    candidate = f"{name}@{digest[:12]}"
+    elapsed = (
+        None
+        if min_hours is None or started_at is None
+        else now - started_at >= timedelta(hours=min_hours)
+    )
+    entry = {
+        "kind": kind,
+        "release": candidate,
+        "share": share,
+        "started_at": started_at,
+        "min_hours": min_hours,
+        "min_period_elapsed": elapsed,
+        "state": "held" if route_state == "killed" else "active",
+    }
+    flag = (
+        f"canary: {share * 100:.4g}% to {candidate}" if kind == "canary" else f"shadow: {candidate}"
+    )
+    if min_hours:
+        flag += f" ({min_hours:g} h minimum {'elapsed' if elapsed else 'not elapsed yet'})"
+    if entry["state"] == "held":
+        flag += " (held: the route is killed)"
+    return entry, flag
+
+
 # --- the portfolio --------------------------------------------------------------------
 
 
@@ -302,6 +355,7 @@ def portfolio(reader: Reader, now: datetime) -> list[dict[str, Any]]:
     ):
         last_gate[(release_id, environment)] = (bool(passed), reader.moment(created_at))
     live_signals = monitoring_signals(reader)
+    rollouts = active_rollouts(reader)
     exception_counts = {
         (system_id, status): int(count)
         for system_id, status, count in reader.rows(
@@ -336,6 +390,13 @@ def portfolio(reader: Reader, now: datetime) -> list[dict[str, Any]]:
                 flags.append(f"approval expires {approval.valid_until.date()}")
             if state == "killed":
                 flags.append("killed: serving the fallback")
+            rollout = None
+            if (system_id, environment) in rollouts:
+                min_hours = policy.rollout_min_hours(tier, environment) if policy else None
+                rollout, flag = rollout_entry(
+                    name, rollouts[(system_id, environment)], state, min_hours, now
+                )
+                flags.append(flag)
             vendor_key = (release_id, notices[scope])
             if vendor_key not in vendor:  # a release live in several environments
                 vendor[vendor_key] = _vendor_flags(manifest, now.date(), notices[scope])
@@ -354,6 +415,7 @@ def portfolio(reader: Reader, now: datetime) -> list[dict[str, Any]]:
                     "last_gate": None if gate is None else {"passed": gate[0], "at": gate[1]},
                     "flags": flags,
                     "monitoring": signals,
+                    "rollout": rollout,
                 }
             )
         entries.append(
