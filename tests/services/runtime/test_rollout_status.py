@@ -71,6 +71,7 @@ def test_status_shows_a_canary_then_a_shadow_and_forgets_them_when_ended(
         "min_hours": None,  # the default pack asks for no period
         "min_period_elapsed": None,
         "state": "active",
+        "held_because": None,
     }
     assert _rollout_flags(env) == [f"canary: 10% to {short}"]
     assert env["needs_attention"]
@@ -80,6 +81,7 @@ def test_status_shows_a_canary_then_a_shadow_and_forgets_them_when_ended(
         deployments.kill(ctx, "credit-limit", "prod", reason="drill")
     held = _prod(_status(act))
     assert held["rollout"]["state"] == "held"
+    assert held["rollout"]["held_because"] == "the route is killed"
     assert _rollout_flags(held) == [f"canary: 10% to {short} (held: the route is killed)"]
     with act("developer") as ctx:
         deployments.resume(ctx, "credit-limit", "prod", reason="drill over")
@@ -124,3 +126,23 @@ def test_status_says_whether_the_packs_minimum_period_has_elapsed(
     on_time = _prod(_status(act))
     assert on_time["rollout"]["min_period_elapsed"] is True
     assert _rollout_flags(on_time) == [f"canary: 25% to {short} (6 h minimum elapsed)"]
+
+
+def test_a_candidate_whose_approval_lapsed_is_held_as_the_route_says(
+    charter: Any, act: Any, system: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    release_from(charter, act, write_release(tmp_path / "r1"))
+    candidate = release_from(
+        charter, act, write_release(tmp_path / "r2", seed="2"), deploy=False, expires="2d"
+    )
+    short = candidate[: len("credit-limit@") + 12]
+    with act("developer") as ctx:
+        deployments.deploy(ctx, candidate, "prod", shadow=True)
+    assert _prod(_status(act))["rollout"]["state"] == "active"
+    clock.advance(days=3)
+    with act("service", write=False) as ctx:
+        assert deployments.route_view(ctx, "credit-limit", "prod")["rollout"] is None
+    env = _prod(_status(act))
+    assert env["rollout"]["state"] == "held"
+    assert env["rollout"]["held_because"] == "the candidate's approval is expired"
+    assert _rollout_flags(env) == [f"shadow: {short} (held: the candidate's approval is expired)"]

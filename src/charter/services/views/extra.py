@@ -49,6 +49,9 @@ _STATUS_ROLLOUT: dict[str, Any] = {
         "min_hours": _nullable({"type": "number", "minimum": 0}),
         "min_period_elapsed": _nullable({"type": "boolean"}),
         "state": {"enum": ["active", "held"]},
+        "held_because": _nullable(
+            {"type": "string", "description": "why nobody is routed to the candidate"}
+        ),
     },
     "required": [
         "kind",
@@ -58,6 +61,7 @@ _STATUS_ROLLOUT: dict[str, Any] = {
         "min_hours",
         "min_period_elapsed",
         "state",
+        "held_because",
     ],
     "additionalProperties": False,
 }
