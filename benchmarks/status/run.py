@@ -6,7 +6,8 @@
 
 A home made by ``charter init`` (the default policy in force) is filled with ``--systems``
 systems, each with a release serving in prod, ``--hours`` hourly monitor buckets (a month
-by default) and a monitor state with the latest signals. These rows are inserted in bulk
+by default) and a monitor state with the latest signals; every tenth system has a canary
+of a second release active. These rows are inserted in bulk
 through the ORM tables: ingesting a month of traffic for 1,000 systems through the service
 would take hours. Then ``services.signals_view.monitoring_signals`` and
 ``services.portfolio.portfolio`` are timed in-process (best of 3), and the real
@@ -63,7 +64,7 @@ def fill(home: Home, systems: int, hours: int) -> None:
     """Insert ``systems`` live systems with ``hours`` hourly buckets each."""
     from sqlalchemy import insert, select
 
-    from charter.store.models import Release, Route, System, User
+    from charter.store.models import Release, Rollout, Route, System, User
     from charter.store.monitoring_models import MonitorBucket, MonitorState
 
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
@@ -106,6 +107,46 @@ def fill(home: Home, systems: int, hours: int) -> None:
                 for i in ids
             ],
         )
+        canaries = range(10, systems + 1, 10)
+        if canaries:
+            session.execute(
+                insert(Release),
+                [
+                    {
+                        "id": systems + i,
+                        "system_id": i,
+                        "digest": f"{systems + i:064x}",
+                        "manifest": "{}",
+                        "label": None,
+                        "description": "",
+                        "created_at": now,
+                        "created_by_id": user_id,
+                    }
+                    for i in canaries
+                ],
+            )
+            session.execute(
+                insert(Rollout),
+                [
+                    {
+                        "system_id": i,
+                        "environment": "prod",
+                        "kind": "canary",
+                        "release_id": systems + i,
+                        "baseline_release_id": i,
+                        "share": 0.1,
+                        "status": "active",
+                        "gate_run_id": None,
+                        "reason": "",
+                        "started_at": now,
+                        "started_by": "admin",
+                        "ended_at": None,
+                        "ended_by": None,
+                        "outcome": "",
+                    }
+                    for i in canaries
+                ],
+            )
         session.execute(
             insert(Route),
             [
@@ -196,6 +237,8 @@ def body(args: Namespace) -> dict[str, Any]:
         env = home.env(CHARTER_TOKEN=home.token)
         listed = json.loads(run_charter(["status", "--format", "json"], env).stdout)
         expect(len(listed["systems"]) == args.systems, "charter status lists every system")
+        shown = sum(1 for s in listed["systems"] for e in s["environments"] if e["rollout"])
+        expect(shown == args.systems // 10, f"charter status shows {shown} canaries")
         cli = time_commands(
             [
                 ("charter status --format json", [CHARTER, "status", "--format", "json"], env),

@@ -357,6 +357,7 @@ def test_every_operation_prints_the_same_locally_and_remotely(worlds, tmp_path: 
     )
     run("dana", "deployment.deploy", ref=candidate, environment="dev", canary=0.25, reason="go")
     run("rita", "rollout.show", system="chat", environment="dev")
+    run("dana", "status")  # the canary in the status view
     run("dana", "rollout.abort", system="chat", environment="dev", reason="enough")
     run("dana", "deployment.deploy", ref=candidate, environment="dev", shadow=True, system="chat")
     run(

@@ -3,7 +3,7 @@
 The fast path (:mod:`charter.cli.fast_status`) reads the database with its DB-API driver;
 the operation runs the same read-model on a SQLAlchemy session. On a seeded portfolio
 (approvals, an expiring exception, a killed system with an open alert, an incident, an
-attestation of an unapproved configuration) both must give the same JSON, byte for byte,
+attestation of an unapproved configuration, an active canary) both must give the same JSON, byte for byte,
 on SQLite and PostgreSQL; and whatever the fast path cannot vouch for falls back.
 """
 
@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 from tests.cli_runner import Cli
-from tests.web.seed import seed
+from tests.web.seed import approval, manifest, seed
 
 from charter.cli import fast_status
 from charter.cli.status_text import COLUMNS
-from charter.services import attestation, incidents
+from charter.services import attestation, decisions, deployments, incidents, releases
 from charter.services.context import Charter
 from charter.services.operations import find
 from charter.store.db import Database
@@ -33,13 +33,23 @@ def _status_of_the_operation(charter: Charter, token: str) -> str:
 
 @pytest.fixture
 def seeded(db: Database) -> tuple[Charter, dict[str, str]]:
-    """The console's seeded portfolio (real clock), plus an incident and attestations."""
+    """The console's seeded portfolio (real clock), plus an incident, attestations and a
+    canary of the forecast's next release on a tenth of the traffic."""
     charter = Charter(db)
     tokens = seed(charter).tokens
     with charter.act(tokens["rita"], write=True) as ctx:
         incidents.open_incident(ctx, "support-assistant", "prod", "Slow answers")
     with charter.act(tokens["admin"], write=True) as ctx:
         attestation.attest(ctx, "churn-forecast", "prod", "0" * 64, "worker-1")
+    with charter.act(tokens["dev"], write=True) as ctx:
+        churn, _ = releases.create_release(
+            ctx, "churn-forecast", manifest("v13", "churn-arima-2"), base_dir=None
+        )
+    candidate = f"churn-forecast@{churn.digest}"
+    with charter.act(tokens["bob"], write=True) as ctx:
+        decisions.decide(ctx, candidate, approval(use_case="retention planning", fallback=None))
+    with charter.act(tokens["dev"], write=True) as ctx:
+        deployments.deploy(ctx, candidate, "prod", canary=0.1, reason="a tenth first")
     return charter, tokens
 
 
@@ -58,6 +68,9 @@ def test_the_fast_path_prints_the_operations_json(seeded, database_url: str) -> 
     assert any("open incident" in f for f in flags)
     assert any(s["open_exceptions"] for s in data["systems"])
     assert any(e["valid_until"] for s in data["systems"] for e in s["environments"])
+    rollouts = [e["rollout"] for s in data["systems"] for e in s["environments"] if e["rollout"]]
+    assert [(r["kind"], r["share"]) for r in rollouts] == [("canary", 0.1)]
+    assert any(f.startswith("canary: 10% to churn-forecast@") for f in flags)
 
 
 def test_what_the_fast_path_cannot_vouch_for_falls_back(seeded, database_url: str) -> None:
@@ -119,3 +132,5 @@ def test_the_text_table_is_the_same_either_way(
         assert all(i == 0 or line[i - 2 : i] == "  " for i in starts if i < len(line))
     names = {line.split()[0] for line in lines[3:]}
     assert names == {s["name"] for s in data["systems"]}
+    (churn,) = [line for line in lines[3:] if line.startswith("churn-forecast")]
+    assert "canary: 10% to churn-forecast@" in churn

@@ -84,6 +84,23 @@ def approval_requirements(
     return (DEFAULT_REQUIREMENT,)
 
 
+def rollout_applies(
+    tiers: Sequence[str], environments: Sequence[str] | None, *, tier: str, environment: str
+) -> bool:
+    """Whether a ``rollout`` requirement covers a system of ``tier`` in ``environment``
+    (no environments listed: every environment)."""
+    return tier in tiers and (environments is None or environment in environments)
+
+
+@dataclass(frozen=True)
+class RolloutFacts:
+    """A ``rollout`` requirement as read paths see it: where it applies, its hours."""
+
+    tiers: tuple[str, ...]
+    environments: tuple[str, ...] | None
+    min_hours: float
+
+
 @dataclass(frozen=True)
 class ControlFacts:
     """A control as read paths see it: where it applies, its kind and raw params."""
@@ -116,6 +133,7 @@ class PolicyFacts:
     controls: tuple[ControlFacts, ...]
     tiers: tuple[tuple[str, bool], ...]
     independent_tiers: tuple[str, ...] | None
+    rollout: tuple[RolloutFacts, ...] = ()
 
     @classmethod
     def of(cls, document: Mapping[str, Any]) -> PolicyFacts:
@@ -139,6 +157,14 @@ class PolicyFacts:
             ),
             tiers=tuple((t["id"], bool(t.get("refused", False))) for t in document["tiers"]),
             independent_tiers=strings(duties.get("independent_provisioning_tiers")),
+            rollout=tuple(
+                RolloutFacts(
+                    tiers=tuple(r["tiers"]),
+                    environments=strings(r.get("environments")),
+                    min_hours=float(r.get("min_hours", 0.0)),
+                )
+                for r in (document.get("rollout") or {}).get("requirements") or []
+            ),
         )
 
     def controls_for(
@@ -173,6 +199,18 @@ class PolicyFacts:
             int(c.params.get("notice_days", DEFAULT_VENDOR_NOTICE_DAYS))
             for c in self.controls_for(tier, environment, flags)
             if c.kind == "vendor_not_deprecated"
+        )
+
+    def rollout_min_hours(self, tier: str, environment: str) -> float | None:
+        """The hours of the first ``rollout`` requirement covering ``tier`` in
+        ``environment`` (as ``RolloutPolicy.requirement_for``); None when none does."""
+        return next(
+            (
+                r.min_hours
+                for r in self.rollout
+                if rollout_applies(r.tiers, r.environments, tier=tier, environment=environment)
+            ),
+            None,
         )
 
 

@@ -27,6 +27,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from charter.domain.errors import BadInput
+from charter.domain.policy_facts import rollout_applies
 
 Slug = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_-]*$")]
 Kind = Literal["canary", "shadow"]
@@ -49,9 +50,7 @@ class RolloutRequirement(_Strict):
 
     def applies_to(self, tier: str, environment: str) -> bool:
         """Whether the requirement covers a system of ``tier`` in ``environment``."""
-        return tier in self.tiers and (
-            self.environments is None or environment in self.environments
-        )
+        return rollout_applies(self.tiers, self.environments, tier=tier, environment=environment)
 
 
 class RolloutPolicy(_Strict):

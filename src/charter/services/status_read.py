@@ -222,20 +222,93 @@ def _signal_flags(signals: dict[str, Any] | None) -> list[str]:
     return flags
 
 
+# --- rollouts -------------------------------------------------------------------------
+
+
+def active_rollouts(reader: Reader) -> dict[tuple[int, str], tuple[Any, ...]]:
+    """Every route's active canary or shadow, keyed by ``(system id, environment)``: kind,
+    share, start, the candidate's digest, id and author. One query whatever the number of
+    systems (at most one rollout is active per route)."""
+    return {
+        (row[0], row[1]): (row[2], row[3], reader.moment(row[4]), row[5], row[6], row[7] or "")
+        for row in reader.rows(
+            "SELECT ro.system_id, ro.environment, ro.kind, ro.share, ro.started_at, rel.digest,"
+            " rel.id, u.name FROM rollouts ro JOIN releases rel ON rel.id = ro.release_id"
+            " LEFT JOIN users u ON u.id = rel.created_by_id WHERE ro.status = 'active'"
+        )
+    }
+
+
+def held_because(
+    route_state: str, system_status: str, live_approval: str, candidate_approval: str
+) -> str | None:
+    """Why nobody is routed to an active rollout's candidate, or None when the SDK is told
+    of it: the conditions :func:`charter.services.deployments.route_view` and
+    :func:`charter.services.rollouts.route_rollout` apply, in their order."""
+    if route_state == "killed":
+        return "the route is killed"
+    if system_status in ("suspended", "retired"):
+        return f"the system is {system_status}"
+    if live_approval != "approved":
+        return f"the live release's approval is {live_approval}"
+    if candidate_approval != "approved":
+        return f"the candidate's approval is {candidate_approval}"
+    return None
+
+
+def rollout_entry(
+    name: str, found: tuple[Any, ...], held: str | None, min_hours: float | None, now: datetime
+) -> tuple[dict[str, Any], str]:
+    """A route's active rollout as the status view shows it, and its flag.
+
+    ``state`` is ``held`` (with the reason in ``held_because``) while nobody is routed to
+    the candidate, else ``active``. The minimum period is the hours of the pack's
+    ``rollout`` requirement; whether the rows and windows it also asks for exist is
+    ``charter rollout show``'s to say.
+    """
+    kind, share, started_at, digest = found[:4]
+    candidate = f"{name}@{digest[:12]}"
+    elapsed = (
+        None
+        if min_hours is None or started_at is None
+        else now - started_at >= timedelta(hours=min_hours)
+    )
+    entry = {
+        "kind": kind,
+        "release": candidate,
+        "share": share,
+        "started_at": started_at,
+        "min_hours": min_hours,
+        "min_period_elapsed": elapsed,
+        "state": "active" if held is None else "held",
+        "held_because": held,
+    }
+    flag = (
+        f"canary: {share * 100:.4g}% to {candidate}" if kind == "canary" else f"shadow: {candidate}"
+    )
+    if min_hours:
+        flag += f" ({min_hours:g} h minimum {'elapsed' if elapsed else 'not elapsed yet'})"
+    if held is not None:
+        flag += f" (held: {held})"
+    return entry, flag
+
+
 # --- the portfolio --------------------------------------------------------------------
 
 
 def _decision_facts(
     reader: Reader, authors: dict[int, str], assessments: dict[int, Any]
 ) -> dict[int, tuple[DecisionFact, ...]]:
-    """The approval rule's facts of every live release's decisions, oldest first."""
+    """The approval rule's facts of the decisions on every live release and every active
+    rollout's candidate, oldest first."""
     found: dict[int, list[DecisionFact]] = defaultdict(list)
     for row in reader.rows(
         "SELECT d.release_id, d.id, d.verdict, d.actor_role, d.environments, d.expires_at,"
         " d.created_at, d.fallback, d.policy_version, d.contract, u.name, u.role,"
         " u.created_by, u.role_granted_by, u.token_rotated_by"
         " FROM decisions d JOIN users u ON u.id = d.actor_id"
-        " WHERE d.release_id IN (SELECT release_id FROM routes) ORDER BY d.id"
+        " WHERE d.release_id IN (SELECT release_id FROM routes"
+        " UNION SELECT release_id FROM rollouts WHERE status = 'active') ORDER BY d.id"
     ):
         release_id, decision_id, verdict, actor_role, environments, expires_at = row[:6]
         created_at = reader.moment(row[6])
@@ -294,6 +367,10 @@ def portfolio(reader: Reader, now: datetime) -> list[dict[str, Any]]:
         routes[route[0]].append(route)
         authors[route[2]] = route[6] or ""
         assessments[route[2]] = assessment_of.get(route[0])
+    rollouts = active_rollouts(reader)
+    for (system_id, _), period in rollouts.items():
+        authors[period[4]] = period[5]
+        assessments[period[4]] = assessment_of.get(system_id)
     decisions = _decision_facts(reader, authors, assessments) if routes else {}
     last_gate: dict[tuple[int, str], tuple[bool, datetime | None]] = {}
     for release_id, environment, passed, created_at in reader.rows(
@@ -336,6 +413,19 @@ def portfolio(reader: Reader, now: datetime) -> list[dict[str, Any]]:
                 flags.append(f"approval expires {approval.valid_until.date()}")
             if state == "killed":
                 flags.append("killed: serving the fallback")
+            rollout = None
+            found = rollouts.get((system_id, environment))
+            if found is not None:
+                candidate = approval_in_force(
+                    decisions.get(found[4], ()),
+                    environment=environment,
+                    now=now,
+                    requirements=requirements[scope],
+                )
+                held = held_because(state, status, approval.state, candidate.state)
+                min_hours = policy.rollout_min_hours(tier, environment) if policy else None
+                rollout, flag = rollout_entry(name, found, held, min_hours, now)
+                flags.append(flag)
             vendor_key = (release_id, notices[scope])
             if vendor_key not in vendor:  # a release live in several environments
                 vendor[vendor_key] = _vendor_flags(manifest, now.date(), notices[scope])
@@ -354,6 +444,7 @@ def portfolio(reader: Reader, now: datetime) -> list[dict[str, Any]]:
                     "last_gate": None if gate is None else {"passed": gate[0], "at": gate[1]},
                     "flags": flags,
                     "monitoring": signals,
+                    "rollout": rollout,
                 }
             )
         entries.append(

@@ -114,6 +114,8 @@ class Row:
     release: str
     state: str
     state_light: str
+    rollout: str
+    rollout_title: str
     approval: str
     approval_light: str
     valid_until: str
@@ -136,6 +138,24 @@ def _lights(monitoring: dict[str, Any] | None) -> Markup:
     )
 
 
+def _rollout_cell(rollout: dict[str, Any] | None) -> str:
+    """The Routing column's note of an active rollout: ``canary 10%`` or ``shadow``."""
+    if rollout is None:
+        return ""
+    if rollout["kind"] == "canary" and rollout["share"] is not None:
+        return f"canary {rollout['share'] * 100:.4g}%"
+    return str(rollout["kind"])
+
+
+def _rollout_title(rollout: dict[str, Any] | None) -> str:
+    """The cell's tooltip: the candidate and when its period started."""
+    if rollout is None:
+        return ""
+    started = rollout["started_at"]
+    since = f" since {started:%Y-%m-%d %H:%M} UTC" if started else ""
+    return f"{rollout['kind']} of {rollout['release']}{since}"
+
+
 def rows_of(entries: list[dict[str, Any]]) -> list[Row]:
     """The table rows of the portfolio entries (systems without a route get one row)."""
     rows = []
@@ -154,6 +174,8 @@ def rows_of(entries: list[dict[str, Any]]) -> list[Row]:
                     release=short(env["release"]) if env else "",
                     state=env["state"] if env else "",
                     state_light=light_of_state(env["state"]) if env else "",
+                    rollout=_rollout_cell(env["rollout"]) if env else "",
+                    rollout_title=_rollout_title(env["rollout"]) if env else "",
                     approval=env["approval"] if env else "",
                     approval_light=light_of_state(env["approval"]) if env else "",
                     valid_until=until.isoformat()[:10] if until else "",

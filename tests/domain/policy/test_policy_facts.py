@@ -18,7 +18,8 @@ from charter.services.policies import default_pack
 
 def _with_flags_and_duties() -> dict[str, Any]:
     """The test pack with a flag-conditioned control, a quorum without roles (default), a
-    vendor control without a notice period (default) and independence set per tier."""
+    vendor control without a notice period (default), independence set per tier and
+    rollout requirements (one per environment list, one everywhere without hours)."""
     data = pack()
     data["intake"]["flags"] = [{"id": "chat", "when": "chatbot", "reason": "Art. 50(1)"}]
     data["controls"] += [
@@ -39,6 +40,12 @@ def _with_flags_and_duties() -> dict[str, Any]:
         },
     ]
     data.setdefault("duties", {})["independent_provisioning_tiers"] = ["limited"]
+    data["rollout"] = {
+        "requirements": [
+            {"tiers": ["high"], "environments": ["prod"], "min_hours": 24},
+            {"tiers": ["high", "limited"], "kinds": ["shadow"]},
+        ]
+    }
     return data
 
 
@@ -79,6 +86,10 @@ def test_policy_facts_agree_with_the_model(name: str) -> None:
                 for c in policy.controls_for(tier, environment, flags)
                 if c.kind == "vendor_not_deprecated"
             )
+            requirement = policy.rollout.requirement_for(tier, environment)
+            assert facts.rollout_min_hours(tier, environment) == (
+                None if requirement is None else requirement.min_hours
+            )
         checked += 1
     assert checked > 10
 
@@ -92,3 +103,6 @@ def test_the_defaults_a_pack_leaves_out_are_the_models() -> None:
     assert requirement.independent
     assert facts.notice_days("high", "prod", None)[-1] == DEFAULT_VENDOR_NOTICE_DAYS
     assert policy.approval_requirements("limited", "prod", frozenset({"chat"})) == (requirement,)
+    assert facts.rollout_min_hours("high", "prod") == 24.0
+    assert facts.rollout_min_hours("limited", "prod") == 0.0  # covered, no hours set
+    assert facts.rollout_min_hours("minimal", "prod") is None

@@ -9,9 +9,9 @@ is typed, so the CLI, the API and the parity test read declared fields.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, WithJsonSchema
 
 from charter.services.views.base import View
 
@@ -33,10 +33,83 @@ class PolicyDiffView(View):
     changes: list[str]
 
 
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+_TIME = {"type": "string", "format": "date-time"}
+#: A route's active canary or shadow (:func:`charter.services.status_read.rollout_entry`).
+_STATUS_ROLLOUT: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "kind": {"enum": ["canary", "shadow"]},
+        "release": {"type": "string", "description": "the candidate, name@12-digit digest"},
+        "share": _nullable({"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1}),
+        "started_at": _TIME,
+        "min_hours": _nullable({"type": "number", "minimum": 0}),
+        "min_period_elapsed": _nullable({"type": "boolean"}),
+        "state": {"enum": ["active", "held"]},
+        "held_because": _nullable(
+            {"type": "string", "description": "why nobody is routed to the candidate"}
+        ),
+    },
+    "required": [
+        "kind",
+        "release",
+        "share",
+        "started_at",
+        "min_hours",
+        "min_period_elapsed",
+        "state",
+        "held_because",
+    ],
+    "additionalProperties": False,
+}
+#: One system of the status view. Built as plain JSON data by the read-model (the fast
+#: CLI path prints the same bytes without pydantic), so the document describes it here
+#: rather than through a model that would validate and reorder a thousand entries.
+_STATUS_SYSTEM: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "tier": {"type": "string"},
+        "status": {"type": "string"},
+        "owner": {"type": "string"},
+        "environments": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "environment": {"type": "string"},
+                    "release": {"type": "string"},
+                    "state": {"type": "string"},
+                    "approval": {"type": "string"},
+                    "valid_until": _nullable(_TIME),
+                    "last_gate": _nullable({"type": "object"}),
+                    "flags": {"type": "array", "items": {"type": "string"}},
+                    "monitoring": _nullable({"type": "object"}),
+                    "rollout": _nullable(_STATUS_ROLLOUT),
+                    "attestation": {"type": "string"},
+                    "guard_block_rate": _nullable({"type": "number"}),
+                    "open_incidents": {"type": "integer"},
+                },
+                "required": ["environment", "release", "state", "approval", "flags", "rollout"],
+                "additionalProperties": True,
+            },
+        },
+        "open_exceptions": {"type": "integer"},
+        "requested_exceptions": {"type": "integer"},
+        "needs_attention": {"type": "boolean"},
+    },
+    "required": ["name", "tier", "status", "environments", "needs_attention"],
+    "additionalProperties": True,
+}
+
+
 class StatusView(View):
     """Every system right now (``charter status``)."""
 
-    systems: list[dict[str, Any]]
+    systems: list[Annotated[dict[str, Any], WithJsonSchema(_STATUS_SYSTEM)]]
 
 
 class ReferenceView(View):
