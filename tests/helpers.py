@@ -17,6 +17,17 @@ BACKEND = os.environ.get("CHARTER_TEST_DB", "sqlite")
 PG_URL = os.environ.get("CHARTER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
+CAR_LOAN = SHARED_DATASETS / "car_loan"
+#: The car-loan model's features (nannyml's synthetic car-loan data set).
+CAR_LOAN_FEATURES = [
+    "car_value",
+    "salary_range",
+    "debt_to_income_ratio",
+    "loan_length",
+    "repaid_loan_on_prev_car",
+    "size_of_downpayment",
+    "driver_tenure",
+]
 EXAMPLE = REPO / "examples" / "credit-limit"
 
 

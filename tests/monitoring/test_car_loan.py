@@ -16,23 +16,11 @@ from charter.monitoring import (
     profile_window,
     realised_performance,
 )
+from tests.helpers import CAR_LOAN_FEATURES as FEATURES
 
-from .conftest import CAR_LOAN
+from .conftest import CAR_LOAN, CAR_LOAN_TESTS
 
-pytestmark = [
-    pytest.mark.datasets,
-    pytest.mark.skipif(not CAR_LOAN.is_dir(), reason="../shared/datasets is absent"),
-]
-
-FEATURES = [
-    "car_value",
-    "salary_range",
-    "debt_to_income_ratio",
-    "loan_length",
-    "repaid_loan_on_prev_car",
-    "size_of_downpayment",
-    "driver_tenure",
-]
+pytestmark = CAR_LOAN_TESTS
 CHUNK = 5_000
 
 

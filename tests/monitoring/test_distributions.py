@@ -16,23 +16,11 @@ from charter.monitoring.drift import DriftConfig, detect_drift
 from charter.monitoring.numeric import NumericColumn
 from charter.monitoring.signal_counts import empty_signals
 from charter.monitoring.verdict import judge_window
+from tests.helpers import CAR_LOAN_FEATURES as FEATURES
 
-from .conftest import CAR_LOAN
+from .conftest import CAR_LOAN, CAR_LOAN_TESTS
 
-pytestmark = [
-    pytest.mark.datasets,
-    pytest.mark.skipif(not CAR_LOAN.is_dir(), reason="../shared/datasets is absent"),
-]
-
-FEATURES = [
-    "car_value",
-    "salary_range",
-    "debt_to_income_ratio",
-    "loan_length",
-    "repaid_loan_on_prev_car",
-    "size_of_downpayment",
-    "driver_tenure",
-]
+pytestmark = CAR_LOAN_TESTS
 NUMERIC = ["car_value", "debt_to_income_ratio", "loan_length", "driver_tenure", "y_pred_proba"]
 CATEGORICAL = ["salary_range", "repaid_loan_on_prev_car", "size_of_downpayment", "y_pred"]
 HOSTILE = "<script>alert(1)</script>"

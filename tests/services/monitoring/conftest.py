@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from tests.helpers import SHARED_DATASETS, actor_of
+from tests.helpers import CAR_LOAN, CAR_LOAN_FEATURES, actor_of
 from tests.services.support import CREDIT, HIGH_RISK_DOCS, SHA, satisfy_evidence
 
 from charter.domain.decisions import DecisionRequest
@@ -21,16 +21,7 @@ from charter.domain.systems import IntakeFile
 from charter.monitoring import build_reference
 from charter.services import decisions, deployments, policies, references, releases, systems
 
-CAR_LOAN = SHARED_DATASETS / "car_loan"
-FEATURES = [
-    "car_value",
-    "salary_range",
-    "debt_to_income_ratio",
-    "loan_length",
-    "repaid_loan_on_prev_car",
-    "size_of_downpayment",
-    "driver_tenure",
-]
+FEATURES = CAR_LOAN_FEATURES
 LIVE = {
     "window": "1d",
     "min_sample": 500,
