@@ -122,7 +122,7 @@ def _allowed(reader: Any, token: str) -> bool:
     may read status and monitoring (the checks ``charter.services`` makes)."""
     from charter.domain.errors import Forbidden
     from charter.domain.roles import Permission, Role, require
-    from charter.domain.tokens import hash_token
+    from charter.domain.tokens import hash_token, token_is_live
     from charter.store import SCHEMA_HEAD
 
     if reader.rows("SELECT version_num FROM alembic_version") != [(SCHEMA_HEAD,)]:
@@ -132,7 +132,7 @@ def _allowed(reader: Any, token: str) -> bool:
         " JOIN api_tokens t ON t.user_id = u.id WHERE t.token_hash = ?",
         (hash_token(token),),
     )
-    if len(found) != 1 or found[0][1] or found[0][2] is not None:
+    if len(found) != 1 or not token_is_live(bool(found[0][1]), found[0][2]):
         return False
     try:
         role = Role(found[0][0])

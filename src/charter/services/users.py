@@ -12,6 +12,7 @@ from charter.domain.errors import Conflict, NotFound, Unauthenticated
 from charter.domain.roles import Permission, Role, parse_role
 from charter.domain.text import check_slug, iso_utc
 from charter.domain.tokens import hash_token as hash_token
+from charter.domain.tokens import token_is_live
 from charter.services import audit
 from charter.services.context import Actor, Context
 from charter.store.models import ApiToken, User
@@ -44,7 +45,7 @@ def authenticate(session: Session, token: str | None) -> Actor:
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(ApiToken.token_hash == hash_token(token))
     ).first()
-    if row is None or row.revoked_at is not None or row.disabled:
+    if row is None or not token_is_live(row.disabled, row.revoked_at):
         raise Unauthenticated("the API token is not valid")
     return Actor(id=row.id, name=row.name, role=Role(row.role))
 
