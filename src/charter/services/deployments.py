@@ -278,7 +278,7 @@ def route_view(ctx: Context, system_name: str, environment: str) -> dict[str, An
 
     # The kill switch, a lapsed approval and an out-of-service system override a rollout:
     # the SDK is told of one only while the live release itself is served.
-    rollout = rollouts.route_rollout(ctx, route) if serve == live else None
+    rollout = rollouts.route_rollout(ctx, route, approval.state)
     return {
         "system": system_name,
         "environment": environment,

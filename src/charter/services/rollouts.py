@@ -214,15 +214,20 @@ def _end(ctx: Context, rollout: Rollout, status: str, outcome: str) -> None:
     ctx.session.flush()
 
 
-def route_rollout(ctx: Context, route: Route) -> dict[str, Any] | None:
-    """What the route tells the SDK of the active rollout (None: none, or its candidate's
-    approval has lapsed, and then nobody is routed to it)."""
+def route_rollout(ctx: Context, route: Route, live_approval: str) -> dict[str, Any] | None:
+    """What the route tells the SDK of the active rollout: None when there is none, or
+    when nobody is routed to its candidate (:func:`charter.services.status_read.
+    held_because`, the one rule the status view reports too: the kill switch, an
+    out-of-service system, a lapsed live or candidate approval)."""
     from charter.services import approvals
+    from charter.services.status_read import held_because
 
     rollout = active(ctx, route.system_id, route.environment)
     if rollout is None:
         return None
-    if not approvals.approval_for(ctx, rollout.release, route.environment).approved:
+    candidate = approvals.approval_for(ctx, rollout.release, route.environment)
+    status = route.release.system.status
+    if held_because(route.state, status, live_approval, candidate.state) is not None:
         return None
     return {
         "id": rollout.id,

@@ -243,8 +243,8 @@ def held_because(
     route_state: str, system_status: str, live_approval: str, candidate_approval: str
 ) -> str | None:
     """Why nobody is routed to an active rollout's candidate, or None when the SDK is told
-    of it: the conditions :func:`charter.services.deployments.route_view` and
-    :func:`charter.services.rollouts.route_rollout` apply, in their order."""
+    of it. The one rule: :func:`charter.services.rollouts.route_rollout` (what the route
+    tells the SDK) applies it too."""
     if route_state == "killed":
         return "the route is killed"
     if system_status in ("suspended", "retired"):
